@@ -1,0 +1,239 @@
+/**
+ * One Unicorn engine (one guest CPU and its physical memory), typed.
+ * Every Unicorn error becomes a {@link UnicornError}; every hook callback is
+ * guarded so that a JS exception never unwinds through native code: it is
+ * recorded, the engine is stopped, and {@link Engine.run} rethrows it.
+ */
+import koffi from "koffi";
+import { UnicornError } from "../lib/errors.js";
+import { HostRegion } from "../lib/hostmem.js";
+import {
+  Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
+  UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_X86_INS_SYSCALL, ucCtlWrite,
+} from "./constants.js";
+import { engineModule } from "./exception-state.js";
+import { IntrHookProto, MemHookProto, SyscallHookProto, loadUnicorn, type UnicornLib } from "./unicorn.js";
+
+/** Interrupt/exception hook: `intno` is the x86 vector (14 = #PF, 3 = #BP, ...). */
+export type InterruptHandler = (intno: number) => void;
+/** Syscall-instruction hook. */
+export type SyscallHandler = () => void;
+/**
+ * Invalid-memory hook (access to an address with no Unicorn region behind
+ * it). Return true if the access may be retried.
+ */
+export type MemInvalidHandler = (type: number, address: number, size: number) => boolean;
+
+/** Limits of one {@link Engine.run}. */
+export interface RunOptions {
+  /** Stop when RIP reaches this address. */
+  until?: number;
+  /** Stop after this many microseconds (0 = no limit). */
+  timeoutUs?: number;
+  /** Stop after this many instructions (0 = no limit). */
+  count?: number;
+}
+
+/** Largest number of registers {@link Engine.readRegs} moves in one call. */
+const BATCH_MAX = 64;
+
+/** A live Unicorn engine in x86-64 mode. Not reusable after {@link close}. */
+export class Engine {
+  /** The library this engine came from. */
+  readonly lib: UnicornLib;
+  /** The native `uc_engine *`. Null after close(). */
+  private uc: unknown;
+  /** 8-byte scratch for single register reads and writes. */
+  private readonly reg8 = new Uint8Array(16);
+  private readonly reg8v = new DataView(this.reg8.buffer);
+  /** Native scratch for batches: BATCH_MAX values, then BATCH_MAX pointers to them. */
+  private readonly batch = new HostRegion(4096);
+  private readonly batchVals: Float64Array;
+  private readonly batchU32: Uint32Array;
+  /** koffi-registered callbacks, kept alive while the engine may call them. */
+  private readonly callbacks: unknown[] = [];
+  /** An exception thrown by a hook during run(); rethrown when run() returns. */
+  private pending: unknown = undefined;
+
+  /**
+   * Opens an engine on the loaded library (see loadUnicorn()).
+   * @throws UnicornError when uc_open fails; EngineError when no library loads
+   */
+  constructor(lib: UnicornLib = loadUnicorn()) {
+    this.lib = lib;
+    const out: unknown[] = [null];
+    this.check("uc_open", lib.fn.uc_open(UC_ARCH_X86, UC_MODE_64, out));
+    this.uc = out[0];
+    const view = this.batch.view(0, 4096);
+    this.batchVals = new Float64Array(view.buffer, view.byteOffset, 512);
+    this.batchU32 = new Uint32Array(view.buffer, view.byteOffset, 1024);
+    const ptrs = new BigUint64Array(view.buffer, view.byteOffset + BATCH_MAX * 8, BATCH_MAX);
+    for (let i = 0; i < BATCH_MAX; i++) ptrs[i] = BigInt(this.batch.addr + i * 8);
+  }
+
+  /** The native handle, for the few callers that talk to the library directly (exception-state). */
+  get handle(): unknown {
+    return this.uc;
+  }
+
+  /**
+   * Throws a UnicornError when `err` is not UC_ERR_OK.
+   * @param fn name of the Unicorn function, for the message
+   */
+  check(fn: string, err: number): void {
+    if (err === 0) return;
+    const name = UC_ERR_NAMES[err] ?? `UC_ERR_${err}`;
+    throw new UnicornError(fn, err, name, this.lib.fn.uc_strerror(err));
+  }
+
+  /**
+   * Maps host memory at guest-physical `address` (cf. uc_mem_map_ptr), always
+   * with all permissions: the page tables decide what the guest may do.
+   * Preconditions: 4 KiB-aligned address and size; `hostAddr` stays valid
+   * until the range is unmapped.
+   */
+  mapHost(address: number, size: number, hostAddr: number): void {
+    this.check("uc_mem_map_ptr", this.lib.fn.uc_mem_map_ptr(this.uc, address, size, UC_PROT_ALL, hostAddr));
+  }
+
+  /** Removes [address, address+size) from the engine's memory (cf. uc_mem_unmap). */
+  unmap(address: number, size: number): void {
+    this.check("uc_mem_unmap", this.lib.fn.uc_mem_unmap(this.uc, address, size));
+  }
+
+  /** Reads a register as a number (exact below 2^53; use readRegBig for full 64 bits). */
+  readReg(id: number): number {
+    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.reg8));
+    return this.reg8v.getUint32(0, true) + this.reg8v.getUint32(4, true) * 0x100000000;
+  }
+
+  /** Reads a register's full 64 bits. */
+  readRegBig(id: number): bigint {
+    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.reg8));
+    return this.reg8v.getBigUint64(0, true);
+  }
+
+  /** Writes a register; a number must be a non-negative integer below 2^53, a bigint is taken mod 2^64. */
+  writeReg(id: number, value: number | bigint): void {
+    this.reg8v.setBigUint64(0, BigInt.asUintN(64, BigInt(value)), true);
+    this.check("uc_reg_write", this.lib.fn.uc_reg_write(this.uc, id, this.reg8));
+  }
+
+  /**
+   * Reads several registers in one call (cf. uc_reg_read_batch) into `out`
+   * as numbers (exact below 2^53). Precondition: ids.length <= 64.
+   */
+  readRegs(ids: Int32Array, out: number[]): void {
+    this.check("uc_reg_read_batch", this.lib.fn.uc_reg_read_batch(this.uc, ids, this.batch.addr + BATCH_MAX * 8, ids.length));
+    const u = this.batchU32;
+    for (let i = 0; i < ids.length; i++) out[i] = u[2 * i] + u[2 * i + 1] * 0x100000000;
+  }
+
+  /** Writes an x86 model-specific register (cf. struct uc_x86_msr). */
+  writeMsr(msr: number, value: number): void {
+    this.reg8v.setUint32(0, msr, true);
+    this.reg8v.setUint32(4, 0, true);
+    this.reg8v.setBigUint64(8, BigInt(value), true);
+    this.check("uc_reg_write", this.lib.fn.uc_reg_write(this.uc, Reg.MSR, this.reg8));
+  }
+
+  /** Reads an x86 model-specific register. */
+  readMsr(msr: number): number {
+    this.reg8v.setUint32(0, msr, true);
+    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, Reg.MSR, this.reg8));
+    return Number(this.reg8v.getBigUint64(8, true));
+  }
+
+  /** Copies guest-physical memory out (cf. uc_mem_read). */
+  readMem(address: number, into: Uint8Array): void {
+    this.check("uc_mem_read", this.lib.fn.uc_mem_read(this.uc, address, into, into.length));
+  }
+
+  /** Copies into guest-physical memory (cf. uc_mem_write). */
+  writeMem(address: number, bytes: Uint8Array): void {
+    this.check("uc_mem_write", this.lib.fn.uc_mem_write(this.uc, address, bytes, bytes.length));
+  }
+
+  /** Calls `fn` on every CPU exception and `int N` (cf. UC_HOOK_INTR). */
+  onInterrupt(fn: InterruptHandler): void {
+    this.addHook(UC_HOOK_INTR, IntrHookProto, (_uc: unknown, intno: number) => fn(intno));
+  }
+
+  /** Calls `fn` on every `syscall` instruction (cf. UC_HOOK_INSN, UC_X86_INS_SYSCALL). */
+  onSyscall(fn: SyscallHandler): void {
+    this.addHook(UC_HOOK_INSN, SyscallHookProto, () => fn(), "int", UC_X86_INS_SYSCALL);
+  }
+
+  /** Calls `fn` on accesses to addresses no region backs (cf. UC_HOOK_MEM_INVALID). */
+  onMemInvalid(fn: MemInvalidHandler): void {
+    this.addHook(UC_HOOK_MEM_INVALID, MemHookProto, (_uc: unknown, type: number, address: bigint | number, size: number) =>
+      fn(type, Number(address), size));
+  }
+
+  private addHook(type: number, proto: koffi.IKoffiCType, fn: (...a: never[]) => unknown, ...tail: unknown[]): void {
+    const guarded = (...args: never[]) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        if (this.pending === undefined) this.pending = e;
+        this.lib.fn.uc_emu_stop(this.uc);
+        return false;
+      }
+    };
+    const cb = koffi.register(guarded, koffi.pointer(proto));
+    this.callbacks.push(cb);
+    const out: unknown[] = [null];
+    this.check("uc_hook_add", this.lib.fn.uc_hook_add(this.uc, out, type, cb, null, 1, 0, ...tail));
+  }
+
+  /**
+   * Runs from `begin` until the guest stops (stop() from a hook), RIP
+   * reaches `until` (default: never), `count` instructions ran (0 = no
+   * limit) or `timeoutUs` passed (0 = none).
+   * @throws whatever a hook threw during the run, else UnicornError
+   */
+  run(begin: number, opts: RunOptions = {}): void {
+    this.pending = undefined;
+    const until = opts.until ?? (0xffffffffffffffffn as unknown as number);
+    const err = this.lib.fn.uc_emu_start(this.uc, begin, until, opts.timeoutUs ?? 0, opts.count ?? 0);
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending !== undefined) throw pending;
+    this.check("uc_emu_start", err);
+  }
+
+  /** Asks the engine to stop after the current instruction (cf. uc_emu_stop). */
+  stop(): void {
+    this.check("uc_emu_stop", this.lib.fn.uc_emu_stop(this.uc));
+  }
+
+  /**
+   * Drops translated code for guest addresses [begin, end), so that patched
+   * bytes are fetched anew (cf. UC_CTL_TB_REMOVE_CACHE).
+   */
+  invalidateCode(begin: number, end: number): void {
+    this.check("uc_ctl", this.lib.fn.uc_ctl(this.uc, ucCtlWrite(UC_CTL_TB_REMOVE_CACHE, 2), "uint64_t", begin, "uint64_t", end));
+  }
+
+  /** Drops all translated code (cf. UC_CTL_TB_FLUSH). */
+  flushCode(): void {
+    this.check("uc_ctl", this.lib.fn.uc_ctl(this.uc, ucCtlWrite(UC_CTL_TB_FLUSH, 0)));
+  }
+
+  /** Flushes the whole TLB the way a kernel does: by writing CR3 again. */
+  flushTlb(): void {
+    this.writeReg(Reg.CR3, this.readReg(Reg.CR3));
+  }
+
+  /** Frees the engine and its callbacks. Idempotent. */
+  close(): void {
+    if (this.uc === null) return;
+    this.lib.fn.uc_close(this.uc);
+    this.uc = null;
+    for (const cb of this.callbacks) koffi.unregister(cb as never);
+    this.callbacks.length = 0;
+    this.batch.release();
+  }
+}
+
+engineModule.Engine = Engine;

@@ -1,0 +1,163 @@
+/**
+ * Work-around for Unicorn's stale "previous exception" state (unicorn issue
+ * 1883, present in 2.0.1 and 2.1.4): when a hook handles a #PF, the CPU's
+ * `old_exception` field keeps 14, so the next #PF becomes a double fault and
+ * the one after ends emulation. After each handled #PF we save the CPU
+ * context, put -1 back into that field, and restore the context.
+ *
+ * The field's byte offset in the saved context differs between builds, so it
+ * is found at start-up by experiment, never hard-coded: a scratch engine
+ * takes three page faults of known kinds; the int that went from -1 to 14 is
+ * `old_exception`, and the int that read 0, 3 and 2 is the #PF error code
+ * (read of a not-present page, write to a read-only page, write to a
+ * not-present page; CPL 0). The second and third
+ * faults arriving as #PF (not #DF) prove the fix; otherwise the library is
+ * refused with a clear error.
+ *
+ *        before run      fault A (read, !P)   fault B (write, P)   fault C (write, !P)
+ *   old_exc:  -1    ->        14   --fix-->  -1 ... 14  --fix-->   -1 ... 14
+ *   err code: ?               0                   3                    2
+ */
+import koffi from "koffi";
+import { EngineError } from "../lib/errors.js";
+import { HostRegion } from "../lib/hostmem.js";
+import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, Reg, Vec } from "./constants.js";
+import type { Engine } from "./engine.js";
+import type { UnicornLib } from "./unicorn.js";
+
+/** Where, in a saved context of this library, the two fields live. */
+export interface ContextLayout {
+  /** Byte offsets of the int32 `old_exception` field(s) to reset to -1. */
+  readonly oldException: readonly number[];
+  /** Byte offset of the int32 #PF error code. */
+  readonly errorCode: number;
+}
+
+const layouts = new Map<UnicornLib, ContextLayout>();
+
+/** Per-engine context buffer and the fix-up. */
+export class ExceptionState {
+  private readonly ctx: unknown;
+  private readonly words: Int32Array;
+  private readonly layout: ContextLayout;
+
+  /**
+   * Allocates a context for `engine`. The layout is discovered on first use
+   * per library (see {@link discoverLayout}).
+   * @throws EngineError when the library does not behave as expected
+   */
+  constructor(private readonly engine: Engine) {
+    this.layout = discoverLayout(engine.lib);
+    const out: unknown[] = [null];
+    engine.check("uc_context_alloc", engine.lib.fn.uc_context_alloc(engine.handle, out));
+    this.ctx = out[0];
+    const size = Number(engine.lib.fn.uc_context_size(engine.handle));
+    this.words = new Int32Array(koffi.view(this.ctx as never, size) as ArrayBuffer, 0, size >> 2);
+  }
+
+  /**
+   * Call from the #PF hook, before returning to the guest: clears the stale
+   * exception state and returns this fault's error code (PF_* bits).
+   */
+  afterPageFault(): number {
+    const fn = this.engine.lib.fn;
+    fn.uc_context_save(this.engine.handle, this.ctx);
+    const code = this.words[this.layout.errorCode >> 2];
+    for (const off of this.layout.oldException) this.words[off >> 2] = -1;
+    fn.uc_context_restore(this.engine.handle, this.ctx);
+    return code;
+  }
+
+  /** Frees the context. */
+  free(): void {
+    this.engine.lib.fn.uc_context_free(this.ctx);
+  }
+}
+
+/** Page-table flag bits used by the experiment. */
+const P = 1n, W = 2n;
+
+/**
+ * Finds the context layout of `lib` by the experiment described above, once
+ * per library.
+ * @throws EngineError ESTALEEXC when the fields cannot be found or the fix does not hold
+ */
+export function discoverLayout(lib: UnicornLib): ContextLayout {
+  const known = layouts.get(lib);
+  if (known) return known;
+  const layout = runExperiment(lib);
+  layouts.set(lib, layout);
+  return layout;
+}
+
+function runExperiment(lib: UnicornLib): ContextLayout {
+  const { Engine: EngineClass } = engineModule;
+  const e: Engine = new EngineClass(lib);
+  const mem = new HostRegion(0x200000);
+  try {
+    const pt = new BigUint64Array(mem.view(0x100000, 0x4000).buffer, mem.view(0x100000, 4).byteOffset, 0x800);
+    pt[0] = 0x101000n | P | W; // PML4[0]
+    pt[512] = 0x102000n | P | W; // PDPT[0]
+    pt[1024] = 0x103000n | P | W; // PD[0]
+    const pte = (i: number, v: bigint) => { pt[1536 + i] = v; };
+    pte(1, 0x1000n | P); // code
+    const code = [
+      0x48, 0x8b, 0x04, 0x25, 0x00, 0x20, 0x00, 0x00, // mov rax, [0x2000]   (A: read, not present)
+      0x48, 0x89, 0x04, 0x25, 0x00, 0x20, 0x00, 0x00, // mov [0x2000], rax   (B: write, read-only)
+      0x48, 0x89, 0x04, 0x25, 0x00, 0x30, 0x00, 0x00, // mov [0x3000], rax   (C: write, not present)
+    ];
+    mem.view(0x1000, code.length).set(code);
+    e.mapHost(0, 0x200000, mem.addr);
+    e.writeReg(Reg.CR3, 0x100000);
+    e.writeReg(Reg.CR4, e.readReg(Reg.CR4) | CR4_PAE);
+    e.writeReg(Reg.CR0, e.readReg(Reg.CR0) | CR0_PE | CR0_WP | CR0_PG);
+
+    const out: unknown[] = [null];
+    e.check("uc_context_alloc", lib.fn.uc_context_alloc(e.handle, out));
+    const ctx = out[0];
+    const size = Number(lib.fn.uc_context_size(e.handle));
+    const words = new Int32Array(koffi.view(ctx as never, size) as ArrayBuffer, 0, size >> 2);
+    lib.fn.uc_context_save(e.handle, ctx);
+    const before = words.slice();
+    const snaps: Int32Array[] = [];
+    const vectors: number[] = [];
+    let oldExc: number[] = [];
+    e.onInterrupt((intno) => {
+      vectors.push(intno);
+      if (intno !== Vec.PF || snaps.length >= 3) { e.stop(); return; }
+      lib.fn.uc_context_save(e.handle, ctx);
+      const snap = words.slice();
+      snaps.push(snap);
+      if (snaps.length === 1) {
+        for (let i = 0; i < snap.length; i++) if (before[i] === -1 && snap[i] === Vec.PF) oldExc.push(i * 4);
+      }
+      for (const off of oldExc) words[off >> 2] = -1;
+      lib.fn.uc_context_restore(e.handle, ctx);
+      if (snaps.length === 1) pte(2, 0x2000n | P);
+      else if (snaps.length === 2) pte(2, 0x2000n | P | W);
+      else pte(3, 0x3000n | P | W);
+    });
+    e.run(0x1000, { until: 0x1000 + code.length, timeoutUs: 1_000_000 });
+    lib.fn.uc_context_free(ctx);
+    const fail = (why: string) =>
+      new EngineError("ESTALEEXC", `Unicorn ${lib.version} (${lib.path}): cannot work around the stale exception state: ${why}`);
+    if (snaps.length < 3 || vectors.slice(0, 3).some((v) => v !== Vec.PF)) {
+      throw fail(`page faults arrived as vectors [${vectors.join(", ")}], want [14, 14, 14]`);
+    }
+    if (oldExc.length === 0) throw fail("no context field went from -1 to 14 on a page fault");
+    const want = [0, 3, 2];
+    let errorCode = -1;
+    for (let i = 0; i < snaps[0].length && errorCode < 0; i++) {
+      if (snaps.every((s, k) => s[i] === want[k])) errorCode = i * 4;
+    }
+    if (errorCode < 0) throw fail("no context field holds the page-fault error code");
+    oldExc = oldExc.filter((o) => o !== errorCode);
+    return { oldException: oldExc, errorCode };
+  } finally {
+    e.close();
+    mem.release();
+  }
+}
+
+/** Set by engine.ts at load time, to break the import cycle. */
+export const engineModule: { Engine: new (lib: UnicornLib) => Engine } = { Engine: undefined as never };

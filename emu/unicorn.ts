@@ -1,0 +1,143 @@
+/**
+ * Loading libunicorn.so.2 through koffi and declaring the C functions we call.
+ * Nothing above this file sees koffi's Unicorn declarations.
+ *
+ * Which library: $FAULTLINE_UNICORN (a path) over the project's own 2.1.4
+ * (vendor/unicorn/unicorn/lib, from the official wheel) over the system's
+ * libunicorn.so.2 (Debian's 2.0.1).
+ */
+import koffi from "koffi";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { EngineError } from "../lib/errors.js";
+
+/** Where the loaded library came from. */
+export type LibrarySource = "env" | "project" | "system";
+
+/** The loaded library: its functions, version and origin. */
+export interface UnicornLib {
+  /** Path or soname passed to dlopen. */
+  readonly path: string;
+  readonly source: LibrarySource;
+  /** Version as "major.minor.patch" from uc_version(). */
+  readonly version: string;
+  /** uc_version()'s packed number: major << 24 | minor << 16 | patch << 8 | extra. */
+  readonly versionNumber: number;
+  /** The C functions (koffi-declared). */
+  readonly fn: UnicornFunctions;
+}
+
+/** The raw C functions; see unicorn.h for each one's contract. */
+export interface UnicornFunctions {
+  uc_version(major: null, minor: null): number;
+  uc_open(arch: number, mode: number, out: unknown[]): number;
+  uc_close(uc: unknown): number;
+  uc_strerror(err: number): string;
+  uc_mem_map_ptr(uc: unknown, address: number, size: number, perms: number, ptr: number): number;
+  uc_mem_unmap(uc: unknown, address: number, size: number): number;
+  uc_mem_read(uc: unknown, address: number, bytes: Uint8Array, size: number): number;
+  uc_mem_write(uc: unknown, address: number, bytes: Uint8Array, size: number): number;
+  uc_reg_read(uc: unknown, regid: number, value: Uint8Array): number;
+  uc_reg_write(uc: unknown, regid: number, value: Uint8Array): number;
+  uc_reg_read_batch(uc: unknown, regs: Int32Array, vals: number, count: number): number;
+  uc_reg_write_batch(uc: unknown, regs: Int32Array, vals: number, count: number): number;
+  uc_hook_add(uc: unknown, out: unknown[], type: number, cb: unknown, user: null, begin: number, end: number, ...rest: unknown[]): number;
+  uc_hook_del(uc: unknown, hh: number | bigint): number;
+  uc_emu_start(uc: unknown, begin: number, until: number, timeout: number, count: number): number;
+  uc_emu_stop(uc: unknown): number;
+  uc_ctl(uc: unknown, control: number, ...rest: unknown[]): number;
+  uc_context_alloc(uc: unknown, out: unknown[]): number;
+  uc_context_save(uc: unknown, ctx: unknown): number;
+  uc_context_restore(uc: unknown, ctx: unknown): number;
+  uc_context_size(uc: unknown): number;
+  uc_context_free(ctx: unknown): number;
+}
+
+/** Callback prototypes (cf. uc_cb_hookintr, uc_cb_insn_syscall_t, uc_cb_eventmem_t). */
+export const IntrHookProto = koffi.proto("void faultline_intr_cb(void *uc, uint32_t intno, void *user)");
+export const SyscallHookProto = koffi.proto("void faultline_syscall_cb(void *uc, void *user)");
+export const MemHookProto = koffi.proto(
+  "bool faultline_mem_cb(void *uc, int type, uint64_t address, int size, int64_t value, void *user)",
+);
+
+/** The repository root: the nearest folder above this file holding package.json. */
+export function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new EngineError("ENOROOT", "cannot find the faultline project root");
+    dir = up;
+  }
+  return dir;
+}
+
+/** Path of the project's own Unicorn 2.1.4 library (may not exist). */
+export function projectLibraryPath(): string {
+  return path.join(projectRoot(), "vendor", "unicorn", "unicorn", "lib", "libunicorn.so.2");
+}
+
+/** The candidates in order of preference. */
+function candidates(): { path: string; source: LibrarySource }[] {
+  const list: { path: string; source: LibrarySource }[] = [];
+  const env = process.env.FAULTLINE_UNICORN;
+  if (env) return [{ path: env, source: "env" }];
+  const own = projectLibraryPath();
+  if (fs.existsSync(own)) list.push({ path: own, source: "project" });
+  list.push({ path: "libunicorn.so.2", source: "system" });
+  return list;
+}
+
+function declare(lib: koffi.IKoffiLib): UnicornFunctions {
+  const f = (sig: string) => lib.func(sig);
+  return {
+    uc_version: f("uint32_t uc_version(void *major, void *minor)"),
+    uc_open: f("int uc_open(int arch, int mode, _Out_ void **uc)"),
+    uc_close: f("int uc_close(void *uc)"),
+    uc_strerror: f("const char *uc_strerror(int code)"),
+    uc_mem_map_ptr: f("int uc_mem_map_ptr(void *uc, uint64_t address, size_t size, uint32_t perms, uint64_t ptr)"),
+    uc_mem_unmap: f("int uc_mem_unmap(void *uc, uint64_t address, size_t size)"),
+    uc_mem_read: f("int uc_mem_read(void *uc, uint64_t address, _Out_ uint8_t *bytes, size_t size)"),
+    uc_mem_write: f("int uc_mem_write(void *uc, uint64_t address, const uint8_t *bytes, size_t size)"),
+    uc_reg_read: f("int uc_reg_read(void *uc, int regid, _Inout_ uint8_t *value)"),
+    uc_reg_write: f("int uc_reg_write(void *uc, int regid, const uint8_t *value)"),
+    uc_reg_read_batch: f("int uc_reg_read_batch(void *uc, const int32_t *regs, uint64_t vals, int count)"),
+    uc_reg_write_batch: f("int uc_reg_write_batch(void *uc, const int32_t *regs, uint64_t vals, int count)"),
+    uc_hook_add: f("int uc_hook_add(void *uc, _Out_ size_t *hh, int type, void *callback, void *user, uint64_t begin, uint64_t end, ...)"),
+    uc_hook_del: f("int uc_hook_del(void *uc, size_t hh)"),
+    uc_emu_start: f("int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)"),
+    uc_emu_stop: f("int uc_emu_stop(void *uc)"),
+    uc_ctl: f("int uc_ctl(void *uc, int control, ...)"),
+    uc_context_alloc: f("int uc_context_alloc(void *uc, _Out_ void **ctx)"),
+    uc_context_save: f("int uc_context_save(void *uc, void *ctx)"),
+    uc_context_restore: f("int uc_context_restore(void *uc, void *ctx)"),
+    uc_context_size: f("size_t uc_context_size(void *uc)"),
+    uc_context_free: f("int uc_context_free(void *ctx)"),
+  } as unknown as UnicornFunctions;
+}
+
+let loaded: UnicornLib | undefined;
+
+/**
+ * Loads the engine library once per host process and returns it.
+ * @throws EngineError ENOENGINE when no candidate loads, naming each tried path
+ */
+export function loadUnicorn(): UnicornLib {
+  if (loaded) return loaded;
+  const tried: string[] = [];
+  for (const c of candidates()) {
+    let lib: koffi.IKoffiLib;
+    try {
+      lib = koffi.load(c.path);
+    } catch (e) {
+      tried.push(`${c.path}: ${(e as Error).message.split("\n")[0]}`);
+      continue;
+    }
+    const fn = declare(lib);
+    const v = fn.uc_version(null, null) >>> 0;
+    const version = `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}`;
+    loaded = { path: c.path, source: c.source, version, versionNumber: v, fn };
+    return loaded;
+  }
+  throw new EngineError("ENOENGINE", `cannot load libunicorn.so.2 (${tried.join("; ")}); run scripts/setup.sh`);
+}
