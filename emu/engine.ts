@@ -34,6 +34,9 @@ export interface RunOptions {
   count?: number;
 }
 
+/** Scratch guest-physical page for flushTlb() on 2.0.x: above the guest layout, below 2^40. */
+const TLB_FLUSH_PAGE = 0xfe_ffff_f000;
+
 /** Largest number of registers {@link Engine.readRegs} moves in one call. */
 const BATCH_MAX = 64;
 
@@ -52,8 +55,9 @@ export class Engine {
   private readonly batchU32: Uint32Array;
   /** koffi-registered callbacks, kept alive while the engine may call them. */
   private readonly callbacks: unknown[] = [];
-  /** An exception thrown by a hook during run(); rethrown when run() returns. */
+  /** An exception thrown by a hook during run() (any value, even undefined); rethrown when run() returns. */
   private pending: unknown = undefined;
+  private hasPending = false;
 
   /**
    * Opens an engine on the loaded library (see loadUnicorn()).
@@ -175,7 +179,10 @@ export class Engine {
       try {
         return fn(...args);
       } catch (e) {
-        if (this.pending === undefined) this.pending = e;
+        if (!this.hasPending) {
+          this.hasPending = true;
+          this.pending = e;
+        }
         this.lib.fn.uc_emu_stop(this.uc);
         return false;
       }
@@ -194,11 +201,15 @@ export class Engine {
    */
   run(begin: number, opts: RunOptions = {}): void {
     this.pending = undefined;
+    this.hasPending = false;
     const until = opts.until ?? (0xffffffffffffffffn as unknown as number);
     const err = this.lib.fn.uc_emu_start(this.uc, begin, until, opts.timeoutUs ?? 0, opts.count ?? 0);
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending !== undefined) throw pending;
+    if (this.hasPending) {
+      const pending = this.pending;
+      this.pending = undefined;
+      this.hasPending = false;
+      throw pending;
+    }
     this.check("uc_emu_start", err);
   }
 
@@ -220,9 +231,18 @@ export class Engine {
     this.check("uc_ctl", this.lib.fn.uc_ctl(this.uc, ucCtlWrite(UC_CTL_TB_FLUSH, 0)));
   }
 
-  /** Flushes the whole TLB the way a kernel does: by writing CR3 again. */
+  /**
+   * Flushes the whole TLB. 2.1.x flushes when CR3 is written, as a CPU does.
+   * 2.0.x only stores a CR3 written through uc_reg_write, but flushes on any
+   * change of the memory map, so there a scratch page is mapped and unmapped.
+   */
   flushTlb(): void {
-    this.writeReg(Reg.CR3, this.readReg(Reg.CR3));
+    if (this.lib.versionNumber >>> 16 === 0x0200) {
+      this.mapHost(TLB_FLUSH_PAGE, 0x1000, this.batch.addr);
+      this.unmap(TLB_FLUSH_PAGE, 0x1000);
+    } else {
+      this.writeReg(Reg.CR3, this.readReg(Reg.CR3));
+    }
   }
 
   /** Frees the engine and its callbacks. Idempotent. */

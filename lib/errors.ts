@@ -34,7 +34,7 @@ export class UnicornError extends FaultlineError {
    * @param text the library's `uc_strerror` text
    */
   constructor(fn: string, ucErr: number, name: string, text: string) {
-    super(name, `${fn}: ${text} (${name})`);
+    super(name, text.includes(name) ? `${fn}: ${text}` : `${fn}: ${text} (${name})`);
     this.ucErr = ucErr;
     this.fn = fn;
   }

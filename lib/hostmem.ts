@@ -11,7 +11,10 @@ import * as fs from "node:fs";
 import { FaultlineError } from "./errors.js";
 
 const PROT_READ = 1, PROT_WRITE = 2;
-const MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
+const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
+const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
+const MFD_CLOEXEC = 1;
+const FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
 const MADV_DONTNEED = 4;
 const MAP_FAILED = 0xffffffffffffffffn;
 
@@ -21,6 +24,12 @@ const c_munmap = libc.func("int munmap(uint64_t addr, size_t len)");
 const c_madvise = libc.func("int madvise(uint64_t addr, size_t len, int advice)");
 const c_pread = libc.func("int64_t pread(int fd, uint64_t buf, size_t count, int64_t off)");
 const c_pwrite = libc.func("int64_t pwrite(int fd, uint64_t buf, size_t count, int64_t off)");
+const c_mmap_num = libc.func("uint64_t mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)");
+const c_mremap = libc.func("uint64_t mremap(uint64_t old, size_t oldLen, size_t newLen, int flags, uint64_t newAddr)");
+const c_memfd_create = libc.func("int memfd_create(const char *name, unsigned int flags)");
+const c_ftruncate = libc.func("int ftruncate(int fd, int64_t len)");
+const c_fallocate = libc.func("int fallocate(int fd, int mode, int64_t off, int64_t len)");
+const c_close = libc.func("int close(int fd)");
 const c_memcpy = libc.func("uint64_t memcpy(uint64_t dst, uint64_t src, size_t n)");
 // memset(p, 0, 0) returns p untouched: the cheapest way to turn a numeric
 // host address into a koffi pointer, which koffi.view() needs.
@@ -116,6 +125,40 @@ export class HostRegion {
     if (n !== len) throw new HostError("pwrite", n < 0 ? koffi.errno() : 0);
   }
 
+  /**
+   * Maps host file `fd` at [off, off+len) of the region, replacing what was
+   * there: MAP_SHARED (writes reach the file) or MAP_PRIVATE (the host copies
+   * a page on its first write; until then reads see the file's current page).
+   * Precondition: the file is at least fileOff+len long, or the host would
+   * raise SIGBUS on access past its end.
+   */
+  mapFile(off: number, len: number, fd: number, fileOff: number, shared: boolean): void {
+    this.check(off, len);
+    const r = BigInt(c_mmap_num(this.addr + off, len, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, fileOff));
+    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());
+  }
+
+  /** Puts fresh zero-filled anonymous memory at [off, off+len), undoing mapFile(). */
+  resetAnon(off: number, len: number): void {
+    this.check(off, len);
+    const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
+    const r = BigInt(c_mmap_num(this.addr + off, len, PROT_READ | PROT_WRITE, flags, -1, 0));
+    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());
+  }
+
+  /**
+   * Moves the host pages of [from, from+len) to [to, to+len) without copying
+   * (cf. host mremap), and leaves fresh anonymous memory at the source.
+   * Precondition: the ranges do not overlap.
+   */
+  move(from: number, to: number, len: number): void {
+    this.check(from, len);
+    this.check(to, len);
+    const r = BigInt(c_mremap(this.addr + from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, this.addr + to));
+    if (r === MAP_FAILED) throw new HostError("mremap", koffi.errno());
+    this.resetAnon(from, len);
+  }
+
   /** Returns the region's address space to the host. Idempotent. */
   release(): void {
     if (!this.live) return;
@@ -140,4 +183,47 @@ export function hostRss(): number {
   // statm fields are in pages: size resident shared ...
   const statm = fs.readFileSync("/proc/self/statm", "utf8").split(" ");
   return Number(statm[1]) * 4096;
+}
+
+/**
+ * A host memory file (memfd): the storage behind one file's page cache.
+ * Sparse: only pages written to it cost host memory; punch() gives them back.
+ * Invariant: `size` never shrinks, so no host mapping of it can fault.
+ */
+export class MemFile {
+  /** Host file descriptor of the memfd. */
+  readonly fd: number;
+  /** Current length in bytes (page multiple). */
+  private length = 0;
+
+  /** @throws HostError when memfd_create fails */
+  constructor(name: string) {
+    this.fd = c_memfd_create(name.slice(0, 240), MFD_CLOEXEC);
+    if (this.fd < 0) throw new HostError("memfd_create", koffi.errno());
+  }
+
+  /** Length in bytes. */
+  get size(): number {
+    return this.length;
+  }
+
+  /** Grows to at least `bytes` (rounded up to a page); never shrinks. */
+  grow(bytes: number): void {
+    const want = Math.ceil(bytes / 4096) * 4096;
+    if (want <= this.length) return;
+    if (c_ftruncate(this.fd, want) !== 0) throw new HostError("ftruncate", koffi.errno());
+    this.length = want;
+  }
+
+  /** Frees the host pages of [off, off+len); they read as zero afterwards. */
+  punch(off: number, len: number): void {
+    if (c_fallocate(this.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) !== 0) {
+      throw new HostError("fallocate", koffi.errno());
+    }
+  }
+
+  /** Closes the memfd; mappings of it stay valid until unmapped. */
+  close(): void {
+    c_close(this.fd);
+  }
 }

@@ -1,0 +1,154 @@
+/**
+ * A guest process: one engine (CPU), one address space, open files, and the
+ * trap handling that joins them. Page faults go to mm/'s fault handler;
+ * the syscall instruction goes to the system-call table; anything else the
+ * CPU raises ends the guest with the signal Linux would send.
+ *
+ *   engine --#PF--> ExceptionState fix-up --> handlePageFault --> retry
+ *          --syscall--> dispatch --> RAX
+ *          --#UD/#GP/#DE/int3--> signal --> exit status 128+signo
+ */
+import { FaultlineError, GuestSignal, OutOfMemoryError, UnicornError } from "../lib/errors.js";
+import { MemSystem, Mm, handlePageFault } from "../mm/index.js";
+import { Reg, Vec } from "./constants.js";
+import { Engine } from "./engine.js";
+import { ExceptionState } from "./exception-state.js";
+import { FdTable } from "./fdtable.js";
+import { EngineMmu } from "./mmu.js";
+import { SIG } from "./signals.js";
+import { dispatch } from "./syscalls/index.js";
+import * as fs from "node:fs";
+
+/** How a guest ended. */
+export type ExitStatus =
+  | { readonly kind: "exited"; readonly code: number }
+  | { readonly kind: "signaled"; readonly signo: number; readonly detail: string; readonly rip: number; readonly addr?: number };
+
+/** The shell's view of an exit status: the code, or 128 + signal. */
+export function shellStatus(s: ExitStatus): number {
+  return s.kind === "exited" ? s.code : 128 + s.signo;
+}
+
+/** Options of a process. */
+export interface ProcessOptions {
+  /** Where guest writes to fds 1 and 2 go; default: the host's own fds. */
+  output?: (hostFd: number, data: Uint8Array) => void;
+  /** Wall-clock limit of a run in milliseconds (0 = none). */
+  timeoutMs?: number;
+  /** Called with each warning line (default: stderr). */
+  warn?: (line: string) => void;
+}
+
+/** Thrown by exit() to leave the syscall hook: the guest is finished. */
+class GuestExit extends FaultlineError {
+  constructor(readonly status: number) {
+    super("EXIT", `guest exited with ${status}`);
+  }
+}
+
+const SYSCALL_REGS = new Int32Array([Reg.RAX, Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9]);
+
+/** One guest process. */
+export class Process {
+  readonly engine: Engine;
+  readonly mm: Mm;
+  readonly fds = new FdTable();
+  private readonly exc: ExceptionState;
+  private readonly regs: number[] = new Array(7).fill(0);
+  private readonly warned = new Set<string>();
+
+  /**
+   * A new process with an empty address space on a fresh engine.
+   * @throws EngineError / UnicornError when the engine cannot be set up
+   */
+  constructor(readonly sys: MemSystem, readonly options: ProcessOptions = {}) {
+    this.engine = new Engine();
+    this.exc = new ExceptionState(this.engine);
+    this.mm = new Mm(sys, new EngineMmu(this.engine));
+    this.engine.onInterrupt((intno) => this.onInterrupt(intno));
+    this.engine.onSyscall(() => this.onSyscall());
+  }
+
+  /** Writes guest output to a host stream. */
+  output(hostFd: number, data: Uint8Array): void {
+    if (this.options.output) this.options.output(hostFd, data);
+    else fs.writeSync(hostFd, data);
+  }
+
+  /** Prints `line` once per `key`. */
+  warnOnce(key: string, line: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    (this.options.warn ?? ((l: string) => process.stderr.write(l + "\n")))(line);
+  }
+
+  /** Ends the guest with `code` (called by exit/exit_group). */
+  exit(code: number): never {
+    throw new GuestExit(code);
+  }
+
+  private onInterrupt(intno: number): void {
+    if (intno === Vec.PF) {
+      const errorCode = this.exc.afterPageFault();
+      const cr2 = this.engine.readReg(Reg.CR2);
+      handlePageFault(this.mm, cr2, errorCode, this.engine.readReg(Reg.RIP));
+      return;
+    }
+    const rip = this.engine.readReg(Reg.RIP);
+    switch (intno) {
+      case Vec.DE: throw new GuestSignal("SIGFPE", SIG.SIGFPE, rip, "divide", undefined, "FPE_INTDIV: divide error");
+      case Vec.UD: throw new GuestSignal("SIGILL", SIG.SIGILL, rip, "exec", undefined, "ILL_ILLOPN: invalid opcode");
+      case Vec.BP: throw new GuestSignal("SIGTRAP", SIG.SIGTRAP, rip - 1, "int3", undefined, "TRAP_BRKPT: breakpoint");
+      case Vec.DB: throw new GuestSignal("SIGTRAP", SIG.SIGTRAP, rip, "step", undefined, "TRAP_TRACE: single step");
+      case Vec.GP: throw new GuestSignal("SIGSEGV", SIG.SIGSEGV, rip, "access", undefined, "SI_KERNEL: general protection");
+      default: throw new GuestSignal("SIGSEGV", SIG.SIGSEGV, rip, "trap", undefined, `unexpected CPU exception ${intno}`);
+    }
+  }
+
+  private onSyscall(): void {
+    const r = this.regs;
+    this.engine.readRegs(SYSCALL_REGS, r);
+    for (let k = 0; k < 7; k++) if (r[k] >= 2 ** 63) r[k] -= 2 ** 64; // signed view, exact for small negatives
+    const ret = dispatch(this, r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    this.engine.writeReg(Reg.RAX, ret < 0 ? BigInt(ret) : ret);
+  }
+
+  /**
+   * Runs the guest from `entry` with stack pointer `rsp` until it exits or
+   * is killed by a signal.
+   * @returns how it ended
+   * @throws FaultlineError for failures of faultline itself (never for guest faults)
+   */
+  run(entry: number, rsp: number): ExitStatus {
+    this.engine.writeReg(Reg.RSP, rsp);
+    const timeoutUs = (this.options.timeoutMs ?? 0) * 1000;
+    try {
+      this.engine.run(entry, { timeoutUs });
+    } catch (e) {
+      if (e instanceof GuestExit) return { kind: "exited", code: e.status };
+      if (e instanceof GuestSignal) return { kind: "signaled", signo: e.signo, detail: e.message, rip: e.rip, addr: e.addr };
+      if (e instanceof OutOfMemoryError) {
+        return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: ${e.message}`, rip: this.engine.readReg(Reg.RIP) };
+      }
+      if (e instanceof UnicornError) return this.engineStop(e);
+      throw e;
+    }
+    const rip = this.engine.readReg(Reg.RIP);
+    if (timeoutUs > 0) return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: timeout after ${this.options.timeoutMs} ms`, rip };
+    return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
+  }
+
+  /** Maps an engine error that ends a run to the signal Linux would have sent. */
+  private engineStop(e: UnicornError): ExitStatus {
+    const rip = this.engine.readReg(Reg.RIP);
+    if (e.code === "UC_ERR_INSN_INVALID") return { kind: "signaled", signo: SIG.SIGILL, detail: "SIGILL (ILL_ILLOPN: invalid opcode)", rip };
+    return { kind: "signaled", signo: SIG.SIGSEGV, detail: `SIGSEGV (${e.message})`, rip };
+  }
+
+  /** Releases the engine and the address space (dirty file data stays in the page cache). */
+  destroy(): void {
+    this.mm.destroy();
+    this.exc.free();
+    this.engine.close();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The system-call table and dispatcher (cf. arch/x86/entry/syscall_64.c).
+ * Handlers live one file per area; results follow the kernel ABI: a value,
+ * or -errno in RAX.
+ */
+import { ErrnoError } from "../../lib/errors.js";
+import { Errno } from "../../lib/errno.js";
+import type { Process } from "../process.js";
+import { registerFs } from "./fs.js";
+import { registerMm } from "./mm.js";
+import { registerProcess } from "./process.js";
+import type { SyscallTable } from "./types.js";
+
+/** Every implemented call. */
+export const SYSCALLS: SyscallTable = new Map();
+registerMm(SYSCALLS);
+registerFs(SYSCALLS);
+registerProcess(SYSCALLS);
+
+/**
+ * Runs syscall `nr` with `args` for `p`.
+ * @returns the value for RAX (-errno on failure; -ENOSYS for unknown calls,
+ *   with one warning per call number)
+ */
+export function dispatch(p: Process, nr: number, args: readonly number[]): number {
+  const entry = SYSCALLS.get(nr);
+  if (!entry) {
+    p.warnOnce(`syscall-${nr}`, `faultline: unimplemented system call ${nr}, returning -ENOSYS`);
+    return -Errno.ENOSYS;
+  }
+  try {
+    return entry.fn(p, args);
+  } catch (e) {
+    if (e instanceof ErrnoError) return -e.errno;
+    throw e;
+  }
+}

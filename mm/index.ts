@@ -1,0 +1,24 @@
+/**
+ * mm/: a Linux-like memory manager under the engine. This file is its whole
+ * public surface; see mm/README.md for the design and the fault path.
+ */
+export type { Mmu } from "./arch.js";
+export type { AddressSpaceOperations } from "./aops.js";
+export { hostFileAops } from "./aops.js";
+export { MmCounters } from "./counters.js";
+export { handlePageFault, accessOf, protString, STACK_LIMIT, type Access } from "./fault.js";
+export * from "./layout.js";
+export { Mm } from "./mm.js";
+export {
+  doMmap, doMunmap, doMprotect, doBrk, doMremap, doMadvise, doMsync, mapRegion, unmapRange,
+  MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_POPULATE,
+  MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_STACK, MREMAP_MAYMOVE, MREMAP_FIXED, MS_ASYNC, MS_SYNC, MS_INVALIDATE,
+  MADV_DONTNEED, type MmapFile,
+} from "./mmap.js";
+export { AddressSpace, Page, PG_uptodate, PG_dirty, PG_referenced, PG_readahead, PG_active, type ReadaheadState } from "./page-cache.js";
+export { PTE_P, PTE_W, PTE_A, PTE_D, PTE_SW_ANON } from "./page-table.js";
+export { initWindow, nextWindow } from "./readahead.js";
+export { shrinkPageCache, evictPage, writebackPage } from "./reclaim.js";
+export { MemSystem, DEFAULT_CONFIG, type MmConfig } from "./system.js";
+export { copyFromUser, copyToUser, stringFromUser, faultIn } from "./uaccess.js";
+export { PROT_READ, PROT_WRITE, PROT_EXEC, type Vma } from "./vma.js";

@@ -1,0 +1,192 @@
+/**
+ * One process's address space (cf. struct mm_struct): its VMAs, its page
+ * tables and the host memory its pages live in.
+ *
+ * Guest memory is one host reservation `mem` covering [0, TASK_SIZE): the
+ * page at guest address va is host byte mem.addr + va. Anonymous memory is
+ * that reservation itself; a file mapping replaces its range by a host
+ * mapping of the file's page-cache memfd (shared, or private so the host
+ * copies on write). The engine sees all of `mem` as one region (mapping it
+ * costs nothing until touched, and the engine never unmaps it), and the
+ * page tables decide what is present.
+ */
+import { HostRegion } from "../lib/hostmem.js";
+import type { Mmu } from "./arch.js";
+import { PAGE_SIZE, PT_AREA_SIZE, PT_BASE, TASK_SIZE } from "./layout.js";
+import { PG_dirty, type Page } from "./page-cache.js";
+import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_U, PTE_W, PageTable } from "./page-table.js";
+import type { MemSystem } from "./system.js";
+import { PROT_EXEC, PROT_WRITE, vmaPgoff, VmaList, type Vma } from "./vma.js";
+
+/** A process address space. */
+export class Mm {
+  readonly pt = new PageTable();
+  /** Host memory behind guest [0, TASK_SIZE). */
+  readonly mem: HostRegion;
+  readonly vmas = new VmaList();
+  /** Start of the brk heap, and the current break (cf. mm->start_brk, mm->brk). */
+  brkStart = 0;
+  brk = 0;
+  /** Resident anonymous pages of this process. */
+  anonPages = 0;
+  /** A whole-TLB flush is owed before the guest runs again. */
+  private flushOwed = false;
+  /** Guest ranges whose translated code must be dropped before the guest runs again. */
+  private readonly codeOwed: [number, number][] = [];
+  /** False once destroy() ran. */
+  private live = true;
+
+  /**
+   * Creates an empty address space on `mmu` and turns paging on.
+   * @throws HostError when the host refuses the reservations
+   */
+  constructor(readonly sys: MemSystem, readonly mmu: Mmu) {
+    this.mem = new HostRegion(TASK_SIZE);
+    mmu.mapPhysical(0, TASK_SIZE, this.mem.addr);
+    mmu.mapPhysical(PT_BASE, PT_AREA_SIZE, this.pt.area.addr);
+    mmu.enablePaging(this.pt.root);
+    sys.mms.add(this);
+  }
+
+  /**
+   * Makes a present PTE for `va` (cf. set_pte_at).
+   * @param i word index from pt.leaf(va, true)
+   * @param writable whether the PTE allows writes
+   * @param anon whether this is a private anonymous page (PTE_SW_ANON)
+   * @param young whether to mark it accessed (the faulting page) or not (fault-around)
+   */
+  setPte(i: number, va: number, vma: Vma, writable: boolean, anon: boolean, young: boolean): void {
+    const flags = PTE_P | PTE_U | (writable ? PTE_W : 0) | (anon ? PTE_SW_ANON : 0) | (young ? PTE_A : 0);
+    this.pt.set(i, va, flags, this.mmu.nx && (vma.prot & PROT_EXEC) === 0);
+  }
+
+  /** Adds (this, va) to a page's reverse map. */
+  rmapAdd(page: Page, va: number): void {
+    page.rmap.push({ mm: this, va });
+  }
+
+  /** Removes (this, va) from a page's reverse map. */
+  rmapRemove(page: Page, va: number): void {
+    const r = page.rmap;
+    for (let k = 0; k < r.length; k++) {
+      if (r[k].mm === this && r[k].va === va) {
+        r.splice(k, 1);
+        return;
+      }
+    }
+  }
+
+  /** Counts one more resident anonymous page, reclaiming page cache if the RAM limit needs it. */
+  chargeAnon(): void {
+    this.sys.reserve(1, "anon");
+    this.anonPages++;
+    this.sys.anonPages++;
+  }
+
+  /** The page-cache page behind file PTE `va` of `vma`, if cached. */
+  filePage(vma: Vma, va: number): Page | undefined {
+    return vma.file?.pages.get(vmaPgoff(vma, va));
+  }
+
+  /**
+   * Removes every PTE of `vma` in [start, end) (cf. zap_page_range): anonymous
+   * pages are uncharged, page-cache pages leave the reverse map and pass
+   * their dirty bit on to the page. Owes a TLB flush and code invalidation.
+   */
+  zap(vma: Vma, start: number, end: number): void {
+    const pt = this.pt;
+    let runStart = -1, runEnd = -1;
+    pt.forEach(start, end, (va, i) => {
+      const lo = pt.clear(i);
+      if (lo & PTE_SW_ANON) {
+        this.anonPages--;
+        this.sys.anonPages--;
+      } else if (lo & PTE_P) {
+        const page = this.filePage(vma, va);
+        if (page) {
+          this.rmapRemove(page, va);
+          if (lo & PTE_D) page.flags |= PG_dirty;
+        }
+      }
+      if (lo & PTE_P) {
+        if (va !== runEnd) {
+          if (runStart >= 0) this.owe(runStart, runEnd);
+          runStart = va;
+        }
+        runEnd = va + PAGE_SIZE;
+      }
+    });
+    if (runStart >= 0) this.owe(runStart, runEnd);
+  }
+
+  /** Records that [start, end) lost or changed present PTEs: flush and invalidate before the guest runs. */
+  owe(start: number, end: number): void {
+    this.flushOwed = true;
+    this.codeOwed.push([start, end]);
+  }
+
+  /** Records that PTE permissions were reduced: a TLB flush is owed. */
+  oweFlush(): void {
+    this.flushOwed = true;
+  }
+
+  /**
+   * Pays what is owed: one TLB flush and the code invalidations
+   * (cf. tlb_finish_mmu). Call before returning to the guest.
+   */
+  settle(): void {
+    if (this.codeOwed.length > 0) {
+      for (const [s, e] of this.codeOwed) this.mmu.invalidateCode(s, e);
+      this.sys.counters.codeInvalidations += this.codeOwed.length;
+      this.codeOwed.length = 0;
+    }
+    if (this.flushOwed) {
+      this.flushOwed = false;
+      this.mmu.flushTlb();
+      this.sys.counters.tlbFlushes++;
+    }
+  }
+
+  /**
+   * Moves dirty bits of present file PTEs in [start, end) of `vma` onto their
+   * pages and cleans the PTEs (cf. page_mkclean), so that later writes are
+   * seen again. Owes a TLB flush when any bit was cleared.
+   * @returns the pages found dirty
+   */
+  harvestDirty(vma: Vma, start: number, end: number): Page[] {
+    const out: Page[] = [];
+    const pt = this.pt;
+    pt.forEach(start, end, (va, i) => {
+      const lo = pt.lo(i);
+      if ((lo & (PTE_P | PTE_SW_ANON | PTE_D)) !== (PTE_P | PTE_D)) return;
+      pt.setFlags(i, lo & 0xfff & ~PTE_D);
+      const page = this.filePage(vma, va);
+      if (page) {
+        page.flags |= PG_dirty;
+        out.push(page);
+      }
+      this.flushOwed = true;
+    });
+    return out;
+  }
+
+  /** Host bytes of guest [va, va+len) (no checks: callers fault the range in first). */
+  bytes(va: number, len: number): Uint8Array {
+    return this.mem.view(va, len);
+  }
+
+
+  /**
+   * Tears the address space down (cf. exit_mmap): every mapping is zapped,
+   * dirty bits reach the page cache, and host memory is returned.
+   */
+  destroy(): void {
+    if (!this.live) return;
+    this.live = false;
+    for (const v of [...this.vmas.all()]) this.zap(v, v.start, v.end);
+    this.codeOwed.length = 0;
+    this.sys.mms.delete(this);
+    this.mem.release();
+    this.pt.release();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * x86-64 four-level page tables (PML4 -> PDPT -> PD -> PT), held in a host
+ * region that the engine maps at guest-physical PT_BASE. The CPU walks them,
+ * checks present/writable/NX and writes the accessed and dirty bits back;
+ * this file reads and writes the same words.
+ *
+ *   va: | 47..39 PML4 | 38..30 PDPT | 29..21 PD | 20..12 PT | 11..0 offset |
+ *
+ * A PTE is two 32-bit words: lo = address bits 12..31 | flags, hi = address
+ * bits 32..39 | NX (bit 63). Leaf PTEs name their own virtual address (see
+ * layout.ts). Upper-level entries are always P|W|U; leaves decide access.
+ */
+import { HostRegion } from "../lib/hostmem.js";
+import { OutOfMemoryError } from "../lib/errors.js";
+import { PAGE_SIZE, PT_AREA_SIZE, PT_BASE } from "./layout.js";
+
+/** PTE flag bits (low word). */
+export const PTE_P = 0x1, PTE_W = 0x2, PTE_U = 0x4, PTE_A = 0x20, PTE_D = 0x40;
+/**
+ * Software bit (AVL, ignored by the CPU): the page at this address is a
+ * private anonymous page of this process (zero-fill or copy-on-write copy).
+ * It stays set while the page's data is held, even when P is cleared by
+ * PROT_NONE, so a later fault knows the data is already there.
+ */
+export const PTE_SW_ANON = 0x200;
+/** NX, in the high word. */
+export const PTE_HI_NX = 0x80000000;
+const TABLE = PTE_P | PTE_W | PTE_U;
+const WORDS = PAGE_SIZE / 4;
+
+/** The tables of one address space. */
+export class PageTable {
+  /** Host memory holding every table page of this address space. */
+  readonly area: HostRegion;
+  /** The area as 32-bit words; a PTE is words [2i, 2i+1]. */
+  private readonly w: Uint32Array;
+  /** Next never-used table page, and table pages freed for reuse. */
+  private bump = 1;
+  private readonly free: number[] = [];
+  /** Table pages in use (the PML4 included), for accounting. */
+  tables = 1;
+
+  constructor() {
+    this.area = new HostRegion(PT_AREA_SIZE);
+    const v = this.area.view(0, PT_AREA_SIZE);
+    this.w = new Uint32Array(v.buffer, v.byteOffset, PT_AREA_SIZE / 4);
+  }
+
+  /** Guest-physical address of the PML4 (the CR3 value). */
+  get root(): number {
+    return PT_BASE;
+  }
+
+  private allocTable(): number {
+    const page = this.free.pop() ?? this.bump++;
+    if (page * PAGE_SIZE >= PT_AREA_SIZE) throw new OutOfMemoryError("page-table area exhausted");
+    this.w.fill(0, page * WORDS, (page + 1) * WORDS);
+    this.tables++;
+    return page;
+  }
+
+  /**
+   * Word index of the leaf PTE for `va`, creating missing tables when
+   * `create`; -1 when a table is missing and `create` is false.
+   * Precondition: va < 2^48.
+   */
+  leaf(va: number, create: boolean): number {
+    const w = this.w;
+    let table = 0; // PML4 is table page 0
+    // Indices for levels 4..2: bits 47..39, 38..30, 29..21.
+    const hi = Math.floor(va / 0x40000000); // va >> 30, exact for va < 2^53
+    const idx = [Math.floor(hi / 512) % 512, hi % 512, Math.floor(va / 0x200000) % 512];
+    for (let level = 0; level < 3; level++) {
+      const e = (table * WORDS) + idx[level] * 2;
+      if ((w[e] & PTE_P) === 0) {
+        if (!create) return -1;
+        const t = this.allocTable();
+        const phys = PT_BASE + t * PAGE_SIZE;
+        w[e] = ((phys % 0x100000000) | TABLE) >>> 0;
+        w[e + 1] = Math.floor(phys / 0x100000000);
+        table = t;
+      } else {
+        table = (w[e + 1] * 0x100000000 + (w[e] & 0xfffff000) - PT_BASE) / PAGE_SIZE;
+      }
+    }
+    return table * WORDS + (Math.floor(va / PAGE_SIZE) % 512) * 2;
+  }
+
+  /** Low word (flags) of the PTE at word index `i`. */
+  lo(i: number): number {
+    return this.w[i];
+  }
+
+  /**
+   * Writes a leaf PTE naming `va` itself with `flags` (low-word bits) and NX.
+   * @param i word index from leaf(va, true)
+   */
+  set(i: number, va: number, flags: number, nx: boolean): void {
+    this.w[i] = (((va % 0x100000000) & 0xfffff000) | flags) >>> 0;
+    this.w[i + 1] = (Math.floor(va / 0x100000000) | (nx ? PTE_HI_NX : 0)) >>> 0;
+  }
+
+  /** Replaces the flag bits of an existing PTE, keeping its address and NX. */
+  setFlags(i: number, flags: number): void {
+    this.w[i] = ((this.w[i] & 0xfffff000) | flags) >>> 0;
+  }
+
+  /** Sets or clears NX of an existing PTE. */
+  setNx(i: number, nx: boolean): void {
+    this.w[i + 1] = ((this.w[i + 1] & 0x7fffffff) | (nx ? PTE_HI_NX : 0)) >>> 0;
+  }
+
+  /** Clears a PTE entirely and returns its old low word. */
+  clear(i: number): number {
+    const old = this.w[i];
+    this.w[i] = 0;
+    this.w[i + 1] = 0;
+    return old;
+  }
+
+  /**
+   * Calls fn(va, i) for every leaf PTE in [start, end) whose low word is not
+   * zero, skipping absent tables wholesale. fn may modify the PTE.
+   * Preconditions: page-aligned start <= end.
+   */
+  forEach(start: number, end: number, fn: (va: number, i: number) => void): void {
+    let va = start;
+    while (va < end) {
+      const span = 0x200000; // one leaf table covers 2 MiB
+      const tableEnd = Math.min(end, (Math.floor(va / span) + 1) * span);
+      const first = this.leaf(va, false);
+      if (first >= 0) {
+        for (let a = va, i = first; a < tableEnd; a += PAGE_SIZE, i += 2) {
+          if (this.w[i] !== 0) fn(a, i);
+        }
+      }
+      va = tableEnd;
+    }
+  }
+
+  /** Frees the host memory of the tables. */
+  release(): void {
+    this.area.release();
+  }
+}

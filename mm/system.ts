@@ -1,0 +1,130 @@
+/**
+ * The machine-wide side of memory management: the page-cache registry,
+ * the LRU lists, RAM accounting against the limit, configuration and
+ * counters. One MemSystem serves every process (Mm) of one faultline run.
+ */
+import * as fs from "node:fs";
+import { OutOfMemoryError } from "../lib/errors.js";
+import { fail } from "../lib/errno.js";
+import { MmCounters } from "./counters.js";
+import { PAGE_SIZE } from "./layout.js";
+import { AddressSpace, LruList, PG_dirty, type Page } from "./page-cache.js";
+import { shrinkPageCache, writebackPage } from "./reclaim.js";
+import type { Mm } from "./mm.js";
+
+/** Tunables (cf. /proc/sys/vm and the block device's read_ahead_kb). */
+export interface MmConfig {
+  /** RAM limit in pages for page cache plus anonymous memory; Infinity = none. */
+  ramLimitPages: number;
+  /** Largest readahead window in pages (default 32 = 128 KiB); 0 turns readahead off. */
+  readaheadMaxPages: number;
+  /** Fault-around window in pages (default 16 = 64 KiB); 0 or 1 turns it off. */
+  faultAroundPages: number;
+}
+
+/** The defaults: no RAM limit, 128 KiB readahead, 64 KiB fault-around (Linux's). */
+export const DEFAULT_CONFIG: MmConfig = { ramLimitPages: Infinity, readaheadMaxPages: 32, faultAroundPages: 16 };
+
+/** Memory management for one faultline run. */
+export class MemSystem {
+  readonly config: MmConfig;
+  readonly counters = new MmCounters();
+  /** Page caches by "dev:ino" (cf. the inode cache). */
+  readonly files = new Map<string, AddressSpace>();
+  /** Recently referenced page-cache pages, and those that are reclaim candidates. */
+  readonly active = new LruList();
+  readonly inactive = new LruList();
+  /** Resident anonymous pages over all processes (zero-fill and private copies). */
+  anonPages = 0;
+  /** Processes using this system. */
+  readonly mms = new Set<Mm>();
+
+  constructor(config: Partial<MmConfig> = {}) {
+    this.config = { ...DEFAULT_CONFIG, ...config };
+  }
+
+  /** Resident page-cache pages. */
+  get filePages(): number {
+    return this.active.length + this.inactive.length;
+  }
+
+  /**
+   * The page cache of host file `path`, shared with every earlier open of
+   * the same file (same device and inode). Opens the host file read-write
+   * when `writable`, else read-only.
+   * @throws ErrnoError ENOENT, EACCES, EISDIR... as the host reports them
+   */
+  openFile(path: string, writable: boolean): AddressSpace {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(path);
+    } catch (e) {
+      return fail(hostErrno(e), `${path}: ${(e as Error).message}`);
+    }
+    if (st.isDirectory()) fail("EISDIR", `${path} is a directory`);
+    const key = `${st.dev}:${st.ino}`;
+    const known = this.files.get(key);
+    if (known && (!writable || known.hostWritable)) return known;
+    let fd: number;
+    try {
+      fd = fs.openSync(path, writable ? "r+" : "r");
+    } catch (e) {
+      return fail(hostErrno(e), `${path}: ${(e as Error).message}`);
+    }
+    if (known) {
+      known.upgradeHostFd(fd);
+      return known;
+    }
+    const as = new AddressSpace(key, path, fd, writable, st.size);
+    this.files.set(key, as);
+    return as;
+  }
+
+  /**
+   * Makes room for `n` more resident pages under the RAM limit, reclaiming
+   * page-cache pages if needed (cf. the allocator's direct reclaim).
+   * @param what "file" or "anon", for the error message
+   * @throws OutOfMemoryError when reclaim cannot free enough
+   */
+  reserve(n: number, what: "file" | "anon"): void {
+    const limit = this.config.ramLimitPages;
+    const over = this.filePages + this.anonPages + n - limit;
+    if (over <= 0) return;
+    shrinkPageCache(this, Math.max(over, 32));
+    if (this.filePages + this.anonPages + n > limit) {
+      throw new OutOfMemoryError(
+        `out of memory: ${what} page needs room, RAM limit ${limit} pages (${(limit * PAGE_SIZE) >> 20} MiB) ` +
+        `holds ${this.anonPages} anonymous and ${this.filePages} unreclaimable page-cache pages`);
+    }
+  }
+
+  /** Adds a freshly read page to the cache and the inactive list (cf. add_to_page_cache_lru). */
+  addPage(page: Page): void {
+    page.mapping.pages.set(page.index, page);
+    this.inactive.push(page);
+  }
+
+  /** Takes a page out of the cache and frees its memory (cf. __delete_from_page_cache). */
+  dropPage(page: Page): void {
+    page.lru?.remove(page);
+    page.mapping.pages.delete(page.index);
+    page.mapping.dropPageMemory(page.index);
+  }
+
+  /** Writes every dirty page of every file back (cf. sync()). Call after harvesting PTE dirty bits. */
+  sync(): void {
+    for (const as of this.files.values()) {
+      for (const page of as.pages.values()) if (page.flags & PG_dirty) writebackPage(this, page);
+    }
+  }
+}
+
+/** The errno name of a host fs error, or EIO. */
+function hostErrno(e: unknown): "ENOENT" | "EACCES" | "EISDIR" | "ENOTDIR" | "ELOOP" | "ENAMETOOLONG" | "EIO" {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT": case "EACCES": case "EISDIR": case "ENOTDIR": case "ELOOP": case "ENAMETOOLONG": return code;
+    case "EPERM": return "EACCES";
+    default: return "EIO";
+  }
+}

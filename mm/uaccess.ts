@@ -1,0 +1,83 @@
+/**
+ * Access to guest memory on the guest's behalf (cf. copy_from_user,
+ * copy_to_user, strncpy_from_user): every page is faulted in through the
+ * normal fault path first, with the access kind the copy needs, so a
+ * system call's write into a private file page makes its private copy and a
+ * bad pointer becomes EFAULT, never a host crash.
+ */
+import { fail } from "../lib/errno.js";
+import { GuestSignal } from "../lib/errors.js";
+import { handlePageFault } from "./fault.js";
+import { PAGE_SIZE, TASK_SIZE } from "./layout.js";
+import type { Mm } from "./mm.js";
+import { PTE_P, PTE_W } from "./page-table.js";
+
+/**
+ * Makes [va, va+len) accessible for reading, or writing when `write`.
+ * @throws ErrnoError EFAULT when any page cannot be made so
+ */
+export function faultIn(mm: Mm, va: number, len: number, write: boolean): void {
+  if (len === 0) return;
+  if (va < 0 || len < 0 || va + len > TASK_SIZE) fail("EFAULT", `bad user address 0x${va.toString(16)}`);
+  const need = write ? PTE_P | PTE_W : PTE_P;
+  for (let p = va - (va % PAGE_SIZE); p < va + len; p += PAGE_SIZE) {
+    const i = mm.pt.leaf(p, false);
+    if (i >= 0 && (mm.pt.lo(i) & need) === need) continue;
+    try {
+      handlePageFault(mm, p, write ? 2 : 0, 0);
+    } catch (e) {
+      if (e instanceof GuestSignal) fail("EFAULT", `bad user address 0x${p.toString(16)} (${e.code})`);
+      throw e;
+    }
+  }
+}
+
+/** Copies guest [va, va+len) out. @throws ErrnoError EFAULT */
+export function copyFromUser(mm: Mm, va: number, len: number): Uint8Array {
+  faultIn(mm, va, len, false);
+  return readAcrossChunks(mm, va, len);
+}
+
+/** Copies `data` into guest memory at va. @throws ErrnoError EFAULT */
+export function copyToUser(mm: Mm, va: number, data: Uint8Array): void {
+  faultIn(mm, va, data.length, true);
+  let done = 0;
+  while (done < data.length) {
+    const n = Math.min(data.length - done, GIB - ((va + done) % GIB));
+    mm.bytes(va + done, n).set(data.subarray(done, done + n));
+    done += n;
+  }
+}
+
+const GIB = 1 << 30;
+
+function readAcrossChunks(mm: Mm, va: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let done = 0;
+  while (done < len) {
+    const n = Math.min(len - done, GIB - ((va + done) % GIB));
+    out.set(mm.bytes(va + done, n), done);
+    done += n;
+  }
+  return out;
+}
+
+/**
+ * Reads a NUL-terminated string of at most `max` bytes (cf. strncpy_from_user).
+ * @throws ErrnoError EFAULT, or ENAMETOOLONG when no NUL comes within max
+ */
+export function stringFromUser(mm: Mm, va: number, max = 4096): string {
+  const bytes: number[] = [];
+  for (let p = va; p < va + max; ) {
+    const pageEnd = Math.min(p - (p % PAGE_SIZE) + PAGE_SIZE, va + max);
+    const chunk = copyFromUser(mm, p, pageEnd - p);
+    const nul = chunk.indexOf(0);
+    if (nul >= 0) {
+      for (let k = 0; k < nul; k++) bytes.push(chunk[k]);
+      return Buffer.from(bytes).toString("utf8");
+    }
+    for (const b of chunk) bytes.push(b);
+    p = pageEnd;
+  }
+  return fail("ENAMETOOLONG", "string from user too long");
+}

@@ -1,0 +1,73 @@
+/**
+ * Test support: assembles guest code with GNU as at test time and runs it
+ * in a fresh process whose text arrives through the page cache of a real
+ * file (a private, read-execute mapping, like an ELF text segment).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Process, type ExitStatus } from "../../emu/process.js";
+import { MemSystem, mapRegion, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, type MmConfig } from "../../mm/index.js";
+
+/** A scratch directory, removed at process exit. */
+export function scratchDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faultline-test-"));
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const dir = scratchDir();
+let serial = 0;
+
+/** Assembles Intel-syntax x86-64 `source` into raw bytes (the .text section). */
+export function assemble(source: string): Uint8Array {
+  const base = path.join(dir, `g${serial++}`);
+  fs.writeFileSync(`${base}.s`, `.intel_syntax noprefix\n.text\n${source}\n`);
+  execFileSync("as", ["--64", "-o", `${base}.o`, `${base}.s`]);
+  execFileSync("objcopy", ["-O", "binary", "-j", ".text", `${base}.o`, `${base}.bin`]);
+  return new Uint8Array(fs.readFileSync(`${base}.bin`));
+}
+
+/** Writes `bytes` to a fresh file and returns its path. */
+export function writeFile(bytes: Uint8Array | string, name = `f${serial++}`): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, bytes);
+  return p;
+}
+
+/** Where test programs' text goes. */
+export const TEXT = 0x400000;
+/** Size of the initial stack mapping. */
+export const STACK_SIZE = 64 * 1024;
+
+/** A loaded test guest, ready to run. */
+export interface Guest {
+  readonly sys: MemSystem;
+  readonly proc: Process;
+  /** Bytes the guest wrote to fd 1. */
+  readonly stdout: number[];
+  run(): ExitStatus;
+}
+
+/**
+ * Assembles `source`, maps it at TEXT from a file (page cache, aops), adds
+ * a stack, and returns the process. `sys` may be shared between guests.
+ */
+export function loadGuest(source: string, sys: MemSystem = new MemSystem(), config?: Partial<MmConfig>): Guest {
+  if (config) Object.assign(sys.config, config);
+  const code = assemble(source);
+  const file = writeFile(code);
+  const stdout: number[] = [];
+  const proc = new Process(sys, { output: (fd, d) => { if (fd === 1) stdout.push(...d); }, timeoutMs: 60_000 });
+  const mapping = sys.openFile(file, false);
+  const len = Math.ceil(code.length / 4096) * 4096;
+  mapRegion(proc.mm, TEXT, len, PROT_READ | PROT_EXEC, false, { mapping, readable: true, writable: false }, 0, false, "");
+  mapRegion(proc.mm, STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, false, null, 0, true, "[stack]");
+  return { sys, proc, stdout, run: () => proc.run(TEXT, STACK_TOP - 64) };
+}
+
+/** Assembly that exits with the low byte of `reg`. */
+export function exitWith(reg = "rax"): string {
+  return `mov rdi, ${reg}\nmov eax, 231\nsyscall\n`;
+}
