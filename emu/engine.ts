@@ -8,7 +8,7 @@ import koffi from "koffi";
 import { UnicornError } from "../lib/errors.js";
 import { HostRegion } from "../lib/hostmem.js";
 import {
-  Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
+  Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_CTL_TLB_FLUSH, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
   UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_X86_INS_SYSCALL, ucCtlWrite,
 } from "./constants.js";
 import { engineModule } from "./exception-state.js";
@@ -40,19 +40,20 @@ const TLB_FLUSH_PAGE = 0xfe_ffff_f000;
 /** Largest number of registers {@link Engine.readRegs} moves in one call. */
 const BATCH_MAX = 64;
 
+/** Scratch layout (one native page): [0, 512) register values, [512, 1024) value pointers, [1024, 1280) register ids, [2048, 2064) out-parameters. */
+const VALS = 0, PTRS = 512, IDS = 1024, OUT = 2048;
+
 /** A live Unicorn engine in x86-64 mode. Not reusable after {@link close}. */
 export class Engine {
   /** The library this engine came from. */
   readonly lib: UnicornLib;
-  /** The native `uc_engine *`. Null after close(). */
-  private uc: unknown;
-  /** 8-byte scratch for single register reads and writes. */
-  private readonly reg8 = new Uint8Array(16);
-  private readonly reg8v = new DataView(this.reg8.buffer);
-  /** Native scratch for batches: BATCH_MAX values, then BATCH_MAX pointers to them. */
-  private readonly batch = new HostRegion(4096);
-  private readonly batchVals: Float64Array;
-  private readonly batchU32: Uint32Array;
+  /** The native `uc_engine *` as a number; 0 after close(). */
+  private uc: number;
+  /** Native scratch memory for register values, ids and out-parameters (see VALS...). */
+  private readonly scratch = new HostRegion(4096);
+  private readonly u32: Uint32Array;
+  private readonly i32: Int32Array;
+  private readonly u64: BigUint64Array;
   /** koffi-registered callbacks, kept alive while the engine may call them. */
   private readonly callbacks: unknown[] = [];
   /** An exception thrown by a hook during run() (any value, even undefined); rethrown when run() returns. */
@@ -65,18 +66,17 @@ export class Engine {
    */
   constructor(lib: UnicornLib = loadUnicorn()) {
     this.lib = lib;
-    const out: unknown[] = [null];
-    this.check("uc_open", lib.fn.uc_open(UC_ARCH_X86, UC_MODE_64, out));
-    this.uc = out[0];
-    const view = this.batch.view(0, 4096);
-    this.batchVals = new Float64Array(view.buffer, view.byteOffset, 512);
-    this.batchU32 = new Uint32Array(view.buffer, view.byteOffset, 1024);
-    const ptrs = new BigUint64Array(view.buffer, view.byteOffset + BATCH_MAX * 8, BATCH_MAX);
-    for (let i = 0; i < BATCH_MAX; i++) ptrs[i] = BigInt(this.batch.addr + i * 8);
+    const view = this.scratch.view(0, 4096);
+    this.u32 = new Uint32Array(view.buffer, view.byteOffset, 1024);
+    this.i32 = new Int32Array(view.buffer, view.byteOffset, 1024);
+    this.u64 = new BigUint64Array(view.buffer, view.byteOffset, 512);
+    for (let i = 0; i < BATCH_MAX; i++) this.u64[PTRS / 8 + i] = BigInt(this.scratch.addr + VALS + i * 8);
+    this.check("uc_open", lib.fn.uc_open(UC_ARCH_X86, UC_MODE_64, this.scratch.addr + OUT));
+    this.uc = Number(this.u64[OUT / 8]);
   }
 
-  /** The native handle, for the few callers that talk to the library directly (exception-state). */
-  get handle(): unknown {
+  /** The native handle as a number, for the few callers that talk to the library directly (exception-state). */
+  get handle(): number {
     return this.uc;
   }
 
@@ -107,20 +107,25 @@ export class Engine {
 
   /** Reads a register as a number (exact below 2^53; use readRegBig for full 64 bits). */
   readReg(id: number): number {
-    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.reg8));
-    return this.reg8v.getUint32(0, true) + this.reg8v.getUint32(4, true) * 0x100000000;
+    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.scratch.addr + VALS));
+    return this.u32[0] + this.u32[1] * 0x100000000;
   }
 
   /** Reads a register's full 64 bits. */
   readRegBig(id: number): bigint {
-    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.reg8));
-    return this.reg8v.getBigUint64(0, true);
+    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.scratch.addr + VALS));
+    return this.u64[0];
   }
 
   /** Writes a register; a number must be a non-negative integer below 2^53, a bigint is taken mod 2^64. */
   writeReg(id: number, value: number | bigint): void {
-    this.reg8v.setBigUint64(0, BigInt.asUintN(64, BigInt(value)), true);
-    this.check("uc_reg_write", this.lib.fn.uc_reg_write(this.uc, id, this.reg8));
+    if (typeof value === "number") {
+      this.u32[0] = value % 0x100000000;
+      this.u32[1] = Math.floor(value / 0x100000000);
+    } else {
+      this.u64[0] = BigInt.asUintN(64, value);
+    }
+    this.check("uc_reg_write", this.lib.fn.uc_reg_write(this.uc, id, this.scratch.addr + VALS));
   }
 
   /**
@@ -128,39 +133,44 @@ export class Engine {
    * as numbers (exact below 2^53). Precondition: ids.length <= 64.
    */
   readRegs(ids: Int32Array, out: number[]): void {
-    this.check("uc_reg_read_batch", this.lib.fn.uc_reg_read_batch(this.uc, ids, this.batch.addr + BATCH_MAX * 8, ids.length));
-    const u = this.batchU32;
+    this.i32.set(ids, IDS / 4);
+    this.check("uc_reg_read_batch", this.lib.fn.uc_reg_read_batch(this.uc, this.scratch.addr + IDS, this.scratch.addr + PTRS, ids.length));
+    const u = this.u32;
     for (let i = 0; i < ids.length; i++) out[i] = u[2 * i] + u[2 * i + 1] * 0x100000000;
   }
 
   /** Writes an x86 model-specific register (cf. struct uc_x86_msr). */
   writeMsr(msr: number, value: number): void {
-    this.reg8v.setUint32(0, msr, true);
-    this.reg8v.setUint32(4, 0, true);
-    this.reg8v.setBigUint64(8, BigInt(value), true);
-    this.check("uc_reg_write", this.lib.fn.uc_reg_write(this.uc, Reg.MSR, this.reg8));
+    this.u32[0] = msr;
+    this.u32[1] = 0;
+    this.u64[1] = BigInt(value);
+    this.check("uc_reg_write", this.lib.fn.uc_reg_write(this.uc, Reg.MSR, this.scratch.addr + VALS));
   }
 
   /** Reads an x86 model-specific register. */
   readMsr(msr: number): number {
-    this.reg8v.setUint32(0, msr, true);
-    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, Reg.MSR, this.reg8));
-    return Number(this.reg8v.getBigUint64(8, true));
+    this.u32[0] = msr;
+    this.u32[1] = 0;
+    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, Reg.MSR, this.scratch.addr + VALS));
+    return Number(this.u64[1]);
   }
 
-  /** Copies guest-physical memory out (cf. uc_mem_read). */
+  /** Copies guest-physical memory out (cf. uc_mem_read). Precondition: into.length <= 1024. */
   readMem(address: number, into: Uint8Array): void {
-    this.check("uc_mem_read", this.lib.fn.uc_mem_read(this.uc, address, into, into.length));
+    const at = this.scratch.view(OUT + 16, into.length);
+    this.check("uc_mem_read", this.lib.fn.uc_mem_read(this.uc, address, this.scratch.addr + OUT + 16, into.length));
+    into.set(at);
   }
 
-  /** Copies into guest-physical memory (cf. uc_mem_write). */
+  /** Copies into guest-physical memory (cf. uc_mem_write). Precondition: bytes.length <= 1024. */
   writeMem(address: number, bytes: Uint8Array): void {
-    this.check("uc_mem_write", this.lib.fn.uc_mem_write(this.uc, address, bytes, bytes.length));
+    this.scratch.view(OUT + 16, bytes.length).set(bytes);
+    this.check("uc_mem_write", this.lib.fn.uc_mem_write(this.uc, address, this.scratch.addr + OUT + 16, bytes.length));
   }
 
   /** Calls `fn` on every CPU exception and `int N` (cf. UC_HOOK_INTR). */
   onInterrupt(fn: InterruptHandler): void {
-    this.addHook(UC_HOOK_INTR, IntrHookProto, (_uc: unknown, intno: number) => fn(intno));
+    this.addHook(UC_HOOK_INTR, IntrHookProto, (_uc: number, intno: number) => fn(intno));
   }
 
   /** Calls `fn` on every `syscall` instruction (cf. UC_HOOK_INSN, UC_X86_INS_SYSCALL). */
@@ -170,7 +180,7 @@ export class Engine {
 
   /** Calls `fn` on accesses to addresses no region backs (cf. UC_HOOK_MEM_INVALID). */
   onMemInvalid(fn: MemInvalidHandler): void {
-    this.addHook(UC_HOOK_MEM_INVALID, MemHookProto, (_uc: unknown, type: number, address: bigint | number, size: number) =>
+    this.addHook(UC_HOOK_MEM_INVALID, MemHookProto, (_uc: number, type: number, address: bigint | number, size: number) =>
       fn(type, Number(address), size));
   }
 
@@ -189,8 +199,7 @@ export class Engine {
     };
     const cb = koffi.register(guarded, koffi.pointer(proto));
     this.callbacks.push(cb);
-    const out: unknown[] = [null];
-    this.check("uc_hook_add", this.lib.fn.uc_hook_add(this.uc, out, type, cb, null, 1, 0, ...tail));
+    this.check("uc_hook_add", this.lib.fn.uc_hook_add(this.uc, this.scratch.addr + OUT, type, cb, 0, 1, 0, ...tail));
   }
 
   /**
@@ -202,7 +211,7 @@ export class Engine {
   run(begin: number, opts: RunOptions = {}): void {
     this.pending = undefined;
     this.hasPending = false;
-    const until = opts.until ?? (0xffffffffffffffffn as unknown as number);
+    const until = opts.until ?? 0xffffffffffffffffn;
     const err = this.lib.fn.uc_emu_start(this.uc, begin, until, opts.timeoutUs ?? 0, opts.count ?? 0);
     if (this.hasPending) {
       const pending = this.pending;
@@ -238,21 +247,21 @@ export class Engine {
    */
   flushTlb(): void {
     if (this.lib.versionNumber >>> 16 === 0x0200) {
-      this.mapHost(TLB_FLUSH_PAGE, 0x1000, this.batch.addr);
+      this.mapHost(TLB_FLUSH_PAGE, 0x1000, this.scratch.addr);
       this.unmap(TLB_FLUSH_PAGE, 0x1000);
     } else {
-      this.writeReg(Reg.CR3, this.readReg(Reg.CR3));
+      this.check("uc_ctl", this.lib.fn.uc_ctl(this.uc, ucCtlWrite(UC_CTL_TLB_FLUSH, 0)));
     }
   }
 
   /** Frees the engine and its callbacks. Idempotent. */
   close(): void {
-    if (this.uc === null) return;
+    if (this.uc === 0) return;
     this.lib.fn.uc_close(this.uc);
-    this.uc = null;
+    this.uc = 0;
     for (const cb of this.callbacks) koffi.unregister(cb as never);
     this.callbacks.length = 0;
-    this.batch.release();
+    this.scratch.release();
   }
 }
 

@@ -18,9 +18,8 @@
  *   old_exc:  -1    ->        14   --fix-->  -1 ... 14  --fix-->   -1 ... 14
  *   err code: ?               0                   3                    2
  */
-import koffi from "koffi";
 import { EngineError } from "../lib/errors.js";
-import { HostRegion } from "../lib/hostmem.js";
+import { HostRegion, viewAt } from "../lib/hostmem.js";
 import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, Reg, Vec } from "./constants.js";
 import type { Engine } from "./engine.js";
 import type { UnicornLib } from "./unicorn.js";
@@ -37,7 +36,7 @@ const layouts = new Map<UnicornLib, ContextLayout>();
 
 /** Per-engine context buffer and the fix-up. */
 export class ExceptionState {
-  private readonly ctx: unknown;
+  private readonly ctx: number;
   private readonly words: Int32Array;
   private readonly layout: ContextLayout;
 
@@ -48,11 +47,9 @@ export class ExceptionState {
    */
   constructor(private readonly engine: Engine) {
     this.layout = discoverLayout(engine.lib);
-    const out: unknown[] = [null];
-    engine.check("uc_context_alloc", engine.lib.fn.uc_context_alloc(engine.handle, out));
-    this.ctx = out[0];
+    this.ctx = allocContext(engine);
     const size = Number(engine.lib.fn.uc_context_size(engine.handle));
-    this.words = new Int32Array(koffi.view(this.ctx as never, size) as ArrayBuffer, 0, size >> 2);
+    this.words = new Int32Array(viewAt(this.ctx, size), 0, size >> 2);
   }
 
   /**
@@ -71,6 +68,17 @@ export class ExceptionState {
   /** Frees the context. */
   free(): void {
     this.engine.lib.fn.uc_context_free(this.ctx);
+  }
+}
+
+/** uc_context_alloc, returning the context's address. */
+function allocContext(engine: Engine): number {
+  const out = new HostRegion(4096);
+  try {
+    engine.check("uc_context_alloc", engine.lib.fn.uc_context_alloc(engine.handle, out.addr));
+    return Number(new BigUint64Array(out.view(0, 8).buffer, out.view(0, 8).byteOffset, 1)[0]);
+  } finally {
+    out.release();
   }
 }
 
@@ -112,11 +120,9 @@ function runExperiment(lib: UnicornLib): ContextLayout {
     e.writeReg(Reg.CR4, e.readReg(Reg.CR4) | CR4_PAE);
     e.writeReg(Reg.CR0, e.readReg(Reg.CR0) | CR0_PE | CR0_WP | CR0_PG);
 
-    const out: unknown[] = [null];
-    e.check("uc_context_alloc", lib.fn.uc_context_alloc(e.handle, out));
-    const ctx = out[0];
+    const ctx = allocContext(e);
     const size = Number(lib.fn.uc_context_size(e.handle));
-    const words = new Int32Array(koffi.view(ctx as never, size) as ArrayBuffer, 0, size >> 2);
+    const words = new Int32Array(viewAt(ctx, size), 0, size >> 2);
     lib.fn.uc_context_save(e.handle, ctx);
     const before = words.slice();
     const snaps: Int32Array[] = [];

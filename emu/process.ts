@@ -56,6 +56,8 @@ export class Process {
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly warned = new Set<string>();
+  /** Reads RIP; handed to the fault path, which needs it only to report a signal. */
+  private readonly ripOf = (): number => this.engine.readReg(Reg.RIP);
 
   /**
    * A new process with an empty address space on a fresh engine.
@@ -91,7 +93,7 @@ export class Process {
     if (intno === Vec.PF) {
       const errorCode = this.exc.afterPageFault();
       const cr2 = this.engine.readReg(Reg.CR2);
-      handlePageFault(this.mm, cr2, errorCode, this.engine.readReg(Reg.RIP));
+      handlePageFault(this.mm, cr2, errorCode, this.ripOf);
       return;
     }
     const rip = this.engine.readReg(Reg.RIP);

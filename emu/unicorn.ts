@@ -28,37 +28,40 @@ export interface UnicornLib {
   readonly fn: UnicornFunctions;
 }
 
-/** The raw C functions; see unicorn.h for each one's contract. */
+/**
+ * The raw C functions; see unicorn.h for each one's contract. Every pointer
+ * (engine handle, context, buffers) is passed as a plain number: koffi
+ * passes a uint64_t in ~70 ns where a Buffer or an External costs 130-290.
+ */
 export interface UnicornFunctions {
-  uc_version(major: null, minor: null): number;
-  uc_open(arch: number, mode: number, out: unknown[]): number;
-  uc_close(uc: unknown): number;
+  uc_version(major: number, minor: number): number;
+  uc_open(arch: number, mode: number, out: number): number;
+  uc_close(uc: number): number;
   uc_strerror(err: number): string;
-  uc_mem_map_ptr(uc: unknown, address: number, size: number, perms: number, ptr: number): number;
-  uc_mem_unmap(uc: unknown, address: number, size: number): number;
-  uc_mem_read(uc: unknown, address: number, bytes: Uint8Array, size: number): number;
-  uc_mem_write(uc: unknown, address: number, bytes: Uint8Array, size: number): number;
-  uc_reg_read(uc: unknown, regid: number, value: Uint8Array): number;
-  uc_reg_write(uc: unknown, regid: number, value: Uint8Array): number;
-  uc_reg_read_batch(uc: unknown, regs: Int32Array, vals: number, count: number): number;
-  uc_reg_write_batch(uc: unknown, regs: Int32Array, vals: number, count: number): number;
-  uc_hook_add(uc: unknown, out: unknown[], type: number, cb: unknown, user: null, begin: number, end: number, ...rest: unknown[]): number;
-  uc_hook_del(uc: unknown, hh: number | bigint): number;
-  uc_emu_start(uc: unknown, begin: number, until: number, timeout: number, count: number): number;
-  uc_emu_stop(uc: unknown): number;
-  uc_ctl(uc: unknown, control: number, ...rest: unknown[]): number;
-  uc_context_alloc(uc: unknown, out: unknown[]): number;
-  uc_context_save(uc: unknown, ctx: unknown): number;
-  uc_context_restore(uc: unknown, ctx: unknown): number;
-  uc_context_size(uc: unknown): number;
-  uc_context_free(ctx: unknown): number;
+  uc_mem_map_ptr(uc: number, address: number, size: number, perms: number, ptr: number): number;
+  uc_mem_unmap(uc: number, address: number, size: number): number;
+  uc_mem_read(uc: number, address: number, bytes: number, size: number): number;
+  uc_mem_write(uc: number, address: number, bytes: number, size: number): number;
+  uc_reg_read(uc: number, regid: number, value: number): number;
+  uc_reg_write(uc: number, regid: number, value: number): number;
+  uc_reg_read_batch(uc: number, regs: number, vals: number, count: number): number;
+  uc_hook_add(uc: number, out: number, type: number, cb: unknown, user: number, begin: number, end: number, ...rest: unknown[]): number;
+  uc_hook_del(uc: number, hh: number): number;
+  uc_emu_start(uc: number, begin: number, until: number | bigint, timeout: number, count: number): number;
+  uc_emu_stop(uc: number): number;
+  uc_ctl(uc: number, control: number, ...rest: unknown[]): number;
+  uc_context_alloc(uc: number, out: number): number;
+  uc_context_save(uc: number, ctx: number): number;
+  uc_context_restore(uc: number, ctx: number): number;
+  uc_context_size(uc: number): number;
+  uc_context_free(ctx: number): number;
 }
 
 /** Callback prototypes (cf. uc_cb_hookintr, uc_cb_insn_syscall_t, uc_cb_eventmem_t). */
-export const IntrHookProto = koffi.proto("void faultline_intr_cb(void *uc, uint32_t intno, void *user)");
-export const SyscallHookProto = koffi.proto("void faultline_syscall_cb(void *uc, void *user)");
+export const IntrHookProto = koffi.proto("void faultline_intr_cb(uint64_t uc, uint32_t intno, uint64_t user)");
+export const SyscallHookProto = koffi.proto("void faultline_syscall_cb(uint64_t uc, uint64_t user)");
 export const MemHookProto = koffi.proto(
-  "bool faultline_mem_cb(void *uc, int type, uint64_t address, int size, int64_t value, void *user)",
+  "bool faultline_mem_cb(uint64_t uc, int type, uint64_t address, int size, int64_t value, uint64_t user)",
 );
 
 /** The repository root: the nearest folder above this file holding package.json. */
@@ -91,28 +94,27 @@ function candidates(): { path: string; source: LibrarySource }[] {
 function declare(lib: koffi.IKoffiLib): UnicornFunctions {
   const f = (sig: string) => lib.func(sig);
   return {
-    uc_version: f("uint32_t uc_version(void *major, void *minor)"),
-    uc_open: f("int uc_open(int arch, int mode, _Out_ void **uc)"),
-    uc_close: f("int uc_close(void *uc)"),
+    uc_version: f("uint32_t uc_version(uint64_t major, uint64_t minor)"),
+    uc_open: f("int uc_open(int arch, int mode, uint64_t out)"),
+    uc_close: f("int uc_close(uint64_t uc)"),
     uc_strerror: f("const char *uc_strerror(int code)"),
-    uc_mem_map_ptr: f("int uc_mem_map_ptr(void *uc, uint64_t address, size_t size, uint32_t perms, uint64_t ptr)"),
-    uc_mem_unmap: f("int uc_mem_unmap(void *uc, uint64_t address, size_t size)"),
-    uc_mem_read: f("int uc_mem_read(void *uc, uint64_t address, _Out_ uint8_t *bytes, size_t size)"),
-    uc_mem_write: f("int uc_mem_write(void *uc, uint64_t address, const uint8_t *bytes, size_t size)"),
-    uc_reg_read: f("int uc_reg_read(void *uc, int regid, _Inout_ uint8_t *value)"),
-    uc_reg_write: f("int uc_reg_write(void *uc, int regid, const uint8_t *value)"),
-    uc_reg_read_batch: f("int uc_reg_read_batch(void *uc, const int32_t *regs, uint64_t vals, int count)"),
-    uc_reg_write_batch: f("int uc_reg_write_batch(void *uc, const int32_t *regs, uint64_t vals, int count)"),
-    uc_hook_add: f("int uc_hook_add(void *uc, _Out_ size_t *hh, int type, void *callback, void *user, uint64_t begin, uint64_t end, ...)"),
-    uc_hook_del: f("int uc_hook_del(void *uc, size_t hh)"),
-    uc_emu_start: f("int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)"),
-    uc_emu_stop: f("int uc_emu_stop(void *uc)"),
-    uc_ctl: f("int uc_ctl(void *uc, int control, ...)"),
-    uc_context_alloc: f("int uc_context_alloc(void *uc, _Out_ void **ctx)"),
-    uc_context_save: f("int uc_context_save(void *uc, void *ctx)"),
-    uc_context_restore: f("int uc_context_restore(void *uc, void *ctx)"),
-    uc_context_size: f("size_t uc_context_size(void *uc)"),
-    uc_context_free: f("int uc_context_free(void *ctx)"),
+    uc_mem_map_ptr: f("int uc_mem_map_ptr(uint64_t uc, uint64_t address, size_t size, uint32_t perms, uint64_t ptr)"),
+    uc_mem_unmap: f("int uc_mem_unmap(uint64_t uc, uint64_t address, size_t size)"),
+    uc_mem_read: f("int uc_mem_read(uint64_t uc, uint64_t address, uint64_t bytes, size_t size)"),
+    uc_mem_write: f("int uc_mem_write(uint64_t uc, uint64_t address, uint64_t bytes, size_t size)"),
+    uc_reg_read: f("int uc_reg_read(uint64_t uc, int regid, uint64_t value)"),
+    uc_reg_write: f("int uc_reg_write(uint64_t uc, int regid, uint64_t value)"),
+    uc_reg_read_batch: f("int uc_reg_read_batch(uint64_t uc, uint64_t regs, uint64_t vals, int count)"),
+    uc_hook_add: f("int uc_hook_add(uint64_t uc, uint64_t hh, int type, void *callback, uint64_t user, uint64_t begin, uint64_t end, ...)"),
+    uc_hook_del: f("int uc_hook_del(uint64_t uc, size_t hh)"),
+    uc_emu_start: f("int uc_emu_start(uint64_t uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)"),
+    uc_emu_stop: f("int uc_emu_stop(uint64_t uc)"),
+    uc_ctl: f("int uc_ctl(uint64_t uc, int control, ...)"),
+    uc_context_alloc: f("int uc_context_alloc(uint64_t uc, uint64_t out)"),
+    uc_context_save: f("int uc_context_save(uint64_t uc, uint64_t ctx)"),
+    uc_context_restore: f("int uc_context_restore(uint64_t uc, uint64_t ctx)"),
+    uc_context_size: f("size_t uc_context_size(uint64_t uc)"),
+    uc_context_free: f("int uc_context_free(uint64_t ctx)"),
   } as unknown as UnicornFunctions;
 }
 
@@ -134,7 +136,7 @@ export function loadUnicorn(): UnicornLib {
       continue;
     }
     const fn = declare(lib);
-    const v = fn.uc_version(null, null) >>> 0;
+    const v = fn.uc_version(0, 0) >>> 0;
     const version = `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}`;
     loaded = { path: c.path, source: c.source, version, versionNumber: v, fn };
     return loaded;

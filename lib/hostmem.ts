@@ -88,7 +88,7 @@ export class HostRegion {
     let chunk = this.chunks[ci];
     if (chunk === undefined) {
       const n = Math.min(VIEW_CHUNK, this.size - base);
-      chunk = new Uint8Array(koffi.view(c_asPointer(this.addr + base, 0, 0), n) as ArrayBuffer);
+      chunk = new Uint8Array(viewAt(this.addr + base, n));
       this.chunks[ci] = chunk;
     }
     return chunk.subarray(off - base, off - base + len);
@@ -171,6 +171,14 @@ export class HostRegion {
       throw new FaultlineError("EFAULT", `host region access out of range: [${off}, +${len}) of ${this.size}`);
     }
   }
+}
+
+/**
+ * A view of `len` bytes of host memory at numeric address `addr` (no copy).
+ * Precondition: the memory stays valid while the view is used.
+ */
+export function viewAt(addr: number, len: number): ArrayBuffer {
+  return koffi.view(c_asPointer(addr, 0, 0), len) as ArrayBuffer;
 }
 
 /** Copies `len` bytes between host addresses (no overlap). */

@@ -12,6 +12,12 @@ export interface Mmu {
   enablePaging(cr3: number): void;
   /** Drops every cached translation (the kernel's flush_tlb_mm). */
   flushTlb(): void;
-  /** Drops translated code for guest addresses [start, end). */
+  /**
+   * Drops translated code for guest addresses [start, end).
+   * Precondition: every page of the range is present and executable in the
+   * page tables now: Unicorn 2.1 walks them to find the code page, and a
+   * fault during that walk leaves its exception state corrupt (the next
+   * #PF then arrives as a double fault).
+   */
   invalidateCode(start: number, end: number): void;
 }

@@ -51,22 +51,23 @@ function segv(mm: Mm, va: number, rip: number, access: Access, why: string): nev
 /**
  * Handles one guest page fault at `va`. On return the access can be retried.
  * @param errorCode the #PF error code (PF_* bits)
- * @param rip the faulting instruction, for signal reports
+ * @param ripOf returns the faulting instruction's address, for signal reports
+ *   (read only when a signal is sent: it costs an engine call)
  * @throws GuestSignal SIGSEGV or SIGBUS when Linux would send one
  * @throws OutOfMemoryError when anonymous memory exceeds the RAM limit
  */
-export function handlePageFault(mm: Mm, va: number, errorCode: number, rip: number): void {
+export function handlePageFault(mm: Mm, va: number, errorCode: number, ripOf: () => number): void {
   const access = accessOf(errorCode);
   const page = va - (va % PAGE_SIZE);
   const vma = mm.vmas.find(va) ?? expandStack(mm, page);
-  if (!vma) segv(mm, va, rip, access, "SEGV_MAPERR: no mapping");
-  if (!allowed(vma, access, mm.mmu.nx)) segv(mm, va, rip, access, `SEGV_ACCERR: mapping is ${protString(vma.prot)}`);
+  if (!vma) segv(mm, va, ripOf(), access, "SEGV_MAPERR: no mapping");
+  if (!allowed(vma, access, mm.mmu.nx)) segv(mm, va, ripOf(), access, `SEGV_ACCERR: mapping is ${protString(vma.prot)}`);
   const i = mm.pt.leaf(page, true);
   const lo = mm.pt.lo(i);
   if (lo & PTE_P) protectionFault(mm, vma, i, page, lo, access);
   else if (lo & PTE_SW_ANON) restoreAnon(mm, vma, i, page, lo);
   else if (vma.file === null) anonymousFault(mm, vma, i, page);
-  else fileFault(mm, vma, i, page, va, access, rip);
+  else fileFault(mm, vma, i, page, va, access, ripOf);
   mm.settle();
 }
 
@@ -146,13 +147,13 @@ function anonymousFault(mm: Mm, vma: Vma, i: number, page: number): void {
 }
 
 /** A fault on a file page (cf. do_read_fault / do_cow_fault / do_shared_fault). */
-function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access: Access, rip: number): void {
+function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access: Access, ripOf: () => number): void {
   const mapping = vma.file!;
   const index = vmaPgoff(vma, page);
   const c = mm.sys.counters;
   if (index >= mapping.sizePages) {
     c.signals++;
-    throw new GuestSignal("SIGBUS", SIGBUS, rip, access, va, `BUS_ADRERR: page ${index} is past the end of ${mapping.path} (${mapping.size} bytes)`);
+    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: page ${index} is past the end of ${mapping.path} (${mapping.size} bytes)`);
   }
   if (access !== "write" && mm.sys.config.faultAroundPages > 1) {
     faultAround(mm, vma, page);
@@ -161,7 +162,7 @@ function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access
       return;
     }
   }
-  const { cached, major } = filemapFault(mm, vma, index, va, access, rip);
+  const { cached, major } = filemapFault(mm, vma, index, va, access, ripOf);
   if (major) c.majorFaults++;
   else c.minorFaults++;
   if (access === "write" && !vma.shared) {
@@ -176,7 +177,7 @@ function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access
  * Finds page `index` in the cache or reads it (cf. filemap_fault).
  * @returns the page, and whether it had to be read (a major fault)
  */
-function filemapFault(mm: Mm, vma: Vma, index: number, va: number, access: Access, rip: number): { cached: Page; major: boolean } {
+function filemapFault(mm: Mm, vma: Vma, index: number, va: number, access: Access, ripOf: () => number): { cached: Page; major: boolean } {
   const mapping = vma.file!;
   const ra = vma.ra;
   let cached = mapping.pages.get(index);
@@ -192,12 +193,12 @@ function filemapFault(mm: Mm, vma: Vma, index: number, va: number, access: Acces
   } catch (e) {
     if (!(e instanceof FaultlineError) || e.code !== "EIO") throw e;
     mm.sys.counters.signals++;
-    throw new GuestSignal("SIGBUS", SIGBUS, rip, access, va, `BUS_ADRERR: ${e.message}`);
+    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: ${e.message}`);
   }
   ra.prevIndex = index;
   if (!cached || (cached.flags & PG_uptodate) === 0) {
     mm.sys.counters.signals++;
-    throw new GuestSignal("SIGBUS", SIGBUS, rip, access, va, `BUS_ADRERR: page ${index} of ${mapping.path} could not be read`);
+    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: page ${index} of ${mapping.path} could not be read`);
   }
   return { cached, major };
 }

@@ -31,8 +31,6 @@ export class Mm {
   anonPages = 0;
   /** A whole-TLB flush is owed before the guest runs again. */
   private flushOwed = false;
-  /** Guest ranges whose translated code must be dropped before the guest runs again. */
-  private readonly codeOwed: [number, number][] = [];
   /** False once destroy() ran. */
   private live = true;
 
@@ -91,11 +89,12 @@ export class Mm {
   /**
    * Removes every PTE of `vma` in [start, end) (cf. zap_page_range): anonymous
    * pages are uncharged, page-cache pages leave the reverse map and pass
-   * their dirty bit on to the page. Owes a TLB flush and code invalidation.
+   * their dirty bit on to the page. Translated code of executable pages is
+   * dropped first, while the PTEs still allow fetching; a TLB flush is owed.
    */
   zap(vma: Vma, start: number, end: number): void {
     const pt = this.pt;
-    let runStart = -1, runEnd = -1;
+    if (vma.prot & PROT_EXEC) this.dropCode(start, end);
     pt.forEach(start, end, (va, i) => {
       const lo = pt.clear(i);
       if (lo & PTE_SW_ANON) {
@@ -108,21 +107,32 @@ export class Mm {
           if (lo & PTE_D) page.flags |= PG_dirty;
         }
       }
-      if (lo & PTE_P) {
-        if (va !== runEnd) {
-          if (runStart >= 0) this.owe(runStart, runEnd);
-          runStart = va;
-        }
-        runEnd = va + PAGE_SIZE;
-      }
+      if (lo & PTE_P) this.flushOwed = true;
     });
-    if (runStart >= 0) this.owe(runStart, runEnd);
   }
 
-  /** Records that [start, end) lost or changed present PTEs: flush and invalidate before the guest runs. */
-  owe(start: number, end: number): void {
-    this.flushOwed = true;
-    this.codeOwed.push([start, end]);
+  /**
+   * Drops translated code for the present pages of [start, end), one call
+   * per run of present pages (cf. flush_icache_range). Precondition (see
+   * Mmu.invalidateCode): the pages are mapped executable right now.
+   */
+  dropCode(start: number, end: number): void {
+    const pt = this.pt;
+    let runStart = -1, runEnd = -1;
+    const flush = () => {
+      if (runStart < 0) return;
+      this.mmu.invalidateCode(runStart, runEnd);
+      this.sys.counters.codeInvalidations++;
+    };
+    pt.forEach(start, end, (va, i) => {
+      if ((pt.lo(i) & PTE_P) === 0) return;
+      if (va !== runEnd) {
+        flush();
+        runStart = va;
+      }
+      runEnd = va + PAGE_SIZE;
+    });
+    flush();
   }
 
   /** Records that PTE permissions were reduced: a TLB flush is owed. */
@@ -131,15 +141,10 @@ export class Mm {
   }
 
   /**
-   * Pays what is owed: one TLB flush and the code invalidations
-   * (cf. tlb_finish_mmu). Call before returning to the guest.
+   * Pays what is owed: one TLB flush (cf. tlb_finish_mmu). Call before
+   * returning to the guest.
    */
   settle(): void {
-    if (this.codeOwed.length > 0) {
-      for (const [s, e] of this.codeOwed) this.mmu.invalidateCode(s, e);
-      this.sys.counters.codeInvalidations += this.codeOwed.length;
-      this.codeOwed.length = 0;
-    }
     if (this.flushOwed) {
       this.flushOwed = false;
       this.mmu.flushTlb();
@@ -184,7 +189,6 @@ export class Mm {
     if (!this.live) return;
     this.live = false;
     for (const v of [...this.vmas.all()]) this.zap(v, v.start, v.end);
-    this.codeOwed.length = 0;
     this.sys.mms.delete(this);
     this.mem.release();
     this.pt.release();

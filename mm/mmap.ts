@@ -108,7 +108,7 @@ function populate(mm: Mm, vma: Vma, start: number, end: number): void {
     if (vma.file && vmaPgoff(vma, va) >= vma.file.sizePages) break;
     const i = mm.pt.leaf(va, false);
     if (i >= 0 && mm.pt.lo(i) & PTE_P) continue;
-    handlePageFault(mm, va, write ? 2 : 0, 0);
+    handlePageFault(mm, va, write ? 2 : 0, () => 0);
   }
 }
 
@@ -178,6 +178,7 @@ export function doMprotect(mm: Mm, start: number, len: number, prot: number): vo
 /** Applies `prot` to a whole VMA and its present PTEs (cf. change_pte_range). */
 function changeProtection(mm: Mm, v: Vma, prot: number): void {
   const reduced = (v.prot & ~prot) !== 0;
+  if (v.prot & PROT_EXEC && !(prot & PROT_EXEC)) mm.dropCode(v.start, v.end); // while still fetchable
   v.prot = prot;
   const pt = mm.pt;
   const nx = mm.mmu.nx && (prot & PROT_EXEC) === 0;
@@ -307,6 +308,7 @@ function moveMapping(mm: Mm, vma: Vma, old: number, oldLen: number, newLen: numb
 function movePtes(mm: Mm, vma: Vma, from: number, to: number, len: number): void {
   const pt = mm.pt;
   const moves: [number, number][] = [];
+  if (vma.prot & PROT_EXEC) mm.dropCode(from, from + len);
   pt.forEach(from, from + len, (va, i) => moves.push([va, pt.lo(i)]));
   for (const [va, lo] of moves) {
     const i = pt.leaf(va, false);
@@ -325,7 +327,7 @@ function movePtes(mm: Mm, vma: Vma, from: number, to: number, len: number): void
       pt.set(j, nva, lo & 0xfff, false); // PROT_NONE'd anonymous data
     }
   }
-  mm.owe(from, from + len);
+  mm.oweFlush();
 }
 
 /**

@@ -67,11 +67,11 @@ export class PageTable {
   leaf(va: number, create: boolean): number {
     const w = this.w;
     let table = 0; // PML4 is table page 0
-    // Indices for levels 4..2: bits 47..39, 38..30, 29..21.
-    const hi = Math.floor(va / 0x40000000); // va >> 30, exact for va < 2^53
-    const idx = [Math.floor(hi / 512) % 512, hi % 512, Math.floor(va / 0x200000) % 512];
+    // Indices for levels 4..2: bits 47..39, 38..30, 29..21 (va / 2^21 is exact below 2^53).
+    const pd = Math.floor(va / 0x200000);
     for (let level = 0; level < 3; level++) {
-      const e = (table * WORDS) + idx[level] * 2;
+      const index = level === 0 ? Math.floor(pd / 262144) % 512 : level === 1 ? Math.floor(pd / 512) % 512 : pd % 512;
+      const e = (table * WORDS) + index * 2;
       if ((w[e] & PTE_P) === 0) {
         if (!create) return -1;
         const t = this.allocTable();

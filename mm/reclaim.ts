@@ -16,6 +16,7 @@
  */
 import { PTE_A, PTE_D } from "./page-table.js";
 import { PAGE_SIZE } from "./layout.js";
+import { PROT_EXEC } from "./vma.js";
 import { PG_active, PG_dirty, PG_locked, PG_referenced, type Page } from "./page-cache.js";
 import type { MemSystem } from "./system.js";
 
@@ -58,8 +59,9 @@ export function evictPage(sys: MemSystem, page: Page): boolean {
   for (const { mm, va } of page.rmap) {
     const i = mm.pt.leaf(va, false);
     if (i < 0) continue;
+    if ((mm.vmas.find(va)?.prot ?? 0) & PROT_EXEC) mm.dropCode(va, va + PAGE_SIZE);
     if (mm.pt.clear(i) & PTE_D) page.flags |= PG_dirty;
-    mm.owe(va, va + PAGE_SIZE);
+    mm.oweFlush();
   }
   page.rmap.length = 0;
   if (page.flags & PG_dirty && !writebackPage(sys, page)) return false;

@@ -24,7 +24,7 @@ export function faultIn(mm: Mm, va: number, len: number, write: boolean): void {
     const i = mm.pt.leaf(p, false);
     if (i >= 0 && (mm.pt.lo(i) & need) === need) continue;
     try {
-      handlePageFault(mm, p, write ? 2 : 0, 0);
+      handlePageFault(mm, p, write ? 2 : 0, () => 0);
     } catch (e) {
       if (e instanceof GuestSignal) fail("EFAULT", `bad user address 0x${p.toString(16)} (${e.code})`);
       throw e;

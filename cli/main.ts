@@ -1,0 +1,109 @@
+/**
+ * The `faultline` command: run a guest program over the memory manager,
+ * show the engine version, or run the demo.
+ */
+import * as fs from "node:fs";
+import { ExecError, loadElf } from "../emu/loader.js";
+import { Process, shellStatus, type ExitStatus } from "../emu/process.js";
+import { signalName } from "../emu/signals.js";
+import { loadUnicorn } from "../emu/unicorn.js";
+import { FaultlineError } from "../lib/errors.js";
+import { MemSystem, PAGE_SIZE, type MmCounters } from "../mm/index.js";
+import { runDemo } from "./demo.js";
+import { parseRun, UsageError, type RunOptions } from "./options.js";
+
+const HELP = `faultline: x86-64 Linux programs over a demand-paged memory manager
+
+usage:
+  faultline run [options] PROGRAM [ARGS...]   run a static x86-64 ELF program
+  faultline demo                              run the demo guest and print its fault counters
+  faultline --version                         print the engine library and version
+  faultline --help                            this text
+
+run options (before PROGRAM):
+  --mem SIZE           RAM limit for page cache + anonymous memory (e.g. 64M); default none
+  --readahead SIZE     largest readahead window (default 128K; 0 = off: readpage only)
+  --fault-around SIZE  fault-around window (default 64K; 0 = off)
+  --stats              print memory-manager counters on stderr at exit
+  --stats-json FILE    write the counters to FILE as JSON
+  --timeout SECONDS    kill the guest after SECONDS
+
+exit status: the guest's own; 128+N when killed by signal N; 126 cannot execute;
+127 program not found; 2 usage error.`;
+
+/** Runs the command line `args` (without node and script) and returns the exit status. */
+export function main(args: string[]): number {
+  try {
+    if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
+      process.stdout.write(HELP + "\n");
+      return args.length === 0 ? 2 : 0;
+    }
+    if (args[0] === "--version") {
+      const lib = loadUnicorn();
+      process.stdout.write(`faultline 0.1.0, Unicorn ${lib.version} (${lib.source}: ${lib.path})\n`);
+      return 0;
+    }
+    if (args[0] === "demo") return runDemo();
+    if (args[0] === "run") {
+      const { options, program, argv } = parseRun(args.slice(1));
+      return runProgram(program, argv, options);
+    }
+    throw new UsageError(`unknown command '${args[0]}' (see faultline --help)`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`faultline: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ExecError) {
+      process.stderr.write(`faultline: ${e.message}\n`);
+      return e.exitStatus;
+    }
+    if (e instanceof FaultlineError) {
+      process.stderr.write(`faultline: ${e.message} [${e.code}]\n`);
+      return 70;
+    }
+    throw e;
+  }
+}
+
+/** A MemSystem configured from run options. */
+export function systemFor(o: RunOptions): MemSystem {
+  return new MemSystem({
+    ramLimitPages: o.mem === Infinity ? Infinity : Math.floor(o.mem / PAGE_SIZE),
+    readaheadMaxPages: Math.floor(o.readahead / PAGE_SIZE),
+    faultAroundPages: Math.floor(o.faultAround / PAGE_SIZE),
+  });
+}
+
+/**
+ * Runs one program to completion and reports as the options ask.
+ * @returns the shell exit status
+ */
+export function runProgram(program: string, argv: string[], o: RunOptions): number {
+  const sys = systemFor(o);
+  const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000 });
+  let status: ExitStatus;
+  try {
+    const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+    const loaded = loadElf(proc.mm, program, argv, env);
+    status = proc.run(loaded.entry, loaded.rsp);
+  } finally {
+    proc.destroy();
+    sys.sync();
+  }
+  if (status.kind === "signaled") {
+    const at = status.addr === undefined ? "" : ` at 0x${status.addr.toString(16)}`;
+    process.stderr.write(`faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}: ${status.detail}\n`);
+  }
+  if (o.stats) process.stderr.write(formatStats(sys.counters));
+  if (o.statsJson) fs.writeFileSync(o.statsJson, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");
+  return shellStatus(status);
+}
+
+/** The counters as an aligned two-column table. */
+export function formatStats(c: MmCounters): string {
+  const rows = Object.entries(c.snapshot()).map(([k, v]) =>
+    [k, typeof v === "number" ? String(v) : Object.entries(v).map(([s, n]) => `${s}:${n}`).join(" ") || "-"]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n";
+}
