@@ -8,7 +8,7 @@ import koffi from "koffi";
 import { UnicornError } from "../lib/errors.js";
 import { HostRegion } from "../lib/hostmem.js";
 import {
-  Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_CTL_TLB_FLUSH, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
+  Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
   UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_X86_INS_SYSCALL, ucCtlWrite,
 } from "./constants.js";
 import { engineModule } from "./exception-state.js";
@@ -250,7 +250,7 @@ export class Engine {
       this.mapHost(TLB_FLUSH_PAGE, 0x1000, this.scratch.addr);
       this.unmap(TLB_FLUSH_PAGE, 0x1000);
     } else {
-      this.check("uc_ctl", this.lib.fn.uc_ctl(this.uc, ucCtlWrite(UC_CTL_TLB_FLUSH, 0)));
+      this.writeReg(Reg.CR3, this.readReg(Reg.CR3));
     }
   }
 

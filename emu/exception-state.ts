@@ -65,6 +65,15 @@ export class ExceptionState {
     return code;
   }
 
+  /**
+   * Clears the previous-exception state outside emulation: a run that ended
+   * (stopped from a hook) may have raised a fault that no hook saw, and the
+   * next run's first #PF would then arrive as a double fault.
+   */
+  reset(): void {
+    this.afterPageFault();
+  }
+
   /** Frees the context. */
   free(): void {
     this.engine.lib.fn.uc_context_free(this.ctx);

@@ -123,6 +123,7 @@ export class Process {
    */
   run(entry: number, rsp: number): ExitStatus {
     this.engine.writeReg(Reg.RSP, rsp);
+    this.exc.reset();
     const timeoutUs = (this.options.timeoutMs ?? 0) * 1000;
     try {
       this.engine.run(entry, { timeoutUs });

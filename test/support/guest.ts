@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Reg } from "../../emu/constants.js";
 import { Process, type ExitStatus } from "../../emu/process.js";
 import { MemSystem, mapRegion, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, type MmConfig } from "../../mm/index.js";
 
@@ -47,16 +48,32 @@ export interface Guest {
   readonly proc: Process;
   /** Bytes the guest wrote to fd 1. */
   readonly stdout: number[];
-  run(): ExitStatus;
+  /**
+   * Runs snippet `name` (default: the first) with the given registers set
+   * first (names as in emu/constants Reg, lower case). A process may run
+   * several snippets one after another: its memory stays.
+   */
+  run(regs?: Partial<Record<Lowercase<keyof typeof Reg>, number>>, name?: string): ExitStatus;
 }
 
+/** Bytes reserved per snippet in the text mapping. */
+const SNIPPET = 1024;
+
 /**
- * Assembles `source`, maps it at TEXT from a file (page cache, aops), adds
- * a stack, and returns the process. `sys` may be shared between guests.
+ * Assembles `source` (one snippet, or several by name, each at most 1 KiB),
+ * maps it at TEXT from a file (page cache, aops), adds a stack, and returns
+ * the process. `sys` may be shared between guests.
  */
-export function loadGuest(source: string, sys: MemSystem = new MemSystem(), config?: Partial<MmConfig>): Guest {
+export function loadGuest(source: string | Record<string, string>, sys: MemSystem = new MemSystem(), config?: Partial<MmConfig>): Guest {
   if (config) Object.assign(sys.config, config);
-  const code = assemble(source);
+  const snippets = typeof source === "string" ? { main: source } : source;
+  const names = Object.keys(snippets);
+  const code = new Uint8Array(names.length * SNIPPET);
+  names.forEach((n, k) => {
+    const bytes = assemble(snippets[n]);
+    if (bytes.length > SNIPPET) throw new Error(`snippet ${n} is ${bytes.length} bytes, over ${SNIPPET}`);
+    code.set(bytes, k * SNIPPET);
+  });
   const file = writeFile(code);
   const stdout: number[] = [];
   const proc = new Process(sys, { output: (fd, d) => { if (fd === 1) stdout.push(...d); }, timeoutMs: 60_000 });
@@ -64,7 +81,13 @@ export function loadGuest(source: string, sys: MemSystem = new MemSystem(), conf
   const len = Math.ceil(code.length / 4096) * 4096;
   mapRegion(proc.mm, TEXT, len, PROT_READ | PROT_EXEC, false, { mapping, readable: true, writable: false }, 0, false, "");
   mapRegion(proc.mm, STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, false, null, 0, true, "[stack]");
-  return { sys, proc, stdout, run: () => proc.run(TEXT, STACK_TOP - 64) };
+  const run = (regs: Partial<Record<string, number>> = {}, name = names[0]) => {
+    for (const [r, v] of Object.entries(regs)) proc.engine.writeReg(Reg[r.toUpperCase() as keyof typeof Reg], v!);
+    const k = names.indexOf(name);
+    if (k < 0) throw new Error(`no snippet ${name}`);
+    return proc.run(TEXT + k * SNIPPET, STACK_TOP - 64);
+  };
+  return { sys, proc, stdout, run };
 }
 
 /** Assembly that exits with the low byte of `reg`. */
