@@ -19,8 +19,6 @@ export const UC_HOOK_MEM_INVALID = 1008;
 /** uc_control_type numbers and the UC_CTL_* encoding (cf. unicorn.h). */
 export const UC_CTL_TB_REMOVE_CACHE = 9;
 export const UC_CTL_TB_FLUSH = 10;
-/** 2.1.x only (absent from 2.0.1's enum). */
-export const UC_CTL_TLB_FLUSH = 11;
 export const UC_CTL_IO_WRITE = 1;
 /** UC_CTL_WRITE(type, nr): type | nr << 26 | UC_CTL_IO_WRITE << 30. */
 export function ucCtlWrite(type: number, nargs: number): number {

@@ -19,6 +19,7 @@ export { AddressSpace, Page, PG_uptodate, PG_dirty, PG_referenced, PG_readahead,
 export { PTE_P, PTE_W, PTE_A, PTE_D, PTE_SW_ANON } from "./page-table.js";
 export { initWindow, nextWindow } from "./readahead.js";
 export { shrinkPageCache, evictPage, writebackPage } from "./reclaim.js";
+export { truncatePagecache } from "./truncate.js";
 export { MemSystem, DEFAULT_CONFIG, type MmConfig } from "./system.js";
 export { copyFromUser, copyToUser, stringFromUser, faultIn } from "./uaccess.js";
 export { PROT_READ, PROT_WRITE, PROT_EXEC, type Vma } from "./vma.js";

@@ -94,3 +94,42 @@ export function loadGuest(source: string | Record<string, string>, sys: MemSyste
 export function exitWith(reg = "rax"): string {
   return `mov rdi, ${reg}\nmov eax, 231\nsyscall\n`;
 }
+
+/**
+ * Guest snippet: hashes rcx qwords from rbx (h = rotl(h ^ q, 13) * 0x9E3779B97F4A7C15 per qword),
+ * optionally touching page rdx's first qword after every page (a hot page; rdx = 0: none),
+ * stores h at [r12] and exits 0. Pair with hashQwords().
+ */
+export const HASH_SNIPPET = `
+    xor rax, rax
+    mov r8, 0x9E3779B97F4A7C15
+    xor r9, r9
+1:  xor rax, [rbx]
+    rol rax, 13
+    imul rax, r8
+    add rbx, 8
+    inc r9
+    test r9, 511
+    jnz 2f
+    test rdx, rdx
+    jz 2f
+    mov r10, [rdx]
+2:  dec rcx
+    jnz 1b
+    mov [r12], rax
+    mov edi, 0
+    mov eax, 231
+    syscall`;
+
+/** The same hash as HASH_SNIPPET, over `bytes` (length a multiple of 8). */
+export function hashQwords(bytes: Uint8Array): bigint {
+  const v = new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
+  const M = 0x9e3779b97f4a7c15n, MASK = (1n << 64n) - 1n;
+  let h = 0n;
+  for (const q of v) {
+    h ^= q;
+    h = ((h << 13n) | (h >> 51n)) & MASK;
+    h = (h * M) & MASK;
+  }
+  return h;
+}

@@ -1,0 +1,234 @@
+/**
+ * `npm run bench`: per-page costs of the fault path, native vs faultline, in
+ * one run. The guest bench/guest/touch.c times its own loops with
+ * clock_gettime; the figure that matters is that guest-reported time divided
+ * by the page count (benny's whole-call timings only feed the chart).
+ *
+ * Cases (N pages, a 32 MiB file in the host page cache):
+ *   anon first touch      touch anon N, loop 1              native | faultline (default config)
+ *   file minor fault      touch file N, scan 3 (refault)    native | faultline (default config)
+ *   file major fault      touch file N, scan 1 (cold cache) native (host minor!) |
+ *                         faultline readpage only, readahead 4/8/16/32 (fault-around off),
+ *                         readahead 32 + fault-around 16 (the defaults)
+ * Each faultline run gets a fresh MemSystem, so its page cache starts cold.
+ *
+ * Output: bench/results/fault-path.json (medians, samples, ratios, counters,
+ * targets), benny's bench/results/fault-path.chart.html and
+ * fault-path.benny.json, and a table on stdout.
+ */
+import b from "benny";
+import { spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildGuest } from "../cli/demo.js";
+import { loadElf } from "../emu/loader.js";
+import { Process } from "../emu/process.js";
+import { projectRoot } from "../emu/unicorn.js";
+import { MemSystem, type MmConfig } from "../mm/index.js";
+
+/** Pages per run: 8192 pages = a 32 MiB file / mapping. */
+const PAGES = Number(process.env.FAULT_PATH_PAGES ?? 8192);
+/** Guest samples wanted per case (benny's minSamples; the warm-up call is not counted). */
+const MIN_SAMPLES = Number(process.env.FAULT_PATH_SAMPLES ?? 9);
+/** benny/benchmark.js: keep sampling a case at least this long (seconds). */
+const MAX_TIME = Number(process.env.FAULT_PATH_MAX_TIME ?? 1);
+
+const TARGET_ANON_RATIO = 2;
+const TARGET_BATCH_RATIO = 0.25;
+
+/** What one guest run reported. */
+interface TouchResult {
+  mode: string;
+  pages: number;
+  ns: number[];
+  sum: number;
+}
+
+type Counters = Record<string, number | Record<number, number>>;
+
+/** One benchmark case. */
+interface Case {
+  name: string;
+  kind: "native" | "faultline";
+  /** Which timed loop of the guest's output this case measures. */
+  loop: number;
+  /** The guest's arguments after argv[0]. */
+  args: string[];
+  /** MemSystem config (faultline only). */
+  config?: Partial<MmConfig>;
+  /** Name of the native case this one is compared with (faultline only). */
+  nativeRef?: string;
+  note?: string;
+  /** Guest ns / page of every call (the first is the warm-up and is dropped). */
+  perPage: number[];
+  counters?: Counters;
+}
+
+const root = projectRoot();
+const touch = buildGuest("touch");
+const resultsDir = path.join(root, "bench", "results");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "faultline-bench-"));
+const dataFile = path.join(tmp, "data.bin");
+fs.writeFileSync(dataFile, crypto.randomBytes(PAGES * 4096));
+fs.readFileSync(dataFile); // into the host page cache (it is, after the write; make sure)
+process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs touch natively and parses its JSON line. */
+function runNative(args: string[]): TouchResult {
+  const r = spawnSync(touch, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`native touch ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as TouchResult;
+}
+
+/**
+ * Runs touch under faultline in this process on a fresh MemSystem (cold page
+ * cache), reading its JSON line from fd 1; returns it with the counters.
+ */
+function runFaultline(args: string[], config: Partial<MmConfig>): { out: TouchResult; counters: Counters } {
+  const sys = new MemSystem(config);
+  const stdout: Buffer[] = [];
+  const proc = new Process(sys, {
+    output: (fd, data) => {
+      if (fd === 1) stdout.push(Buffer.from(data));
+      else process.stderr.write(data);
+    },
+  });
+  let status;
+  try {
+    const loaded = loadElf(proc.mm, touch, [touch, ...args], []);
+    status = proc.run(loaded.entry, loaded.rsp);
+  } finally {
+    proc.destroy();
+    sys.sync();
+    // MemSystem has no teardown of its own: close each file's cache (memfd,
+    // kernel view, host fd) or every run leaks ~PAGES*4 KiB of memfd memory.
+    for (const as of sys.files.values()) as.close();
+    sys.files.clear();
+  }
+  if (status.kind !== "exited" || status.code !== 0) {
+    throw new Error(`faultline touch ${args.join(" ")}: ${JSON.stringify(status)}`);
+  }
+  return { out: JSON.parse(Buffer.concat(stdout).toString("utf8")) as TouchResult, counters: sys.counters.snapshot() };
+}
+
+const anonArgs = ["anon", String(PAGES)];
+const fileArgs = ["file", String(PAGES), dataFile];
+const OFF = { faultAroundPages: 0 };
+
+const cases: Case[] = [
+  { name: "anon first touch: native", kind: "native", loop: 0, args: anonArgs, perPage: [] },
+  { name: "anon first touch: faultline", kind: "faultline", loop: 0, args: anonArgs, config: {}, nativeRef: "anon first touch: native", perPage: [] },
+  { name: "file minor fault: native", kind: "native", loop: 2, args: fileArgs, perPage: [] },
+  { name: "file minor fault: faultline", kind: "faultline", loop: 2, args: fileArgs, config: {}, nativeRef: "file minor fault: native", perPage: [],
+    note: "default config (readahead 32, fault-around 16 pages), like the host's 64 KiB fault_around_bytes" },
+  { name: "file major fault: native", kind: "native", loop: 0, args: fileArgs, perPage: [],
+    note: "host MINOR faults: the file is in the host page cache (a cold read would need dropping caches, i.e. root)" },
+  { name: "file major fault: faultline readpage only", kind: "faultline", loop: 0, args: fileArgs,
+    config: { readaheadMaxPages: 0, ...OFF }, nativeRef: "file major fault: native", perPage: [] },
+  ...[4, 8, 16, 32].map((w): Case => ({
+    name: `file major fault: faultline readahead ${w}`, kind: "faultline", loop: 0, args: fileArgs,
+    config: { readaheadMaxPages: w, ...OFF }, nativeRef: "file major fault: native", perPage: [],
+    note: `readpages batches grow to ${w} pages; fault-around off`,
+  })),
+  { name: "file major fault: faultline readahead 32 + fault-around 16", kind: "faultline", loop: 0, args: fileArgs,
+    config: { readaheadMaxPages: 32, faultAroundPages: 16 }, nativeRef: "file major fault: native", perPage: [] },
+];
+
+/** One call of a case: runs the guest once and records ns/page of the loop. */
+function runCase(c: Case): void {
+  let out: TouchResult;
+  if (c.kind === "native") {
+    out = runNative(c.args);
+  } else {
+    const r = runFaultline(c.args, c.config ?? {});
+    out = r.out;
+    c.counters = r.counters;
+  }
+  if (out.pages !== PAGES || out.ns.length <= c.loop) throw new Error(`${c.name}: unexpected output ${JSON.stringify(out)}`);
+  c.perPage.push(out.ns[c.loop] / PAGES);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+
+async function main(): Promise<void> {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const started = Date.now();
+  await b.suite(
+    `fault path, ${PAGES} pages`,
+    ...cases.map((c) => b.add(c.name, () => runCase(c), { minSamples: MIN_SAMPLES + 1, maxTime: MAX_TIME })),
+    b.cycle(),
+    b.complete(),
+    b.save({ file: "fault-path.benny", folder: resultsDir, format: "json" }),
+    b.save({ file: "fault-path", folder: resultsDir, format: "chart.html" }),
+  );
+
+  // benny calls every case once while setting up the suite (before any
+  // measuring): that first sample is the warm-up, dropped here.
+  for (const c of cases) c.perPage.shift();
+  const med = new Map(cases.map((c) => [c.name, median(c.perPage)]));
+  const entries = cases.map((c) => ({
+    name: c.name,
+    medianNsPerPage: round(med.get(c.name)!),
+    samples: c.perPage.map((x) => round(x)),
+    ratioToNative: c.nativeRef ? round(med.get(c.name)! / med.get(c.nativeRef)!, 2) : null,
+    ...(c.nativeRef ? { nativeCase: c.nativeRef } : {}),
+    ...(c.config ? { config: c.config } : {}),
+    ...(c.note ? { note: c.note } : {}),
+    counters: c.counters ?? null,
+  }));
+
+  const anonRatio = med.get("anon first touch: faultline")! / med.get("anon first touch: native")!;
+  const batchRatio = med.get("file major fault: faultline readahead 32")! / med.get("file major fault: faultline readpage only")!;
+  const targets = {
+    anonFirstTouchRatioToNative: { value: round(anonRatio, 2), target: `<= ${TARGET_ANON_RATIO}`, met: anonRatio <= TARGET_ANON_RATIO },
+    readahead32OverReadpageOnly: { value: round(batchRatio, 3), target: `<= ${TARGET_BATCH_RATIO}`, met: batchRatio <= TARGET_BATCH_RATIO },
+  };
+  const report = {
+    benchmark: "fault-path",
+    date: new Date().toISOString(),
+    host: { node: process.version, platform: `${os.type()} ${os.release()} ${os.arch()}`, cpu: os.cpus()[0]?.model, cpus: os.cpus().length },
+    pages: PAGES,
+    fileBytes: PAGES * 4096,
+    seconds: round((Date.now() - started) / 1000),
+    unit: "guest-reported ns per page (touch.c's own clock_gettime around the loop), median over samples",
+    notes: [
+      "file major fault: native is the host's first scan of a fresh mapping of a file already in the host page cache, i.e. host MINOR faults (with fault-around); the host cannot cold-read without dropping caches (root). Faultline's major-fault cases are genuinely cold in faultline's own page cache (fresh MemSystem per run) but read from the same host-cached file, so their ratioToNative compares a faultline major fault with a host minor fault.",
+      "faultline counters are the MemSystem counters of the last run of the case; they include loading touch itself (a few readpage/readpages calls on the ELF file and its bss/stack pages).",
+      "the first call of every case (made by benny while setting up) is a warm-up and is not in samples.",
+      "benny's whole-call timings (fault-path.chart.html, fault-path.benny.json) include process spawn / engine setup; use them for relative comparison only.",
+    ],
+    targets,
+    entries,
+  };
+  fs.writeFileSync(path.join(resultsDir, "fault-path.json"), JSON.stringify(report, null, 2) + "\n");
+
+  // The table.
+  const rows = entries.map((e) => [
+    e.name, e.medianNsPerPage.toFixed(1), e.ratioToNative === null ? "-" : e.ratioToNative.toFixed(2) + "x",
+    String(e.samples.length), `${Math.min(...e.samples).toFixed(0)}..${Math.max(...e.samples).toFixed(0)}`,
+  ]);
+  const head = ["case", "median ns/page", "vs native", "n", "range"];
+  const w = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
+  const line = (r: string[]) => r.map((x, k) => (k === 0 ? x.padEnd(w[k]) : x.padStart(w[k]))).join("  ");
+  console.log(`\nfault path, ${PAGES} pages (${(PAGES * 4096) >> 20} MiB), guest-reported ns per page, median of samples`);
+  console.log(line(head));
+  console.log(w.map((n) => "-".repeat(n)).join("  "));
+  for (const r of rows) console.log(line(r));
+  console.log(`\n(native "file major fault" = host minor faults on a host-cached file; see notes in the JSON)`);
+  console.log(`target: anon first touch faultline/native = ${anonRatio.toFixed(2)} (<= ${TARGET_ANON_RATIO}: ${targets.anonFirstTouchRatioToNative.met ? "met" : "NOT met"})`);
+  console.log(`target: readahead 32 / readpage only      = ${batchRatio.toFixed(3)} (<= ${TARGET_BATCH_RATIO}: ${targets.readahead32OverReadpageOnly.met ? "met" : "NOT met"})`);
+  console.log(`\nwrote ${path.relative(root, path.join(resultsDir, "fault-path.json"))}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
