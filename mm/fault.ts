@@ -22,7 +22,7 @@ import { GuestSignal } from "../lib/errors.js";
 import { FaultlineError } from "../lib/errors.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { Mm } from "./mm.js";
-import { PG_readahead, PG_uptodate, type Page } from "./page-cache.js";
+import { PG_locked, PG_readahead, PG_uptodate, type Page } from "./page-cache.js";
 import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_U, PTE_W } from "./page-table.js";
 import { asyncReadahead, syncReadahead } from "./readahead.js";
 import { PROT_EXEC, PROT_MASK, PROT_WRITE, vmaPgoff, type Vma } from "./vma.js";
@@ -163,18 +163,24 @@ function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access
     }
   }
   const { cached, major } = filemapFault(mm, vma, index, va, access, ripOf);
-  if (major) c.majorFaults++;
-  else c.minorFaults++;
-  if (access === "write" && !vma.shared) {
-    privateCopy(mm, vma, i, page);
-    return;
+  try {
+    if (major) c.majorFaults++;
+    else c.minorFaults++;
+    if (access === "write" && !vma.shared) {
+      privateCopy(mm, vma, i, page);
+      return;
+    }
+    mm.setPte(i, page, vma, vma.shared && (vma.prot & PROT_WRITE) !== 0, false, true);
+    mm.rmapAdd(cached, page);
+  } finally {
+    cached.flags &= ~PG_locked;
   }
-  mm.setPte(i, page, vma, vma.shared && (vma.prot & PROT_WRITE) !== 0, false, true);
-  mm.rmapAdd(cached, page);
 }
 
 /**
- * Finds page `index` in the cache or reads it (cf. filemap_fault).
+ * Finds page `index` in the cache or reads it (cf. filemap_fault), and
+ * returns it locked (PG_locked: reclaim leaves it alone) so that readahead
+ * started here, which may reclaim, cannot drop it before it is mapped.
  * @returns the page, and whether it had to be read (a major fault)
  */
 function filemapFault(mm: Mm, vma: Vma, index: number, va: number, access: Access, ripOf: () => number): { cached: Page; major: boolean } {
@@ -184,19 +190,23 @@ function filemapFault(mm: Mm, vma: Vma, index: number, va: number, access: Acces
   let major = false;
   try {
     if (cached) {
+      cached.flags |= PG_locked;
       if (cached.flags & PG_readahead) asyncReadahead(mm.sys, mapping, ra, cached);
     } else {
       syncReadahead(mm.sys, mapping, ra, index);
       cached = mapping.pages.get(index);
+      if (cached) cached.flags |= PG_locked;
       major = true;
     }
   } catch (e) {
+    if (cached) cached.flags &= ~PG_locked;
     if (!(e instanceof FaultlineError) || e.code !== "EIO") throw e;
     mm.sys.counters.signals++;
     throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: ${e.message}`);
   }
   ra.prevIndex = index;
   if (!cached || (cached.flags & PG_uptodate) === 0) {
+    if (cached) cached.flags &= ~PG_locked;
     mm.sys.counters.signals++;
     throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: page ${index} of ${mapping.path} could not be read`);
   }

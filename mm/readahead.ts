@@ -93,6 +93,11 @@ export function asyncReadahead(sys: MemSystem, mapping: AddressSpace, ra: Readah
 export function readWindow(sys: MemSystem, mapping: AddressSpace, start: number, nr: number, asyncSize: number): void {
   const end = Math.min(start + nr, mapping.sizePages);
   const mark = asyncSize > 0 ? start + nr - asyncSize : -1;
+  // Make room for the whole window first: reclaim between its batches could drop pages read earlier in it.
+  let missing = 0;
+  for (let index = start; index < end; index++) if (!mapping.pages.has(index)) missing++;
+  if (missing === 0) return;
+  sys.reserve(missing, "file");
   let batch: Page[] = [];
   for (let index = start; index <= end; index++) {
     if (index === end || mapping.pages.has(index)) {
@@ -108,11 +113,11 @@ export function readWindow(sys: MemSystem, mapping: AddressSpace, start: number,
 
 /**
  * Fills `pages` (contiguous, ascending, not yet cached) through the vtable
- * and adds them to the cache (cf. read_pages).
+ * and adds them to the cache (cf. read_pages). Precondition: room for them
+ * was reserved under the RAM limit.
  * @throws FaultlineError EIO when the vtable throws; no page is added then
  */
 export function readPages(sys: MemSystem, mapping: AddressSpace, pages: Page[]): void {
-  sys.reserve(pages.length, "file");
   const aops = mapping.aops;
   const c = sys.counters;
   try {
