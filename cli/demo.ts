@@ -33,7 +33,7 @@ export function runDemo(): number {
     const data = path.join(dir, "data.bin");
     fs.writeFileSync(data, crypto.randomBytes(16 * 1024 * 1024));
     for (const argv of [[touch, "anon", "4096"], [touch, "file", "4096", data]]) {
-      process.stdout.write(`\n$ faultline run --stats ${argv.map((a) => path.basename(a)).join(" ")}\n`);
+      fs.writeSync(1, `\n$ faultline run --stats ${argv.map((a) => path.basename(a)).join(" ")}\n`);
       const status = runProgram(touch, argv, { ...DEFAULT_RUN, stats: true });
       if (status !== 0) return status;
     }

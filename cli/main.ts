@@ -35,12 +35,12 @@ exit status: the guest's own; 128+N when killed by signal N; 126 cannot execute;
 export function main(args: string[]): number {
   try {
     if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
-      process.stdout.write(HELP + "\n");
+      fs.writeSync(1, HELP + "\n");
       return args.length === 0 ? 2 : 0;
     }
     if (args[0] === "--version") {
       const lib = loadUnicorn();
-      process.stdout.write(`faultline 0.1.0, Unicorn ${lib.version} (${lib.source}: ${lib.path})\n`);
+      fs.writeSync(1, `faultline 0.1.0, Unicorn ${lib.version} (${lib.source}: ${lib.path})\n`);
       return 0;
     }
     if (args[0] === "demo") return runDemo();
@@ -51,15 +51,15 @@ export function main(args: string[]): number {
     throw new UsageError(`unknown command '${args[0]}' (see faultline --help)`);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`faultline: ${e.message}\n`);
+      fs.writeSync(2, `faultline: ${e.message}\n`);
       return 2;
     }
     if (e instanceof ExecError) {
-      process.stderr.write(`faultline: ${e.message}\n`);
+      fs.writeSync(2, `faultline: ${e.message}\n`);
       return e.exitStatus;
     }
     if (e instanceof FaultlineError) {
-      process.stderr.write(`faultline: ${e.message} [${e.code}]\n`);
+      fs.writeSync(2, `faultline: ${e.message} [${e.code}]\n`);
       return 70;
     }
     throw e;
@@ -93,9 +93,9 @@ export function runProgram(program: string, argv: string[], o: RunOptions): numb
   }
   if (status.kind === "signaled") {
     const at = status.addr === undefined ? "" : ` at 0x${status.addr.toString(16)}`;
-    process.stderr.write(`faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}: ${status.detail}\n`);
+    fs.writeSync(2, `faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}: ${status.detail}\n`);
   }
-  if (o.stats) process.stderr.write(formatStats(sys.counters));
+  if (o.stats) fs.writeSync(2, formatStats(sys.counters));
   if (o.statsJson) fs.writeFileSync(o.statsJson, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");
   return shellStatus(status);
 }

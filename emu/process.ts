@@ -10,7 +10,7 @@
  */
 import { FaultlineError, GuestSignal, OutOfMemoryError, UnicornError } from "../lib/errors.js";
 import { MemSystem, Mm, handlePageFault } from "../mm/index.js";
-import { Reg, Vec } from "./constants.js";
+import { PF_INSTR, PF_WRITE, Reg, Vec } from "./constants.js";
 import { Engine } from "./engine.js";
 import { ExceptionState } from "./exception-state.js";
 import { FdTable } from "./fdtable.js";
@@ -91,8 +91,11 @@ export class Process {
 
   private onInterrupt(intno: number): void {
     if (intno === Vec.PF) {
-      const errorCode = this.exc.afterPageFault();
+      let errorCode = this.exc.afterPageFault();
       const cr2 = this.engine.readReg(Reg.CR2);
+      // Without NXE (Unicorn 2.0.1) the CPU leaves the instruction-fetch bit out
+      // of the error code; a fault at RIP itself is a fetch.
+      if (!this.mm.mmu.nx && (errorCode & PF_WRITE) === 0 && cr2 === this.ripOf()) errorCode |= PF_INSTR;
       handlePageFault(this.mm, cr2, errorCode, this.ripOf);
       return;
     }
