@@ -102,10 +102,7 @@ function runFaultline(args: string[], config: Partial<MmConfig>): { out: TouchRe
   } finally {
     proc.destroy();
     sys.sync();
-    // MemSystem has no teardown of its own: close each file's cache (memfd,
-    // kernel view, host fd) or every run leaks ~PAGES*4 KiB of memfd memory.
-    for (const as of sys.files.values()) as.close();
-    sys.files.clear();
+    sys.close();
   }
   if (status.kind !== "exited" || status.code !== 0) {
     throw new Error(`faultline touch ${args.join(" ")}: ${JSON.stringify(status)}`);

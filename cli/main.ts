@@ -90,6 +90,7 @@ export function runProgram(program: string, argv: string[], o: RunOptions): numb
   } finally {
     proc.destroy();
     sys.sync();
+    sys.close();
   }
   if (status.kind === "signaled") {
     const at = status.addr === undefined ? "" : ` at 0x${status.addr.toString(16)}`;

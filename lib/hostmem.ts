@@ -35,6 +35,9 @@ const c_memcpy = libc.func("uint64_t memcpy(uint64_t dst, uint64_t src, size_t n
 // host address into a koffi pointer, which koffi.view() needs.
 const c_asPointer = libc.func("void *memset(uint64_t s, int c, size_t n)");
 
+/** Size of MemFile's bounce buffer. */
+const BOUNCE = 1 << 20;
+
 /** Largest ArrayBuffer view made over host memory at once (V8 limits external buffers). */
 const VIEW_CHUNK = 1 << 30;
 
@@ -229,6 +232,35 @@ export class MemFile {
       throw new HostError("fallocate", koffi.errno());
     }
   }
+
+  /**
+   * Copies [off, off+len) of host file `srcFd` to the same offsets of this
+   * memfd through a reused native bounce buffer (pread, then pwrite). The
+   * memfd's pages are allocated by the write itself: no zero-fill of pages
+   * about to be overwritten and no page faults on any mapping, which
+   * measured ~1 us a page cheaper here than faulting a mapping in and reading
+   * into it. (copy_file_range would be cheaper still, but the host refuses it
+   * across file systems.)
+   * @returns bytes copied (short at the source's end of file)
+   * @throws HostError on a read or write error
+   */
+  fillFrom(srcFd: number, off: number, len: number): number {
+    const bounce = (MemFile.bounce ??= new HostRegion(BOUNCE));
+    let done = 0;
+    while (done < len) {
+      const want = Math.min(BOUNCE, len - done);
+      const n = Number(c_pread(srcFd, bounce.addr, want, off + done));
+      if (n < 0) throw new HostError("pread", koffi.errno());
+      if (n === 0) break;
+      if (Number(c_pwrite(this.fd, bounce.addr, n, off + done)) !== n) throw new HostError("pwrite", koffi.errno());
+      done += n;
+      if (n < want) break;
+    }
+    return done;
+  }
+
+  /** The bounce buffer shared by every fillFrom() (the host is single-threaded here). */
+  private static bounce: HostRegion | undefined;
 
   /** Closes the memfd; mappings of it stay valid until unmapped. */
   close(): void {

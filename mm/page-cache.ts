@@ -171,13 +171,15 @@ export class AddressSpace {
   }
 
   /**
-   * Reads pages [index, index+n) from the host file into cache memory in one
-   * pread; bytes past end of file are zero.
+   * Reads pages [index, index+n) from the host file into cache memory, in
+   * one host read and write per MiB; bytes past end of file are zero.
+   * Precondition: the pages are not cached (their memfd range is a hole).
    * @returns bytes read
    */
   readFromHost(index: number, n: number): number {
     this.ensureBacking((index + n) * PAGE_SIZE);
-    return this.view.pread(this.hostFd, index * PAGE_SIZE, n * PAGE_SIZE, index * PAGE_SIZE);
+    // Bytes past the host file's end stay zero: a page not in the cache is a hole in the memfd.
+    return this.mem.fillFrom(this.hostFd, index * PAGE_SIZE, n * PAGE_SIZE);
   }
 
   /** Writes page `index` back to the host file, up to end of file. */

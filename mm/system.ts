@@ -111,6 +111,19 @@ export class MemSystem {
     page.mapping.dropPageMemory(page.index);
   }
 
+  /**
+   * Releases every page cache's host memory and descriptors.
+   * Precondition: no process uses this system any more (call after destroy()
+   * of each, and after sync() if dirty data must reach the files).
+   */
+  close(): void {
+    for (const as of this.files.values()) as.close();
+    this.files.clear();
+    this.active.head = this.active.tail = null;
+    this.inactive.head = this.inactive.tail = null;
+    this.active.length = this.inactive.length = 0;
+  }
+
   /** Writes every dirty page of every file back (cf. sync()). Call after harvesting PTE dirty bits. */
   sync(): void {
     for (const as of this.files.values()) {
