@@ -39,6 +39,9 @@ export class PageTable {
   private readonly free: number[] = [];
   /** Table pages in use (the PML4 included), for accounting. */
   tables = 1;
+  /** The last leaf table found: its 2 MiB slot (va / 2^21) and its first word. Tables are never freed, so it stays valid. */
+  private lastSlot = -1;
+  private lastTable = 0;
 
   constructor() {
     this.area = new HostRegion(PT_AREA_SIZE);
@@ -65,10 +68,11 @@ export class PageTable {
    * Precondition: va < 2^48.
    */
   leaf(va: number, create: boolean): number {
+    const pd = Math.floor(va / 0x200000); // va >> 21, exact below 2^53
+    if (pd === this.lastSlot) return this.lastTable + (Math.floor(va / PAGE_SIZE) % 512) * 2;
     const w = this.w;
     let table = 0; // PML4 is table page 0
-    // Indices for levels 4..2: bits 47..39, 38..30, 29..21 (va / 2^21 is exact below 2^53).
-    const pd = Math.floor(va / 0x200000);
+    // Indices for levels 4..2: bits 47..39, 38..30, 29..21.
     for (let level = 0; level < 3; level++) {
       const index = level === 0 ? Math.floor(pd / 262144) % 512 : level === 1 ? Math.floor(pd / 512) % 512 : pd % 512;
       const e = (table * WORDS) + index * 2;
@@ -83,6 +87,8 @@ export class PageTable {
         table = (w[e + 1] * 0x100000000 + (w[e] & 0xfffff000) - PT_BASE) / PAGE_SIZE;
       }
     }
+    this.lastSlot = pd;
+    this.lastTable = table * WORDS;
     return table * WORDS + (Math.floor(va / PAGE_SIZE) % 512) * 2;
   }
 
