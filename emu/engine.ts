@@ -130,13 +130,14 @@ export class Engine {
 
   /**
    * Reads several registers in one call (cf. uc_reg_read_batch) into `out`
-   * as numbers (exact below 2^53). Precondition: ids.length <= 64.
+   * as numbers: unsigned, or with `signed` as two's-complement signed 64-bit
+   * values (exact when |v| < 2^53, so -1 stays -1). Precondition: ids.length <= 64.
    */
-  readRegs(ids: Int32Array, out: number[]): void {
+  readRegs(ids: Int32Array, out: number[], signed = false): void {
     this.i32.set(ids, IDS / 4);
     this.check("uc_reg_read_batch", this.lib.fn.uc_reg_read_batch(this.uc, this.scratch.addr + IDS, this.scratch.addr + PTRS, ids.length));
-    const u = this.u32;
-    for (let i = 0; i < ids.length; i++) out[i] = u[2 * i] + u[2 * i + 1] * 0x100000000;
+    const u = this.u32, s = this.i32;
+    for (let i = 0; i < ids.length; i++) out[i] = (signed ? s[2 * i + 1] : u[2 * i + 1]) * 0x100000000 + u[2 * i];
   }
 
   /** Writes an x86 model-specific register (cf. struct uc_x86_msr). */

@@ -112,8 +112,7 @@ export class Process {
 
   private onSyscall(): void {
     const r = this.regs;
-    this.engine.readRegs(SYSCALL_REGS, r);
-    for (let k = 0; k < 7; k++) if (r[k] >= 2 ** 63) r[k] -= 2 ** 64; // signed view, exact for small negatives
+    this.engine.readRegs(SYSCALL_REGS, r, true);
     const ret = dispatch(this, r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
     this.engine.writeReg(Reg.RAX, ret < 0 ? BigInt(ret) : ret);
   }

@@ -197,6 +197,15 @@ export function hostRss(): number {
 }
 
 /**
+ * Punches [off, off+len) out of host file `fd` (fallocate PUNCH_HOLE, size
+ * kept): the range reads as zero and holds no blocks.
+ * @throws HostError when the host refuses (a file system without holes)
+ */
+export function punchHostFile(fd: number, off: number, len: number): void {
+  if (c_fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) !== 0) throw new HostError("fallocate", koffi.errno());
+}
+
+/**
  * A host memory file (memfd): the storage behind one file's page cache.
  * Sparse: only pages written to it cost host memory; punch() gives them back.
  * Invariant: `size` never shrinks, so no host mapping of it can fault.
@@ -228,9 +237,7 @@ export class MemFile {
 
   /** Frees the host pages of [off, off+len); they read as zero afterwards. */
   punch(off: number, len: number): void {
-    if (c_fallocate(this.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) !== 0) {
-      throw new HostError("fallocate", koffi.errno());
-    }
+    punchHostFile(this.fd, off, len);
   }
 
   /**

@@ -23,7 +23,7 @@ import { FaultlineError } from "../lib/errors.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { Mm } from "./mm.js";
 import { PG_locked, PG_readahead, PG_uptodate, type Page } from "./page-cache.js";
-import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_U, PTE_W } from "./page-table.js";
+import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_U, PTE_W } from "./page-table.js";
 import { asyncReadahead, syncReadahead } from "./readahead.js";
 import { PROT_EXEC, PROT_MASK, PROT_WRITE, vmaPgoff, type Vma } from "./vma.js";
 
@@ -64,6 +64,7 @@ export function handlePageFault(mm: Mm, va: number, errorCode: number, ripOf: ()
   if (!allowed(vma, access, mm.mmu.nx)) segv(mm, va, ripOf(), access, `SEGV_ACCERR: mapping is ${protString(vma.prot)}`);
   const i = mm.pt.leaf(page, true);
   const lo = mm.pt.lo(i);
+  if (lo & PTE_SW_GUARD) segv(mm, va, ripOf(), access, "SEGV_MAPERR: guard page");
   if (lo & PTE_P) protectionFault(mm, vma, i, page, lo, access);
   else if (lo & PTE_SW_ANON) restoreAnon(mm, vma, i, page, lo);
   else if (vma.file === null) anonymousFault(mm, vma, i, page);

@@ -14,9 +14,17 @@ import { HostRegion } from "../lib/hostmem.js";
 import type { Mmu } from "./arch.js";
 import { PAGE_SIZE, PT_AREA_SIZE, PT_BASE, TASK_SIZE } from "./layout.js";
 import { PG_dirty, type Page } from "./page-cache.js";
-import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_U, PTE_W, PageTable } from "./page-table.js";
+import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_U, PTE_W, PageTable } from "./page-table.js";
 import type { MemSystem } from "./system.js";
 import { PROT_EXEC, PROT_WRITE, vmaPgoff, VmaList, type Vma } from "./vma.js";
+
+/** What zap() leaves in place. */
+export interface ZapOptions {
+  /** Keep guard markers (MADV_DONTNEED does; munmap does not). */
+  keepGuards?: boolean;
+  /** Keep private anonymous pages (a hole punched in the file leaves private copies). */
+  keepPrivate?: boolean;
+}
 
 /** A process address space. */
 export class Mm {
@@ -92,10 +100,12 @@ export class Mm {
    * their dirty bit on to the page. Translated code of executable pages is
    * dropped first, while the PTEs still allow fetching; a TLB flush is owed.
    */
-  zap(vma: Vma, start: number, end: number): void {
+  zap(vma: Vma, start: number, end: number, opts: ZapOptions = {}): void {
     const pt = this.pt;
     if (vma.prot & PROT_EXEC) this.dropCode(start, end);
     pt.forEach(start, end, (va, i) => {
+      const cur = pt.lo(i);
+      if ((opts.keepGuards && cur & PTE_SW_GUARD) || (opts.keepPrivate && cur & PTE_SW_ANON)) return;
       const lo = pt.clear(i);
       if (lo & PTE_SW_ANON) {
         this.anonPages--;
@@ -109,6 +119,22 @@ export class Mm {
       }
       if (lo & PTE_P) this.flushOwed = true;
     });
+  }
+
+  /**
+   * Installs (on) or removes guard markers on every page of [start, end)
+   * (cf. MADV_GUARD_INSTALL / MADV_GUARD_REMOVE). Installing expects the
+   * pages zapped first.
+   */
+  guard(start: number, end: number, on: boolean): void {
+    const pt = this.pt;
+    if (!on) {
+      pt.forEach(start, end, (_va, i) => {
+        if (pt.lo(i) === PTE_SW_GUARD) pt.clear(i);
+      });
+      return;
+    }
+    for (let va = start; va < end; va += PAGE_SIZE) pt.set(pt.leaf(va, true), va, PTE_SW_GUARD, false);
   }
 
   /**

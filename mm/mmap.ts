@@ -9,8 +9,9 @@ import { handlePageFault } from "./fault.js";
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, isPageAligned, pageAlignUp } from "./layout.js";
 import type { Mm } from "./mm.js";
 import { PG_dirty, type AddressSpace } from "./page-cache.js";
-import { PTE_A, PTE_P, PTE_SW_ANON, PTE_W } from "./page-table.js";
+import { PTE_A, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_W } from "./page-table.js";
 import { writebackPage } from "./reclaim.js";
+import { punchPagecache } from "./truncate.js";
 import { PROT_EXEC, PROT_MASK, PROT_WRITE, newVma, vmaPgoff, type Vma } from "./vma.js";
 
 export const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03, MAP_TYPE = 0x0f;
@@ -23,8 +24,10 @@ const LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | M
   MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB;
 export const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
 export const MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
-export const MADV_DONTNEED = 4;
+export const MADV_DONTNEED = 4, MADV_REMOVE = 9, MADV_GUARD_INSTALL = 102, MADV_GUARD_REMOVE = 103;
 const PROT_SEM = 0x8, PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
+/** One past the largest file size (cf. MAX_LFS_FILESIZE = 2^63 - 1). */
+const LFS_LIMIT = 2 ** 63;
 /** Most VMAs a process may have (cf. vm.max_map_count). */
 export const MAX_MAP_COUNT = 65530;
 
@@ -44,24 +47,36 @@ export interface MmapFile {
 export function doMmap(mm: Mm, addr: number, len: number, prot: number, flags: number, file: MmapFile | null, offset: number): number {
   if (offset % PAGE_SIZE !== 0 || offset < 0) fail("EINVAL", "mmap: offset not page-aligned");
   if (len === 0) fail("EINVAL", "mmap: zero length");
-  const type = flags & MAP_TYPE;
-  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) fail("EINVAL", "mmap: neither MAP_SHARED nor MAP_PRIVATE");
-  if (!(flags & MAP_FIXED)) addr = Math.max(addr - (addr % PAGE_SIZE), MMAP_MIN_ADDR);
+  if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED; // a fixed address, only without replacing
+  if (!(flags & MAP_FIXED)) addr = roundHintToMin(addr);
   len = pageAlignUp(len);
-  if (len > TASK_SIZE) fail("ENOMEM", "mmap: length exceeds the address space");
+  if (len >= 2 ** 64) fail("ENOMEM", "mmap: length overflows when page-aligned");
   const pgoff = offset / PAGE_SIZE;
-  if (pgoff + len / PAGE_SIZE > Number.MAX_SAFE_INTEGER / PAGE_SIZE) fail("EOVERFLOW", "mmap: offset + length overflows");
   if (mm.vmas.count >= MAX_MAP_COUNT) fail("ENOMEM", "mmap: too many mappings");
-  if (file) {
-    if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK) !== 0) fail("EOPNOTSUPP", "mmap: unknown flags with MAP_SHARED_VALIDATE");
-    if (type !== MAP_PRIVATE && prot & PROT_WRITE && !file.writable) fail("EACCES", "mmap: shared writable mapping of a file not open for writing");
-    if (!file.readable) fail("EACCES", "mmap: file not open for reading");
-  }
   const start = unmappedArea(mm, addr, len, flags);
   if (flags & MAP_FIXED_NOREPLACE && mm.vmas.intersecting(start, start + len).length > 0) fail("EEXIST", "mmap: MAP_FIXED_NOREPLACE range is in use");
-  const vma = mapRegion(mm, start, len, prot & PROT_MASK, type !== MAP_PRIVATE, file, pgoff, (flags & MAP_GROWSDOWN) !== 0, "");
+  const type = flags & MAP_TYPE;
+  if (file) checkFileMapping(file, type, prot, flags, offset, len);
+  else if (type === MAP_SHARED && flags & MAP_GROWSDOWN) fail("EINVAL", "mmap: shared anonymous mapping cannot grow down");
+  else if (type !== MAP_SHARED && type !== MAP_PRIVATE) fail("EINVAL", "mmap: anonymous mapping neither MAP_SHARED nor MAP_PRIVATE");
+  const vma = mapRegion(mm, start, len, prot & PROT_MASK, type !== MAP_PRIVATE, file, file ? pgoff : 0, (flags & MAP_GROWSDOWN) !== 0, "");
   if (flags & MAP_POPULATE) populate(mm, vma, start, start + len);
   return start;
+}
+
+/** A non-zero hint below mmap_min_addr is raised to it (cf. round_hint_to_min); zero stays "no hint". */
+function roundHintToMin(addr: number): number {
+  const hint = addr - (addr % PAGE_SIZE);
+  return hint !== 0 && hint < MMAP_MIN_ADDR ? MMAP_MIN_ADDR : hint;
+}
+
+/** The open-mode and type checks of a file mapping (cf. do_mmap's switch on MAP_TYPE). */
+function checkFileMapping(file: MmapFile, type: number, prot: number, flags: number, offset: number, len: number): void {
+  if (offset + len >= LFS_LIMIT) fail("EOVERFLOW", "mmap: offset + length past the largest file size"); // cf. file_mmap_ok
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) fail("EINVAL", "mmap: neither MAP_SHARED nor MAP_PRIVATE");
+  if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK) !== 0) fail("EOPNOTSUPP", "mmap: unknown flags with MAP_SHARED_VALIDATE");
+  if (type !== MAP_PRIVATE && prot & PROT_WRITE && !file.writable) fail("EACCES", "mmap: shared writable mapping of a file not open for writing");
+  if (!file.readable) fail("EACCES", "mmap: file not open for reading");
 }
 
 /**
@@ -69,7 +84,8 @@ export function doMmap(mm: Mm, addr: number, len: number, prot: number, flags: n
  * `addr`; otherwise a free hint is honoured, else top-down from MMAP_BASE.
  */
 function unmappedArea(mm: Mm, addr: number, len: number, flags: number): number {
-  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+  if (len > TASK_SIZE) fail("ENOMEM", "mmap: length exceeds the address space");
+  if (flags & MAP_FIXED) {
     if (addr > TASK_SIZE - len) fail("ENOMEM", "mmap: fixed range past the end of the address space");
     if (!isPageAligned(addr)) fail("EINVAL", "mmap: fixed address not page-aligned");
     if (addr < MMAP_MIN_ADDR) fail("EPERM", "mmap: fixed address below mmap_min_addr");
@@ -88,10 +104,9 @@ function unmappedArea(mm: Mm, addr: number, len: number, flags: number): number 
 export function mapRegion(mm: Mm, start: number, len: number, prot: number, shared: boolean, file: MmapFile | null,
   pgoff: number, growsDown: boolean, name: string): Vma {
   unmapRange(mm, start, start + len);
-  if (file) {
-    file.mapping.ensureBacking((pgoff * PAGE_SIZE) + len);
-    mm.mem.mapFile(start, len, file.mapping.mem.fd, pgoff * PAGE_SIZE, shared);
-  }
+  // The memfd may be shorter than the range: pages past its end are past the
+  // file's end too, get no PTE (SIGBUS), and so are never touched on the host.
+  if (file) mm.mem.mapFile(start, len, file.mapping.mem.fd, pgoff * PAGE_SIZE, shared);
   const vma = newVma({
     start, end: start + len, prot, shared, file: file ? file.mapping : null, pgoff: file ? pgoff : 0,
     fileWritable: file ? file.writable : false, growsDown, name,
@@ -154,21 +169,28 @@ function eachCovering(mm: Mm, start: number, end: number, what: string, fn: (v: 
  * @throws ErrnoError EINVAL, ENOMEM, EACCES
  */
 export function doMprotect(mm: Mm, start: number, len: number, prot: number): void {
+  const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+  if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) fail("EINVAL", "mprotect: both GROWSDOWN and GROWSUP");
   if (!isPageAligned(start)) fail("EINVAL", "mprotect: address not page-aligned");
   if (len === 0) return;
-  len = pageAlignUp(len);
-  const end = start + len;
-  if (end > 2 ** 64) fail("ENOMEM", "mprotect: range wraps");
-  if ((prot & PROT_GROWSDOWN) && (prot & PROT_GROWSUP)) fail("EINVAL", "mprotect: both GROWSDOWN and GROWSUP");
+  let end = start + pageAlignUp(len);
+  if (end >= 2 ** 64 || end <= start) fail("ENOMEM", "mprotect: range wraps");
   if (prot & ~(PROT_MASK | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP)) fail("EINVAL", "mprotect: unknown protection bits");
   const want = prot & PROT_MASK;
-  const first = mm.vmas.find(start);
-  if (!first) fail("ENOMEM", "mprotect: address not mapped");
-  for (const v of mm.vmas.intersecting(start, end)) {
-    if (v.shared && v.file && want & PROT_WRITE && !v.fileWritable) fail("EACCES", "mprotect: shared mapping of a file not open for writing");
+  const first = mm.vmas.findAbove(start);
+  if (!first || first.start >= end) fail("ENOMEM", "mprotect: address not mapped");
+  if (grows & PROT_GROWSDOWN) {
+    if (!first.growsDown) fail("EINVAL", "mprotect: PROT_GROWSDOWN on a mapping that does not grow down");
+    start = first.start; // cf. do_mprotect_pkey: the whole stack VMA from its start
+  } else {
+    if (first.start > start) fail("ENOMEM", "mprotect: address not mapped");
+    if (grows & PROT_GROWSUP) fail("EINVAL", "mprotect: PROT_GROWSUP (no mapping grows up on x86-64)");
   }
   try {
-    eachCovering(mm, start, end, "mprotect", (v) => changeProtection(mm, v, want));
+    eachCovering(mm, start, end, "mprotect", (v) => {
+      if (v.shared && v.file && want & PROT_WRITE && !v.fileWritable) fail("EACCES", "mprotect: shared mapping of a file not open for writing");
+      changeProtection(mm, v, want);
+    });
   } finally {
     mm.vmas.mergeRange(start, end);
     mm.settle();
@@ -184,6 +206,7 @@ function changeProtection(mm: Mm, v: Vma, prot: number): void {
   const nx = mm.mmu.nx && (prot & PROT_EXEC) === 0;
   pt.forEach(v.start, v.end, (va, i) => {
     const lo = pt.lo(i);
+    if (lo & PTE_SW_GUARD) return; // guard markers survive mprotect
     const anon = (lo & PTE_SW_ANON) !== 0;
     if (prot === 0) {
       if (anon) pt.setFlags(i, lo & 0xfff & ~(PTE_P | PTE_W));
@@ -232,17 +255,21 @@ export function doBrk(mm: Mm, newBrk: number): number {
 export function doMremap(mm: Mm, old: number, oldLen: number, newLen: number, flags: number, newAddr: number): number {
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) fail("EINVAL", "mremap: unknown flags");
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) fail("EINVAL", "mremap: MREMAP_FIXED without MREMAP_MAYMOVE");
-  if (flags & MREMAP_DONTUNMAP) fail("EINVAL", "mremap: MREMAP_DONTUNMAP is not supported");
+  if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLen !== newLen)) fail("EINVAL", "mremap: MREMAP_DONTUNMAP needs MAYMOVE and equal lengths");
   if (!isPageAligned(old)) fail("EINVAL", "mremap: old address not page-aligned");
-  oldLen = pageAlignUp(oldLen);
-  newLen = pageAlignUp(newLen);
+  oldLen = wrap64(pageAlignUp(oldLen));
+  newLen = wrap64(pageAlignUp(newLen));
   if (newLen === 0) fail("EINVAL", "mremap: zero new length");
+  const vma = mm.vmas.find(old);
+  if (!vma) fail("EFAULT", "mremap: old address not mapped");
+  if (flags & MREMAP_DONTUNMAP) fail("EINVAL", "mremap: MREMAP_DONTUNMAP is not supported");
   if (flags & MREMAP_FIXED) return mremapTo(mm, old, oldLen, newLen, newAddr);
   if (oldLen >= newLen) {
     if (oldLen > newLen) doMunmap(mm, old + newLen, oldLen - newLen);
     return old;
   }
-  const vma = resizable(mm, old, oldLen);
+  resizable(mm, old, oldLen);
+  if (oldLen === 0) return duplicateShared(mm, vma, old, newLen, flags);
   const end = old + newLen;
   if (old + oldLen === vma.end && end <= TASK_SIZE && mm.vmas.intersecting(vma.end, end).length === 0) {
     growInPlace(mm, vma, end);
@@ -254,10 +281,30 @@ export function doMremap(mm: Mm, old: number, oldLen: number, newLen: number, fl
   return moveMapping(mm, vma, old, oldLen, newLen, to);
 }
 
+/** A length as the kernel's unsigned arithmetic sees it: 2^64 and above wrap. */
+function wrap64(n: number): number {
+  return n >= 2 ** 64 ? n - 2 ** 64 : n;
+}
+
+/**
+ * mremap with old_len 0 on a shared mapping: a second mapping of the same
+ * pages (cf. the old_len == 0 case of mremap). File-backed only here.
+ */
+function duplicateShared(mm: Mm, vma: Vma, old: number, newLen: number, flags: number): number {
+  if (!(flags & MREMAP_MAYMOVE)) fail("ENOMEM", "mremap: duplicating needs MREMAP_MAYMOVE");
+  if (!vma.file) fail("EINVAL", "mremap: duplicating shared anonymous memory is not supported");
+  const to = mm.vmas.findFreeTopDown(newLen, MMAP_MIN_ADDR, MMAP_BASE);
+  if (to < 0) fail("ENOMEM", "mremap: no free range that large");
+  const file = { mapping: vma.file, readable: true, writable: vma.fileWritable };
+  mapRegion(mm, to, newLen, vma.prot, true, file, vmaPgoff(vma, old), vma.growsDown, "");
+  return to;
+}
+
 /** The VMA holding all of [old, old+oldLen) (cf. vma_to_resize). */
 function resizable(mm: Mm, old: number, oldLen: number): Vma {
   const vma = mm.vmas.find(old);
   if (!vma || oldLen > vma.end - old) fail("EFAULT", "mremap: old range is not one mapping");
+  if (oldLen === 0 && !vma.shared) fail("EINVAL", "mremap: old_len 0 on a private mapping");
   return vma;
 }
 
@@ -266,6 +313,8 @@ function mremapTo(mm: Mm, old: number, oldLen: number, newLen: number, to: numbe
   if (!isPageAligned(to)) fail("EINVAL", "mremap: new address not page-aligned");
   if (newLen > TASK_SIZE || to > TASK_SIZE - newLen) fail("EINVAL", "mremap: new range out of the address space");
   if (to < old + oldLen && old < to + newLen) fail("EINVAL", "mremap: old and new ranges overlap");
+  const vma0 = resizable(mm, old, oldLen); // fail before unmapping anything at the target
+  if (oldLen === 0) return duplicateAt(mm, vma0, old, newLen, to);
   unmapRange(mm, to, to + newLen);
   if (oldLen > newLen) {
     doMunmap(mm, old + newLen, oldLen - newLen);
@@ -275,13 +324,16 @@ function mremapTo(mm: Mm, old: number, oldLen: number, newLen: number, to: numbe
   return moveMapping(mm, vma, old, oldLen, newLen, to);
 }
 
+/** duplicateShared at a fixed address. */
+function duplicateAt(mm: Mm, vma: Vma, old: number, newLen: number, to: number): number {
+  if (!vma.file) fail("EINVAL", "mremap: duplicating shared anonymous memory is not supported");
+  mapRegion(mm, to, newLen, vma.prot, true, { mapping: vma.file, readable: true, writable: vma.fileWritable }, vmaPgoff(vma, old), vma.growsDown, "");
+  return to;
+}
+
 /** Extends `vma` to `end`, mapping the file further when it is a file mapping. */
 function growInPlace(mm: Mm, vma: Vma, end: number): void {
-  if (vma.file) {
-    const pgoff = vmaPgoff(vma, vma.end);
-    vma.file.ensureBacking(pgoff * PAGE_SIZE + (end - vma.end));
-    mm.mem.mapFile(vma.end, end - vma.end, vma.file.mem.fd, pgoff * PAGE_SIZE, vma.shared);
-  }
+  if (vma.file) mm.mem.mapFile(vma.end, end - vma.end, vma.file.mem.fd, vmaPgoff(vma, vma.end) * PAGE_SIZE, vma.shared);
   vma.end = end;
 }
 
@@ -339,27 +391,53 @@ function movePtes(mm: Mm, vma: Vma, from: number, to: number, len: number): void
 export function doMadvise(mm: Mm, start: number, len: number, advice: number): void {
   if (!isPageAligned(start)) fail("EINVAL", "madvise: address not page-aligned");
   if (!KNOWN_ADVICE.has(advice)) fail("EINVAL", `madvise: unknown advice ${advice}`);
-  const alen = pageAlignUp(len);
+  const alen = wrap64(pageAlignUp(len));
   if (len > 0 && alen === 0) fail("EINVAL", "madvise: length overflows");
   const end = start + alen;
+  if (end >= 2 ** 64) fail("EINVAL", "madvise: range wraps");
   if (end === start) return;
-  if (advice !== MADV_DONTNEED) {
-    if (!mm.vmas.covers(start, end)) fail("ENOMEM", "madvise: range not fully mapped");
-    return;
-  }
+  let hole = false;
+  let at = start;
   try {
-    eachCovering(mm, start, end, "madvise", (v) => {
-      mm.zap(v, v.start, v.end);
-      mm.mem.discard(v.start, v.end - v.start);
-    });
+    for (const v of mm.vmas.isolate(start, end)) {
+      if (v.start > at) hole = true;
+      adviseOne(mm, v, advice);
+      at = v.end;
+    }
   } finally {
     mm.vmas.mergeRange(start, end);
     mm.settle();
   }
+  if (hole || at < end) fail("ENOMEM", "madvise: range not fully mapped");
+}
+
+/** Applies one advice to a whole (isolated) VMA (cf. madvise_vma_behavior). */
+function adviseOne(mm: Mm, v: Vma, advice: number): void {
+  switch (advice) {
+    case MADV_DONTNEED:
+      mm.zap(v, v.start, v.end, { keepGuards: true });
+      mm.mem.discard(v.start, v.end - v.start);
+      return;
+    case MADV_REMOVE:
+      if (!v.file) fail("EINVAL", "madvise: MADV_REMOVE needs a file mapping");
+      if (!v.shared || !v.fileWritable) fail("EACCES", "madvise: MADV_REMOVE needs a shared writable mapping");
+      punchPagecache(mm.sys, v.file, vmaPgoff(v, v.start), vmaPgoff(v, v.end));
+      return;
+    case MADV_GUARD_INSTALL:
+      mm.zap(v, v.start, v.end);
+      if (!v.file) mm.mem.discard(v.start, v.end - v.start);
+      mm.guard(v.start, v.end, true);
+      return;
+    case MADV_GUARD_REMOVE:
+      mm.guard(v.start, v.end, false);
+      return;
+    default:
+      return; // a hint: accepted, nothing to do
+  }
 }
 
 /** Advice values Linux 6.x accepts (cf. madvise_behavior_valid). */
-const KNOWN_ADVICE = new Set([0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 100, 101, 102]);
+const KNOWN_ADVICE = new Set([0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 100, 101, 102, 103]);
 
 /**
  * msync(2) (cf. sys_msync): MS_SYNC writes the dirty pages of shared file
@@ -371,7 +449,8 @@ export function doMsync(mm: Mm, start: number, len: number, flags: number): void
   if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) fail("EINVAL", "msync: unknown flags");
   if (!isPageAligned(start)) fail("EINVAL", "msync: address not page-aligned");
   if (flags & MS_ASYNC && flags & MS_SYNC) fail("EINVAL", "msync: both MS_ASYNC and MS_SYNC");
-  const end = start + pageAlignUp(len);
+  const end = start + wrap64(pageAlignUp(len));
+  if (end >= 2 ** 64) fail("ENOMEM", "msync: range wraps");
   if (end === start) return;
   let at = start;
   for (const v of mm.vmas.intersecting(start, end)) {

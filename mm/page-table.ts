@@ -23,6 +23,11 @@ export const PTE_P = 0x1, PTE_W = 0x2, PTE_U = 0x4, PTE_A = 0x20, PTE_D = 0x40;
  * PROT_NONE, so a later fault knows the data is already there.
  */
 export const PTE_SW_ANON = 0x200;
+/**
+ * Software bit on a non-present PTE: a guard page (MADV_GUARD_INSTALL); any
+ * access is SIGSEGV. munmap clears it; MADV_DONTNEED and mprotect keep it.
+ */
+export const PTE_SW_GUARD = 0x400;
 /** NX, in the high word. */
 export const PTE_HI_NX = 0x80000000;
 const TABLE = PTE_P | PTE_W | PTE_U;

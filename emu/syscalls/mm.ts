@@ -15,6 +15,7 @@ function mmapFile(p: Process, fd: number): MmapFile {
 export function registerMm(t: SyscallTable): void {
   t.set(9, { name: "mmap", fn: (p, a) => {
     const flags = i32(a[3]);
+    if (u64(a[5]) % 4096 !== 0) fail("EINVAL", "mmap: offset not page-aligned"); // checked before the fd (cf. sys_mmap)
     const file = flags & MAP_ANONYMOUS ? null : mmapFile(p, i32(a[4]));
     return doMmap(p.mm, u64(a[0]), u64(a[1]), i32(a[2]), flags, file, u64(a[5]));
   } });
