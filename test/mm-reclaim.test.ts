@@ -12,6 +12,16 @@ import { HASH_SNIPPET, hashQwords, loadGuest, scratchDir, writeFile, type Guest 
 
 const RW = PROT_READ | PROT_WRITE;
 
+/** Guest: stores rcx, rcx-1, ..., 1 into the first qword of rcx pages from rbx, then exits 0. */
+const STORE_PAGES = `
+1:  mov [rbx], rcx
+    add rbx, 4096
+    dec rcx
+    jnz 1b
+    mov edi, 0
+    mov eax, 231
+    syscall`;
+
 function hashRun(g: Guest, addr: number, pages: number, hot = 0): bigint {
   const out = doMmap(g.proc.mm, 0, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
   const st = g.run({ rbx: addr, rcx: pages * 512, rdx: hot, r12: out }, "hash");
@@ -91,16 +101,7 @@ describe("reclaim", () => {
     const pages = 200;
     const file = writeFile(Buffer.alloc(pages * 4096, 0));
     const sys = new MemSystem({ ramLimitPages: 48 });
-    const g = loadGuest({
-      fill: `
-1:  mov [rbx], rcx
-    add rbx, 4096
-    dec rcx
-    jnz 1b
-    mov edi, 0
-    mov eax, 231
-    syscall`,
-    }, sys);
+    const g = loadGuest({ fill: STORE_PAGES }, sys);
     const mapping = sys.openFile(file, true);
     const addr = doMmap(g.proc.mm, 0, pages * 4096, RW, MAP_SHARED, { mapping, readable: true, writable: true }, 0);
     expect(g.run({ rbx: addr, rcx: pages }, "fill")).toEqual({ kind: "exited", code: 0 });
@@ -116,16 +117,7 @@ describe("reclaim", () => {
 
   it("anonymous memory past the limit is killed with a clear out-of-memory message", () => {
     const sys = new MemSystem({ ramLimitPages: 64 });
-    const g = loadGuest({
-      touch: `
-1:  mov [rbx], rcx
-    add rbx, 4096
-    dec rcx
-    jnz 1b
-    mov edi, 0
-    mov eax, 231
-    syscall`,
-    }, sys);
+    const g = loadGuest({ touch: STORE_PAGES }, sys);
     const addr = doMmap(g.proc.mm, 0, 1000 * 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
     const st = g.run({ rbx: addr, rcx: 1000 }, "touch");
     expect(st.kind === "signaled" && st.signo, `got ${JSON.stringify(st)}, want SIGKILL`).toBe(9);
