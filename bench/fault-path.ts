@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: per-page costs of the fault path, native vs faultline, in
- * one run. The guest bench/guest/touch.c times its own loops with
+ * one run. The guest guest/touch.c times its own loops with
  * clock_gettime; the figure that matters is that guest-reported time divided
  * by the page count (benny's whole-call timings only feed the chart).
  *

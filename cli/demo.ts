@@ -1,5 +1,5 @@
 /**
- * `faultline demo`: builds the touch guest (bench/guest/touch.c) with gcc,
+ * `faultline demo`: builds the touch guest (guest/touch.c) with gcc,
  * makes a 16 MiB data file, and runs the guest twice over the memory
  * manager with --stats: anonymous first touches, then a file scanned
  * through the page cache (readahead, fault-around, minor refaults).
@@ -13,12 +13,16 @@ import { projectRoot } from "../emu/unicorn.js";
 import { DEFAULT_RUN } from "./options.js";
 import { runProgram } from "./main.js";
 
-/** Compiles bench/guest/NAME.c into dist/guest/NAME when missing or stale; returns the binary's path. */
+/**
+ * Compiles guest/NAME.c (which includes guest/nolibc.h) into dist/guest/NAME
+ * when missing or older than either; returns the binary's path.
+ */
 export function buildGuest(name: string): string {
   const root = projectRoot();
-  const src = path.join(root, "bench", "guest", `${name}.c`);
+  const src = path.join(root, "guest", `${name}.c`);
   const out = path.join(root, "dist", "guest", name);
-  if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs) {
+  const newest = Math.max(...[src, path.join(root, "guest", "nolibc.h")].map((f) => fs.statSync(f).mtimeMs));
+  if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < newest) {
     fs.mkdirSync(path.dirname(out), { recursive: true });
     execFileSync("gcc", ["-O2", "-static", "-nostdlib", "-fno-builtin", "-fno-stack-protector",
       "-fno-asynchronous-unwind-tables", "-o", out, src]);

@@ -1,6 +1,6 @@
 /**
  * The memory system calls' answers to bad (and some good) arguments, checked
- * against Linux itself: test/guest/mmerrno.c is compiled at test time, run
+ * against Linux itself: guest/mmerrno.c is compiled at test time, run
  * natively on this host (the ground truth) and under faultline in-process,
  * and the two outputs are compared line by line, one test per case.
  *
@@ -25,7 +25,7 @@ import { Process, type ExitStatus } from "../emu/process.js";
 import { MemSystem, PAGE_SIZE } from "../mm/index.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SOURCE = path.join(here, "guest", "mmerrno.c");
+const SOURCE = path.join(here, "..", "guest", "mmerrno.c"); // includes guest/nolibc.h, found beside it
 const CFLAGS = ["-O2", "-static", "-nostdlib", "-fno-builtin", "-fno-stack-protector", "-fno-asynchronous-unwind-tables"];
 
 /** Compared cases, in the guest's table order: name and what it does (Linux's answer comes from the native run). */
@@ -260,7 +260,7 @@ afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe("memory syscalls return Linux's errno (native run of test/guest/mmerrno.c is the reference)", () => {
+describe("memory syscalls return Linux's errno (native run of guest/mmerrno.c is the reference)", () => {
   it("the native run printed exactly the expected cases, in order", () => {
     expect([...native.keys()]).toEqual([...CASES.map((c) => c.name), ...KNOWN.map((k) => k.name)]);
   });

@@ -1,8 +1,8 @@
 /*
  * mmerrno.c - the memory system calls with bad (and a few good) arguments,
  * run both natively and inside faultline; test/mm-errno.test.ts compares the
- * two outputs line by line. Freestanding: no libc, its own _start, raw
- * syscalls (see bench/guest/touch.c).
+ * two outputs line by line. Freestanding: no libc; _start, raw syscalls and
+ * output helpers come from nolibc.h.
  *
  * Build:
  *   gcc -O2 -static -nostdlib -fno-builtin -fno-stack-protector \
@@ -25,32 +25,19 @@
  * space except the cases in the KNOWN section at the end of the table.
  */
 
-typedef unsigned long u64;
-typedef long s64;
+#include "nolibc.h"
 
-#define P 4096UL
+#define P PAGE
 
-enum {
-    SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10,
-    SYS_munmap = 11, SYS_brk = 12, SYS_mremap = 25, SYS_msync = 26, SYS_madvise = 28,
-    SYS_exit_group = 231,
-};
-
-#define PROT_NONE       0
-#define PROT_READ       1
-#define PROT_WRITE      2
-#define PROT_EXEC       4
+/* PROT_NONE/READ/WRITE/EXEC, MAP_SHARED/PRIVATE/FIXED/ANONYMOUS and
+ * O_RDONLY/O_WRONLY come from nolibc.h; the rest are used here only. */
 #define PROT_SEM        0x8
 #define PROT_GROWSDOWN  0x01000000
 #define PROT_GROWSUP    0x02000000
 #define RW              (PROT_READ | PROT_WRITE)
 
-#define MAP_SHARED          0x01
-#define MAP_PRIVATE         0x02
 #define MAP_SHARED_VALIDATE 0x03
 #define MAP_DROPPABLE       0x08
-#define MAP_FIXED           0x10
-#define MAP_ANONYMOUS       0x20
 #define MAP_GROWSDOWN       0x100
 #define MAP_NORESERVE       0x4000
 #define MAP_SYNC            0x80000
@@ -72,27 +59,10 @@ enum {
 #define MADV_REMOVE       9
 #define MADV_GUARD_REMOVE 103
 
-#define O_RDONLY 0
-#define O_WRONLY 1
-
 /* An address no x86-64 user space reaches (kernel half, canonical). */
 #define KERNEL_ADDR 0xffff800000000000UL
 
-/* ---- raw syscalls: number in rax, args in rdi rsi rdx r10 r8 r9 ---- */
-
-static s64 syscall6(s64 n, s64 a1, s64 a2, s64 a3, s64 a4, s64 a5, s64 a6)
-{
-    register s64 r10 __asm__("r10") = a4;
-    register s64 r8  __asm__("r8")  = a5;
-    register s64 r9  __asm__("r9")  = a6;
-    s64 ret;
-    __asm__ volatile ("syscall"
-                      : "=a"(ret)
-                      : "a"(n), "D"(a1), "S"(a2), "d"(a3),
-                        "r"(r10), "r"(r8), "r"(r9)
-                      : "rcx", "r11", "memory");
-    return ret;                                    /* -errno on failure */
-}
+/* ---- typed syscall wrappers ---- */
 
 static s64 sys_mmap(u64 addr, u64 len, s64 prot, s64 flags, s64 fd, u64 off)
 { return syscall6(SYS_mmap, (s64)addr, (s64)len, prot, flags, fd, (s64)off); }
@@ -111,34 +81,10 @@ static s64 sys_brk(u64 addr)
 static s64 sys_open(const char *path, s64 flags)
 { return syscall6(SYS_open, (s64)path, flags, 0, 0, 0, 0); }
 
-static __attribute__((noreturn)) void exit_group(int code)
-{
-    for (;;) syscall6(SYS_exit_group, code, 0, 0, 0, 0, 0);
-}
-
 /* A raw return value that is an error (-4095..-1), not an address. */
 static int iserr(s64 r) { return r < 0 && r >= -4095; }
 
 /* ---- output ---- */
-
-static u64 slen(const char *s) { u64 n = 0; while (s[n]) n++; return n; }
-
-static void put(int fd, const char *s) { syscall6(SYS_write, fd, (s64)s, (s64)slen(s), 0, 0, 0); }
-
-static void append_str(char *buf, u64 *pos, const char *s)
-{
-    while (*s) buf[(*pos)++] = *s++;
-}
-
-static void append_num(char *buf, u64 *pos, s64 v)
-{
-    char tmp[24];
-    int n = 0;
-    u64 u = v < 0 ? -(u64)v : (u64)v;
-    do { tmp[n++] = '0' + u % 10; u /= 10; } while (u);
-    if (v < 0) buf[(*pos)++] = '-';
-    while (n) buf[(*pos)++] = tmp[--n];
-}
 
 static const char *cur_case = "?";
 
@@ -889,12 +835,6 @@ static const struct kase cases[] = {
 
 #define NCASES (sizeof cases / sizeof cases[0])
 
-static int streq(const char *a, const char *b)
-{
-    while (*a && *a == *b) a++, b++;
-    return *a == *b;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -925,21 +865,4 @@ int main(int argc, char **argv)
     return 0;
 }
 
-/*
- * Entry point: rsp -> argc, argv[0..argc-1], NULL, envp... Call main with a
- * 16-byte aligned stack, then exit_group(main's return value).
- */
-__asm__(
-    ".text\n"
-    ".global _start\n"
-    "_start:\n"
-    "    xor  %rbp, %rbp\n"
-    "    mov  (%rsp), %rdi\n"
-    "    lea  8(%rsp), %rsi\n"
-    "    and  $-16, %rsp\n"
-    "    call main\n"
-    "    mov  %eax, %edi\n"
-    "    mov  $231, %eax\n"
-    "    syscall\n"
-    "    hlt\n"
-);
+NOLIBC_START;

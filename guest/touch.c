@@ -1,6 +1,7 @@
 /*
  * touch.c - page-fault micro-benchmark, run both natively and inside the
- * faultline emulator.  Freestanding: no libc, its own _start, raw syscalls.
+ * faultline emulator.  Freestanding: no libc; _start, raw syscalls and output
+ * helpers come from nolibc.h.
  *
  * Build:
  *   gcc -O2 -static -nostdlib -fno-builtin -fno-stack-protector \
@@ -27,64 +28,11 @@
  * (read and madvise are allowed but not needed.)
  */
 
-typedef unsigned long u64;
-typedef long s64;
+#include "nolibc.h"
 
-#define PAGE 4096UL
-
-enum { SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_mmap = 9,
-       SYS_munmap = 11, SYS_clock_gettime = 228, SYS_exit_group = 231 };
-
-#define PROT_READ       1
-#define PROT_WRITE      2
-#define MAP_PRIVATE     0x02
-#define MAP_ANONYMOUS   0x20
-#define O_RDONLY        0
 #define CLOCK_MONOTONIC 1
 
-/* ---- raw syscalls: number in rax, args in rdi rsi rdx r10 r8 r9 ---- */
-
-static s64 syscall6(s64 n, s64 a1, s64 a2, s64 a3, s64 a4, s64 a5, s64 a6)
-{
-    register s64 r10 __asm__("r10") = a4;
-    register s64 r8  __asm__("r8")  = a5;
-    register s64 r9  __asm__("r9")  = a6;
-    s64 ret;
-    __asm__ volatile ("syscall"
-                      : "=a"(ret)
-                      : "a"(n), "D"(a1), "S"(a2), "d"(a3),
-                        "r"(r10), "r"(r8), "r"(r9)
-                      : "rcx", "r11", "memory");   /* syscall clobbers rcx/r11 */
-    return ret;                                    /* -errno on failure */
-}
-#define syscall3(n, a, b, c) syscall6(n, (s64)(a), (s64)(b), (s64)(c), 0, 0, 0)
-
-static __attribute__((noreturn)) void exit_group(int code)
-{
-    for (;;) syscall3(SYS_exit_group, code, 0, 0);
-}
-
-/* ---- tiny output helpers ---- */
-
-static u64 slen(const char *s) { u64 n = 0; while (s[n]) n++; return n; }
-
-static void put(int fd, const char *s) { syscall3(SYS_write, fd, s, slen(s)); }
-
-/* Append the decimal form of v (negative allowed) to buf at *pos. */
-static void append_num(char *buf, u64 *pos, s64 v)
-{
-    char tmp[24];
-    int n = 0;
-    u64 u = v < 0 ? -(u64)v : (u64)v;
-    do { tmp[n++] = '0' + u % 10; u /= 10; } while (u);
-    if (v < 0) buf[(*pos)++] = '-';
-    while (n) buf[(*pos)++] = tmp[--n];
-}
-
-static void append_str(char *buf, u64 *pos, const char *s)
-{
-    while (*s) buf[(*pos)++] = *s++;
-}
+/* ---- errors ---- */
 
 /* "touch: <call> failed: <-errno>" on stderr, then exit 1. */
 static __attribute__((noreturn)) void die(const char *call, s64 err)
@@ -130,12 +78,6 @@ static u64 scan(const volatile unsigned char *p, u64 pages)
     for (u64 i = 0; i < pages; i++)
         sum += p[i * PAGE];
     return sum;
-}
-
-static int streq(const char *a, const char *b)
-{
-    while (*a && *a == *b) a++, b++;
-    return *a == *b;
 }
 
 static __attribute__((noreturn)) void usage(void)
@@ -223,22 +165,4 @@ int main(int argc, char **argv)
     return 0;
 }
 
-/*
- * Entry point.  The kernel starts us with rsp -> argc, argv[0..argc-1], NULL,
- * envp...  Pass argc/argv to main with a 16-byte aligned stack (as the ABI
- * expects at a call), then exit_group(main's return value).
- */
-__asm__(
-    ".text\n"
-    ".global _start\n"
-    "_start:\n"
-    "    xor  %rbp, %rbp\n"          /* mark the outermost frame */
-    "    mov  (%rsp), %rdi\n"        /* argc */
-    "    lea  8(%rsp), %rsi\n"       /* argv */
-    "    and  $-16, %rsp\n"
-    "    call main\n"
-    "    mov  %eax, %edi\n"
-    "    mov  $231, %eax\n"          /* exit_group */
-    "    syscall\n"
-    "    hlt\n"
-);
+NOLIBC_START;
