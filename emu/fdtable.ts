@@ -1,47 +1,70 @@
 /**
- * Open files of a process (cf. struct files_struct). Descriptors 0-2 are the
- * host's standard streams; files opened by the guest are page caches with
- * an open mode and a position.
+ * Descriptor table of a process (cf. struct files_struct): descriptor ->
+ * open file description, plus the close-on-exec bit. dup() shares a
+ * description; the last close releases it.
  */
-import type { AddressSpace } from "../mm/index.js";
+import { fail } from "../lib/errno.js";
+import type { OpenFile } from "./files.js";
 
-/** One open file description. */
-export interface OpenFile {
-  /** Host descriptor to pass data through (standard streams), or -1. */
-  readonly hostFd: number;
-  /** The file's page cache, for regular files; null for streams. */
-  readonly mapping: AddressSpace | null;
-  readonly readable: boolean;
-  readonly writable: boolean;
-  /** Current offset (regular files). */
-  pos: number;
-}
+/** Most descriptors a process may have (cf. RLIMIT_NOFILE's soft default). */
+export const NOFILE = 1024;
 
 /** Descriptor -> open file. */
 export class FdTable {
-  private readonly files = new Map<number, OpenFile>();
-
-  constructor() {
-    this.files.set(0, { hostFd: 0, mapping: null, readable: true, writable: false, pos: 0 });
-    this.files.set(1, { hostFd: 1, mapping: null, readable: false, writable: true, pos: 0 });
-    this.files.set(2, { hostFd: 2, mapping: null, readable: false, writable: true, pos: 0 });
-  }
+  private readonly fds = new Map<number, { file: OpenFile; cloexec: boolean }>();
 
   /** The open file at `fd`, if any. */
   get(fd: number): OpenFile | undefined {
-    return this.files.get(fd);
+    return this.fds.get(fd)?.file;
   }
 
-  /** Installs `f` at the lowest free descriptor and returns it (cf. get_unused_fd). */
-  install(f: OpenFile): number {
-    let fd = 0;
-    while (this.files.has(fd)) fd++;
-    this.files.set(fd, f);
+  /** The open file at `fd`. @throws ErrnoError EBADF */
+  must(fd: number): OpenFile {
+    const f = this.fds.get(fd)?.file;
+    return f ?? fail("EBADF", `bad file descriptor ${fd}`);
+  }
+
+  /**
+   * Installs `file` at the lowest free descriptor at or above `min` (cf. get_unused_fd_flags).
+   * @throws ErrnoError EMFILE when the table is full
+   */
+  install(file: OpenFile, cloexec = false, min = 0): number {
+    let fd = min;
+    while (this.fds.has(fd)) fd++;
+    if (fd >= NOFILE) fail("EMFILE", "too many open files");
+    this.put(fd, file, cloexec);
     return fd;
   }
 
-  /** Closes `fd`. @returns false when it was not open */
-  close(fd: number): boolean {
-    return this.files.delete(fd);
+  /** Puts `file` at `fd`, closing what was there (cf. dup2). */
+  put(fd: number, file: OpenFile, cloexec: boolean): void {
+    if (fd < 0 || fd >= NOFILE) fail("EBADF", `descriptor ${fd} out of range`);
+    file.refs++;
+    if (this.fds.has(fd)) this.close(fd);
+    this.fds.set(fd, { file, cloexec });
+  }
+
+  /** Closes `fd`. @throws ErrnoError EBADF */
+  close(fd: number): void {
+    const e = this.fds.get(fd);
+    if (!e) fail("EBADF", `close: bad file descriptor ${fd}`);
+    this.fds.delete(fd);
+    if (--e.file.refs === 0) e.file.release();
+  }
+
+  /** The close-on-exec bit of `fd`. */
+  cloexec(fd: number): boolean {
+    return this.fds.get(fd)?.cloexec ?? fail("EBADF", `bad file descriptor ${fd}`);
+  }
+
+  /** Sets the close-on-exec bit of `fd`. */
+  setCloexec(fd: number, on: boolean): void {
+    const e = this.fds.get(fd) ?? fail("EBADF", `bad file descriptor ${fd}`);
+    e.cloexec = on;
+  }
+
+  /** Closes every descriptor (process exit). */
+  closeAll(): void {
+    for (const fd of [...this.fds.keys()]) this.close(fd);
   }
 }

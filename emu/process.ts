@@ -18,6 +18,15 @@ import { EngineMmu } from "./mmu.js";
 import { SIG } from "./signals.js";
 import { dispatch } from "./syscalls/index.js";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { StreamFile } from "./files.js";
+import { Vfs } from "./vfs.js";
+
+/** The host's cwd as a guest path when it lies under `root`, else "/". */
+function defaultCwd(root: string): string {
+  const rel = path.relative(path.resolve(root), process.cwd());
+  return rel.startsWith("..") || path.isAbsolute(rel) ? "/" : "/" + rel;
+}
 
 /** How a guest ended. */
 export type ExitStatus =
@@ -31,6 +40,12 @@ export function shellStatus(s: ExitStatus): number {
 
 /** Options of a process. */
 export interface ProcessOptions {
+  /** Host directory the guest sees as "/" (default "/"). */
+  root?: string;
+  /** Guest working directory (default: the host's cwd when it lies under root, else "/"). */
+  cwd?: string;
+  /** Where --strace lines go; undefined = no tracing. */
+  strace?: (line: string) => void;
   /** Where guest writes to fds 1 and 2 go; default: the host's own fds. */
   output?: (hostFd: number, data: Uint8Array) => void;
   /** Wall-clock limit of a run in milliseconds (0 = none). */
@@ -53,6 +68,14 @@ export class Process {
   readonly engine: Engine;
   readonly mm: Mm;
   readonly fds = new FdTable();
+  /** Root, working directory and umask. */
+  readonly fs: Vfs;
+  /** Process id shown to the guest (the host's: one guest per faultline process). */
+  readonly pid = process.pid;
+  /** Guest path of the running program (for /proc/self/exe and AT_EXECFN). */
+  exePath = "";
+  /** Signal dispositions the guest set (recorded; signals are not delivered yet). */
+  readonly sigactions = new Map<number, Uint8Array>();
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly warned = new Set<string>();
@@ -64,6 +87,11 @@ export class Process {
    * @throws EngineError / UnicornError when the engine cannot be set up
    */
   constructor(readonly sys: MemSystem, readonly options: ProcessOptions = {}) {
+    this.fs = new Vfs(options.root ?? "/", options.cwd ?? defaultCwd(options.root ?? "/"));
+    const out = (fd: number, d: Uint8Array) => this.output(fd, d);
+    this.fds.put(0, new StreamFile("/dev/stdin", 0, true, false, out), false);
+    this.fds.put(1, new StreamFile("/dev/stdout", 1, false, true, out), false);
+    this.fds.put(2, new StreamFile("/dev/stderr", 2, false, true, out), false);
     this.engine = new Engine();
     this.exc = new ExceptionState(this.engine);
     this.mm = new Mm(sys, new EngineMmu(this.engine));
@@ -152,6 +180,7 @@ export class Process {
 
   /** Releases the engine and the address space (dirty file data stays in the page cache). */
   destroy(): void {
+    this.fds.closeAll();
     this.mm.destroy();
     this.exc.free();
     this.engine.close();

@@ -15,11 +15,12 @@ export {
   MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_STACK, MREMAP_MAYMOVE, MREMAP_FIXED, MS_ASYNC, MS_SYNC, MS_INVALIDATE,
   MADV_DONTNEED, type MmapFile,
 } from "./mmap.js";
-export { AddressSpace, Page, PG_uptodate, PG_dirty, PG_referenced, PG_readahead, PG_active, type ReadaheadState } from "./page-cache.js";
+export { AddressSpace, Page, PG_uptodate, PG_dirty, PG_referenced, PG_readahead, PG_active, newReadaheadState, type ReadaheadState } from "./page-cache.js";
 export { PTE_P, PTE_W, PTE_A, PTE_D, PTE_SW_ANON } from "./page-table.js";
 export { initWindow, nextWindow } from "./readahead.js";
 export { shrinkPageCache, evictPage, writebackPage } from "./reclaim.js";
-export { truncatePagecache } from "./truncate.js";
+export { truncatePagecache, punchPagecache } from "./truncate.js";
+export { filemapRead, filemapWrite } from "./filemap.js";
 export { MemSystem, DEFAULT_CONFIG, type MmConfig } from "./system.js";
 export { copyFromUser, copyToUser, stringFromUser, faultIn } from "./uaccess.js";
 export { PROT_READ, PROT_WRITE, PROT_EXEC, type Vma } from "./vma.js";

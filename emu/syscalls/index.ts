@@ -6,9 +6,12 @@
 import { ErrnoError } from "../../lib/errors.js";
 import { Errno } from "../../lib/errno.js";
 import type { Process } from "../process.js";
+import { registerDirs } from "./dirs.js";
 import { registerFs } from "./fs.js";
 import { registerMm } from "./mm.js";
 import { registerProcess } from "./process.js";
+import { registerSignal } from "./signal.js";
+import { registerStat } from "./stat.js";
 import type { SyscallTable } from "./types.js";
 
 /** Every implemented call. */
@@ -16,6 +19,9 @@ export const SYSCALLS: SyscallTable = new Map();
 registerMm(SYSCALLS);
 registerFs(SYSCALLS);
 registerProcess(SYSCALLS);
+registerStat(SYSCALLS);
+registerDirs(SYSCALLS);
+registerSignal(SYSCALLS);
 
 /**
  * Runs syscall `nr` with `args` for `p`.

@@ -8,8 +8,9 @@ import { i32, u64, type SyscallTable } from "./types.js";
 function mmapFile(p: Process, fd: number): MmapFile {
   const f = p.fds.get(fd);
   if (!f) fail("EBADF", `mmap: bad fd ${fd}`);
-  if (!f.mapping) fail("ENODEV", `mmap: fd ${fd} cannot be mapped`);
-  return { mapping: f.mapping, readable: f.readable, writable: f.writable };
+  const mapping = f.mapping;
+  if (!mapping) fail("ENODEV", `mmap: fd ${fd} cannot be mapped`);
+  return { mapping, readable: f.readable, writable: f.writable };
 }
 
 export function registerMm(t: SyscallTable): void {

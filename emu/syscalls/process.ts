@@ -1,17 +1,192 @@
-/** Process-lifetime and time system calls. */
-import { copyToUser } from "../../mm/index.js";
+/**
+ * Process-lifetime, identity, limits, time and scheduling calls (cf.
+ * kernel/sys.c, kernel/exit.c, arch/x86/kernel/process_64.c, kernel/time/).
+ * A guest is one single-threaded process: uid/gid 0 as the host's root would
+ * report are replaced by the host's own ids, pid 1000-ish comes from the host.
+ */
+import * as crypto from "node:crypto";
+import * as os from "node:os";
+import { fail } from "../../lib/errno.js";
+import { copyFromUser, copyToUser } from "../../mm/index.js";
+import { Reg } from "../constants.js";
 import type { Process } from "../process.js";
 import { i32, u64, type SyscallTable } from "./types.js";
+
+const ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004, ARCH_GET_CPUID = 0x1011;
+const RLIMIT_STACK = 3, RLIM_INFINITY = 2n ** 64n - 1n;
+
+/** A little-endian byte buffer writer for kernel structures. */
+export class Out {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+  u64(off: number, v: number | bigint): this {
+    this.view.setBigUint64(off, BigInt.asUintN(64, BigInt(v)), true);
+    return this;
+  }
+  u32(off: number, v: number): this {
+    this.view.setUint32(off, v >>> 0, true);
+    return this;
+  }
+  u16(off: number, v: number): this {
+    this.view.setUint16(off, v, true);
+    return this;
+  }
+  str(off: number, s: string, max: number): this {
+    this.bytes.set(Buffer.from(s, "utf8").subarray(0, max - 1), off);
+    return this;
+  }
+}
+
+/** A struct timespec for `ns` nanoseconds since the epoch or since boot. */
+function timespec(ns: bigint): Out {
+  return new Out(16).u64(0, ns / 1_000_000_000n).u64(8, ns % 1_000_000_000n);
+}
+
+/** Wall-clock nanoseconds since the epoch. */
+export function realtimeNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+}
+
+function clockNs(clock: number): bigint {
+  switch (clock) {
+    case 0: case 5: case 8: case 11: return realtimeNs(); // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
+    case 1: case 4: case 6: case 7: case 9: return process.hrtime.bigint(); // MONOTONIC(_RAW/_COARSE), BOOTTIME(_ALARM)
+    case 2: case 3: { // PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID: the host process's CPU time
+      const u = process.cpuUsage();
+      return BigInt(u.user + u.system) * 1000n;
+    }
+    default: return fail("EINVAL", `clock_gettime: unknown clock ${clock}`);
+  }
+}
 
 export function registerProcess(t: SyscallTable): void {
   t.set(60, { name: "exit", fn: (p, a) => p.exit(i32(a[0]) & 0xff) });
   t.set(231, { name: "exit_group", fn: (p, a) => p.exit(i32(a[0]) & 0xff) });
-  t.set(228, { name: "clock_gettime", fn: (p, a) => {
-    const ns = process.hrtime.bigint();
-    const ts = new DataView(new ArrayBuffer(16));
-    ts.setBigInt64(0, ns / 1_000_000_000n, true);
-    ts.setBigInt64(8, ns % 1_000_000_000n, true);
-    copyToUser(p.mm, u64(a[1]), new Uint8Array(ts.buffer));
+  t.set(158, { name: "arch_prctl", fn: (p, a) => archPrctl(p, i32(a[0]), u64(a[1])) });
+  t.set(218, { name: "set_tid_address", fn: (p) => p.pid });
+  t.set(273, { name: "set_robust_list", fn: (_p, a) => (u64(a[1]) !== 24 ? fail("EINVAL", "set_robust_list: bad size") : 0) });
+  t.set(334, { name: "rseq", fn: () => fail("ENOSYS", "rseq: not supported (glibc then does without)") });
+  t.set(302, { name: "prlimit64", fn: (p, a) => prlimit(p, i32(a[1]), u64(a[3])) });
+  t.set(97, { name: "getrlimit", fn: (p, a) => prlimit(p, i32(a[0]), u64(a[1])) });
+  t.set(63, { name: "uname", fn: (p, a) => uname(p, u64(a[0])) });
+  t.set(318, { name: "getrandom", fn: (p, a) => {
+    const n = Math.min(u64(a[1]), 1 << 20);
+    copyToUser(p.mm, u64(a[0]), crypto.randomBytes(n));
+    return n;
+  } });
+  t.set(39, { name: "getpid", fn: (p) => p.pid });
+  t.set(110, { name: "getppid", fn: () => process.pid });
+  t.set(186, { name: "gettid", fn: (p) => p.pid });
+  t.set(102, { name: "getuid", fn: () => process.getuid?.() ?? 0 });
+  t.set(107, { name: "geteuid", fn: () => process.geteuid?.() ?? 0 });
+  t.set(104, { name: "getgid", fn: () => process.getgid?.() ?? 0 });
+  t.set(108, { name: "getegid", fn: () => process.getegid?.() ?? 0 });
+  t.set(111, { name: "getpgrp", fn: (p) => p.pid });
+  t.set(121, { name: "getpgid", fn: (p) => p.pid });
+  t.set(124, { name: "getsid", fn: (p) => p.pid });
+  t.set(115, { name: "getgroups", fn: () => 0 });
+  t.set(118, { name: "getresuid", fn: (p, a) => ids(p, a, process.getuid?.() ?? 0) });
+  t.set(120, { name: "getresgid", fn: (p, a) => ids(p, a, process.getgid?.() ?? 0) });
+  t.set(95, { name: "umask", fn: (p, a) => p.fs.setUmask(i32(a[0]) & 0o777) });
+  t.set(99, { name: "sysinfo", fn: (p, a) => sysinfo(p, u64(a[0])) });
+  t.set(204, { name: "sched_getaffinity", fn: (p, a) => {
+    const len = u64(a[1]);
+    if (len < 8) fail("EINVAL", "sched_getaffinity: mask too small");
+    copyToUser(p.mm, u64(a[2]), new Out(8).u64(0, 1).bytes); // one CPU
+    return 8;
+  } });
+  t.set(24, { name: "sched_yield", fn: () => 0 });
+  t.set(157, { name: "prctl", fn: () => 0 });
+  t.set(202, { name: "futex", fn: (p, a) => futex(p, u64(a[0]), i32(a[1]), i32(a[2])) });
+  t.set(228, { name: "clock_gettime", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), timespec(clockNs(i32(a[0]))).bytes), 0) });
+  t.set(229, { name: "clock_getres", fn: (p, a) => (u64(a[1]) !== 0 && copyToUser(p.mm, u64(a[1]), timespec(1n).bytes), 0) });
+  t.set(96, { name: "gettimeofday", fn: (p, a) => {
+    if (u64(a[0]) === 0) return 0;
+    const us = realtimeNs() / 1000n;
+    copyToUser(p.mm, u64(a[0]), new Out(16).u64(0, us / 1_000_000n).u64(8, us % 1_000_000n).bytes);
     return 0;
   } });
+  t.set(201, { name: "time", fn: (p, a) => {
+    const s = Number(realtimeNs() / 1_000_000_000n);
+    if (u64(a[0]) !== 0) copyToUser(p.mm, u64(a[0]), new Out(8).u64(0, s).bytes);
+    return s;
+  } });
+  t.set(35, { name: "nanosleep", fn: (p, a) => sleep(p, u64(a[0])) });
+  t.set(230, { name: "clock_nanosleep", fn: (p, a) => sleep(p, u64(a[2])) });
+}
+
+/** arch_prctl(2): the FS and GS bases that TLS uses. */
+function archPrctl(p: Process, code: number, addr: number): number {
+  switch (code) {
+    case ARCH_SET_FS: p.engine.writeReg(Reg.FS_BASE, addr); return 0;
+    case ARCH_SET_GS: p.engine.writeReg(Reg.GS_BASE, addr); return 0;
+    case ARCH_GET_FS: copyToUser(p.mm, addr, new Out(8).u64(0, p.engine.readReg(Reg.FS_BASE)).bytes); return 0;
+    case ARCH_GET_GS: copyToUser(p.mm, addr, new Out(8).u64(0, p.engine.readReg(Reg.GS_BASE)).bytes); return 0;
+    case ARCH_GET_CPUID: return 1;
+    default: return fail("EINVAL", `arch_prctl: unknown code 0x${code.toString(16)}`);
+  }
+}
+
+/** prlimit64/getrlimit: reports limits; setting is accepted and ignored. */
+function prlimit(p: Process, resource: number, oldAddr: number): number {
+  if (resource < 0 || resource > 15) fail("EINVAL", `prlimit: unknown resource ${resource}`);
+  if (oldAddr !== 0) {
+    const cur = resource === RLIMIT_STACK ? 8n * 1024n * 1024n : resource === 7 ? 1024n : RLIM_INFINITY;
+    copyToUser(p.mm, oldAddr, new Out(16).u64(0, cur).u64(8, resource === 7 ? 1048576n : RLIM_INFINITY).bytes);
+  }
+  return 0;
+}
+
+/** uname(2): the host's kernel, named as Linux x86_64. */
+function uname(p: Process, addr: number): number {
+  const f = 65;
+  const o = new Out(6 * f)
+    .str(0, "Linux", f).str(f, os.hostname(), f).str(2 * f, os.release(), f)
+    .str(3 * f, os.version(), f).str(4 * f, "x86_64", f).str(5 * f, "(none)", f);
+  copyToUser(p.mm, addr, o.bytes);
+  return 0;
+}
+
+function ids(p: Process, a: readonly number[], id: number): number {
+  for (let k = 0; k < 3; k++) if (u64(a[k]) !== 0) copyToUser(p.mm, u64(a[k]), new Out(4).u32(0, id).bytes);
+  return 0;
+}
+
+/** sysinfo(2) from the host, with RAM as the RAM limit when there is one. */
+function sysinfo(p: Process, addr: number): number {
+  const limit = p.mm.sys.config.ramLimitPages;
+  const total = limit === Infinity ? os.totalmem() : limit * 4096;
+  const used = (p.mm.sys.filePages + p.mm.sys.anonPages) * 4096;
+  const load = os.loadavg().map((l) => Math.round(l * 65536));
+  const o = new Out(112).u64(0, Math.floor(os.uptime()))
+    .u64(8, load[0]).u64(16, load[1]).u64(24, load[2])
+    .u64(32, total).u64(40, Math.max(0, total - used)).u64(48, 0).u64(56, p.mm.sys.filePages * 4096)
+    .u64(64, 0).u64(72, 0).u16(80, 1).u64(88, 0).u64(96, 0).u32(104, 1);
+  copyToUser(p.mm, addr, o.bytes);
+  return 0;
+}
+
+/** futex(2) for one thread: WAIT on a changed value is EAGAIN, WAIT on an unchanged one would block forever. */
+function futex(p: Process, addr: number, op: number, val: number): number {
+  const cmd = op & 0x7f;
+  if (cmd === 1 || cmd === 10) return 0; // WAKE, WAKE_BITSET: nobody waits
+  if (cmd === 0 || cmd === 9) { // WAIT, WAIT_BITSET
+    const cur = new DataView(copyFromUser(p.mm, addr, 4).buffer).getInt32(0, true);
+    if (cur !== val) fail("EAGAIN", "futex: value changed");
+    return fail("EDEADLK", "futex: a single thread would wait forever");
+  }
+  return fail("ENOSYS", `futex: op ${cmd} not supported`);
+}
+
+/** nanosleep: the host really sleeps (Atomics.wait on a private buffer). */
+function sleep(p: Process, tsAddr: number): number {
+  const ts = new DataView(copyFromUser(p.mm, tsAddr, 16).buffer);
+  const ms = Number(ts.getBigInt64(0, true)) * 1000 + Number(ts.getBigInt64(8, true)) / 1e6;
+  if (ms < 0) fail("EINVAL", "nanosleep: negative time");
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  return 0;
 }
