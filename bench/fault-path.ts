@@ -23,7 +23,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildGuest } from "../cli/demo.js";
-import { loadElf } from "../emu/loader.js";
 import { Process } from "../emu/process.js";
 import { projectRoot } from "../emu/unicorn.js";
 import { MemSystem, type MmConfig } from "../mm/index.js";
@@ -97,7 +96,7 @@ function runFaultline(args: string[], config: Partial<MmConfig>): { out: TouchRe
   });
   let status;
   try {
-    const loaded = loadElf(proc.mm, touch, [touch, ...args], []);
+    const loaded = proc.exec(touch, [touch, ...args], []);
     status = proc.run(loaded.entry, loaded.rsp);
   } finally {
     proc.destroy();

@@ -30,7 +30,7 @@ export function buildGuest(name: string): string {
   return out;
 }
 
-export function runDemo(): number {
+export async function runDemo(): Promise<number> {
   const touch = buildGuest("touch");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faultline-demo-"));
   try {
@@ -38,7 +38,7 @@ export function runDemo(): number {
     fs.writeFileSync(data, crypto.randomBytes(16 * 1024 * 1024));
     for (const argv of [[touch, "anon", "4096"], [touch, "file", "4096", data]]) {
       fs.writeSync(1, `\n$ faultline run --stats ${argv.map((a) => path.basename(a)).join(" ")}\n`);
-      const status = runProgram(touch, argv, { ...DEFAULT_RUN, stats: true });
+      const status = await runProgram(touch, argv, { ...DEFAULT_RUN, stats: true });
       if (status !== 0) return status;
     }
     return 0;

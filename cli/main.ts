@@ -3,8 +3,9 @@
  * show the engine version, or run the demo.
  */
 import * as fs from "node:fs";
-import { ExecError, loadElf } from "../emu/loader.js";
+import { ExecError } from "../emu/loader.js";
 import { Process, shellStatus, type ExitStatus } from "../emu/process.js";
+import { instructionAt } from "../emu/disasm.js";
 import { signalName } from "../emu/signals.js";
 import { loadUnicorn } from "../emu/unicorn.js";
 import { FaultlineError } from "../lib/errors.js";
@@ -15,24 +16,27 @@ import { parseRun, UsageError, type RunOptions } from "./options.js";
 const HELP = `faultline: x86-64 Linux programs over a demand-paged memory manager
 
 usage:
-  faultline run [options] PROGRAM [ARGS...]   run a static x86-64 ELF program
+  faultline run [options] PROGRAM [ARGS...]   run an x86-64 Linux program (static or dynamic ELF)
   faultline demo                              run the demo guest and print its fault counters
   faultline --version                         print the engine library and version
   faultline --help                            this text
 
 run options (before PROGRAM):
+  --root DIR           directory the guest sees as / (default /); PROGRAM and its
+                       dynamic loader are found there (a bare name through PATH)
   --mem SIZE           RAM limit for page cache + anonymous memory (e.g. 64M); default none
   --readahead SIZE     largest readahead window (default 128K; 0 = off: readpage only)
   --fault-around SIZE  fault-around window (default 64K; 0 = off)
   --stats              print memory-manager counters on stderr at exit
   --stats-json FILE    write the counters to FILE as JSON
+  --strace             print every system call on stderr, strace-style
   --timeout SECONDS    kill the guest after SECONDS
 
 exit status: the guest's own; 128+N when killed by signal N; 126 cannot execute;
 127 program not found; 2 usage error.`;
 
 /** Runs the command line `args` (without node and script) and returns the exit status. */
-export function main(args: string[]): number {
+export async function main(args: string[]): Promise<number> {
   try {
     if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
       fs.writeSync(1, HELP + "\n");
@@ -43,10 +47,10 @@ export function main(args: string[]): number {
       fs.writeSync(1, `faultline 0.1.0, Unicorn ${lib.version} (${lib.source}: ${lib.path})\n`);
       return 0;
     }
-    if (args[0] === "demo") return runDemo();
+    if (args[0] === "demo") return await runDemo();
     if (args[0] === "run") {
       const { options, program, argv } = parseRun(args.slice(1));
-      return runProgram(program, argv, options);
+      return await runProgram(program, argv, options);
     }
     throw new UsageError(`unknown command '${args[0]}' (see faultline --help)`);
   } catch (e) {
@@ -62,7 +66,10 @@ export function main(args: string[]): number {
       fs.writeSync(2, `faultline: ${e.message} [${e.code}]\n`);
       return 70;
     }
-    throw e;
+    // A bug of faultline's own: one line (the stack with FAULTLINE_DEBUG=1), never a crash.
+    fs.writeSync(2, `faultline: internal error: ${(e as Error).message ?? e}\n`);
+    if (process.env.FAULTLINE_DEBUG) fs.writeSync(2, `${(e as Error).stack}\n`);
+    return 70;
   }
 }
 
@@ -79,14 +86,17 @@ export function systemFor(o: RunOptions): MemSystem {
  * Runs one program to completion and reports as the options ask.
  * @returns the shell exit status
  */
-export function runProgram(program: string, argv: string[], o: RunOptions): number {
+export async function runProgram(program: string, argv: string[], o: RunOptions): Promise<number> {
   const sys = systemFor(o);
-  const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000 });
+  const strace = o.strace ? (line: string) => fs.writeSync(2, line + "\n") : undefined;
+  const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000, root: o.root, strace });
   let status: ExitStatus;
+  let insn = "";
   try {
     const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
-    const loaded = loadElf(proc.mm, program, argv, env);
+    const loaded = proc.exec(program, argv, env);
     status = proc.run(loaded.entry, loaded.rsp);
+    if (status.kind === "signaled" && status.signo !== 9) insn = await instructionAt(proc.mm, status.rip);
   } finally {
     proc.destroy();
     sys.sync();
@@ -94,7 +104,8 @@ export function runProgram(program: string, argv: string[], o: RunOptions): numb
   }
   if (status.kind === "signaled") {
     const at = status.addr === undefined ? "" : ` at 0x${status.addr.toString(16)}`;
-    fs.writeSync(2, `faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}: ${status.detail}\n`);
+    const where = insn ? ` (${insn})` : "";
+    fs.writeSync(2, `faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}${where}: ${status.detail}\n`);
   }
   if (o.stats) fs.writeSync(2, formatStats(sys.counters));
   if (o.statsJson) fs.writeFileSync(o.statsJson, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");

@@ -10,6 +10,10 @@ export class UsageError extends FaultlineError {
 
 /** Options of `faultline run`. */
 export interface RunOptions {
+  /** Host directory the guest sees as "/". */
+  root: string;
+  /** Print every system call on stderr. */
+  strace: boolean;
   /** RAM limit in bytes (Infinity = none). */
   mem: number;
   /** Readahead maximum in bytes (0 = off). */
@@ -22,7 +26,7 @@ export interface RunOptions {
 }
 
 export const DEFAULT_RUN: RunOptions = {
-  mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0,
+  root: "/", strace: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0,
 };
 
 /**
@@ -56,6 +60,8 @@ export function parseRun(args: string[]): { options: RunOptions; program: string
       case "--readahead": o.readahead = parseSize(value(a), a); break;
       case "--fault-around": o.faultAround = parseSize(value(a), a); break;
       case "--stats": o.stats = true; break;
+      case "--strace": o.strace = true; break;
+      case "--root": o.root = value(a); break;
       case "--stats-json": o.statsJson = value(a); break;
       case "--timeout": {
         const v = value(a);

@@ -4,14 +4,16 @@
  * reaches memory through the page cache and its aops; zero-fills bss; builds
  * the initial stack of the System V x86-64 ABI.
  *
- * This first version takes static executables (ET_EXEC, and ET_DYN without
- * PT_INTERP); dynamically linked programs come with the dynamic loader.
+ * Position-independent executables (ET_DYN) load at PIE_BASE; a program
+ * with PT_INTERP gets its dynamic loader from the guest's root mapped too,
+ * and starts there with AT_BASE naming it, as the kernel does.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { FaultlineError } from "../lib/errors.js";
+import type { Vfs } from "./vfs.js";
 import {
-  copyToUser, mapRegion, PAGE_SIZE, pageAlignUp, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, type Mm,
+  copyToUser, mapRegion, MMAP_MIN_ADDR, PAGE_SIZE, pageAlignUp, TASK_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, type Mm,
 } from "../mm/index.js";
 
 /** A program that cannot be run: `code` is ENOENT (exit 127) or ENOEXEC/EACCES (exit 126). */
@@ -25,14 +27,18 @@ export class ExecError extends FaultlineError {
 const PT_LOAD = 1, PT_INTERP = 3, PT_PHDR = 6;
 const ET_EXEC = 2, ET_DYN = 3;
 const EM_X86_64 = 62;
-/** Where a position-independent executable is placed (cf. ELF_ET_DYN_BASE). */
-export const PIE_BASE = 0x5555_5555_4000;
+/** Where a position-independent executable is placed: 2/3 of TASK_SIZE, page-aligned (cf. ELF_ET_DYN_BASE). */
+export const PIE_BASE = 0x55_5555_4000;
 /** Initial stack size mapped; it grows on faults up to the stack limit. */
 const STACK_INITIAL = 128 * 1024;
 
 /** The parts of an ELF file the loader uses. */
 interface Elf {
+  /** Host path it was read from. */
+  path: string;
   type: number;
+  /** PT_INTERP's path, if any. */
+  interp: string | null;
   entry: number;
   phoff: number;
   phentsize: number;
@@ -80,11 +86,16 @@ export function readElf(path: string): Elf {
         bad(`corrupt PT_LOAD segment ${k}`);
       }
     }
-    if (seg.type === PT_INTERP) bad("dynamically linked programs are not supported yet (PT_INTERP)");
     segments.push(seg);
   }
   if (!segments.some((s) => s.type === PT_LOAD)) bad("no loadable segment");
-  return { type, entry: Number(data.readBigUInt64LE(24)), phoff, phentsize, phnum, segments };
+  let interp: string | null = null;
+  const pi = segments.find((s) => s.type === PT_INTERP);
+  if (pi) {
+    if (pi.offset + pi.filesz > data.length || pi.filesz < 2) bad("corrupt PT_INTERP");
+    interp = data.subarray(pi.offset, pi.offset + pi.filesz).toString("latin1").replace(/\0.*$/s, "");
+  }
+  return { path, type, interp, entry: Number(data.readBigUInt64LE(24)), phoff, phentsize, phnum, segments };
 }
 
 const MACHINES: Record<number, string> = { 3: "i386", 40: "arm", 183: "aarch64", 243: "riscv" };
@@ -93,20 +104,86 @@ const MACHINES: Record<number, string> = { 3: "i386", 40: "arm", 183: "aarch64",
 export interface LoadedProgram {
   entry: number;
   rsp: number;
-  /** Load bias (0 for ET_EXEC). */
+  /** Load bias of the program (0 for ET_EXEC). */
   bias: number;
+  /** The program's canonical guest path (for /proc/self/exe). */
+  exePath: string;
 }
 
 /**
- * Loads `path` into the empty address space `mm` and builds its stack.
- * @throws ExecError for files that cannot be executed
+ * Loads guest program `program` (resolved in `vfs`) into the empty address
+ * space `mm`, with its dynamic loader when it names one, and builds the
+ * initial stack (cf. load_elf_binary).
+ * @throws ExecError for files that cannot be executed (ENOENT: exit 127; ENOEXEC, EACCES: 126)
  */
-export function loadElf(mm: Mm, path: string, argv: string[], envp: string[]): LoadedProgram {
-  const elf = readElf(path);
+export function loadElf(mm: Mm, vfs: Vfs, program: string, argv: string[], envp: string[]): LoadedProgram {
+  const host = resolveProgram(vfs, program);
+  const elf = readElf(host);
   const bias = elf.type === ET_DYN ? PIE_BASE : 0;
-  const mapping = mm.sys.openFile(path, false);
+  const main = mapImage(mm, elf, bias);
+  let entry = elf.entry + bias, base = 0;
+  if (elf.interp !== null) {
+    let interpHost: string;
+    try {
+      interpHost = vfs.resolve(elf.interp, true).host;
+    } catch {
+      throw new ExecError("ENOENT", `${program}: interpreter ${elf.interp} not found`);
+    }
+    const ld = readElf(interpHost);
+    if (ld.interp !== null) throw new ExecError("ENOEXEC", `${program}: interpreter ${elf.interp} has an interpreter itself`);
+    base = ld.type === ET_DYN ? INTERP_BASE : 0;
+    mapImage(mm, ld, base);
+    entry = ld.entry + base;
+  }
+  mm.brkStart = mm.brk = main.end;
+  const rsp = buildStack(mm, program, argv, envp, [
+    [AT.PHDR, main.phdr], [AT.PHENT, elf.phentsize], [AT.PHNUM, elf.phnum], [AT.PAGESZ, PAGE_SIZE], [AT.BASE, base], [AT.FLAGS, 0],
+    [AT.ENTRY, elf.entry + bias], [AT.UID, uid()], [AT.EUID, uid()], [AT.GID, gid()], [AT.EGID, gid()], [AT.SECURE, 0],
+    [AT.HWCAP, 0x178bfbff], [AT.CLKTCK, 100],
+  ]);
+  return { entry, rsp, bias, exePath: vfs.guestOf(host) };
+}
+
+/** Where a PT_INTERP loader goes (cf. the mmap-area placement of ld.so), below the mmap base. */
+export const INTERP_BASE = 0x7f_b000_0000;
+
+const uid = () => process.getuid?.() ?? 0;
+const gid = () => process.getgid?.() ?? 0;
+
+/**
+ * The host path of guest program `program`: a name with a slash resolves in
+ * the root, a bare name is looked up in PATH inside the root, like a shell.
+ * @throws ExecError ENOENT
+ */
+export function resolveProgram(vfs: Vfs, program: string): string {
+  const tryPath = (p: string): string | null => {
+    try {
+      return vfs.resolve(p, true).host;
+    } catch {
+      return null;
+    }
+  };
+  if (program.includes("/")) {
+    const host = tryPath(program);
+    if (host === null) throw new ExecError("ENOENT", `${program}: no such file`);
+    return host;
+  }
+  for (const dir of (process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
+    const host = dir ? tryPath(`${dir}/${program}`) : null;
+    if (host !== null && fs.statSync(host).isFile()) return host;
+  }
+  throw new ExecError("ENOENT", `${program}: command not found`);
+}
+
+/**
+ * Maps the PT_LOAD segments of `elf` at `bias` as private file mappings,
+ * zero-filling bss (cf. elf_map + padzero + set_brk).
+ * @returns the first page past the image, and the address of its program headers
+ */
+function mapImage(mm: Mm, elf: Elf, bias: number): { end: number; phdr: number } {
+  const mapping = mm.sys.openFile(elf.path, false);
   const file = { mapping, readable: true, writable: false };
-  let brk = 0;
+  let end = 0;
   let phdr = 0;
   for (const s of elf.segments) {
     if (s.type === PT_PHDR) phdr = s.vaddr + bias;
@@ -115,25 +192,21 @@ export function loadElf(mm: Mm, path: string, argv: string[], envp: string[]): L
     const start = s.vaddr + bias - ((s.vaddr + bias) % PAGE_SIZE);
     const fileEnd = s.vaddr + bias + s.filesz;
     const memEnd = s.vaddr + bias + s.memsz;
+    if (start < MMAP_MIN_ADDR || memEnd > TASK_SIZE) {
+      throw new ExecError("ENOEXEC", `${elf.path}: segment at 0x${start.toString(16)} lies outside the address space (0x${MMAP_MIN_ADDR.toString(16)}..0x${TASK_SIZE.toString(16)})`);
+    }
     if (s.filesz > 0) {
       mapRegion(mm, start, pageAlignUp(fileEnd) - start, prot, false, file, (s.offset - (s.vaddr % PAGE_SIZE)) / PAGE_SIZE, false, "");
     }
-    // bss: zero the rest of the last file page, then anonymous pages (cf. padzero + set_brk).
     if (s.memsz > s.filesz) {
       if (s.filesz > 0 && fileEnd % PAGE_SIZE !== 0) copyToUser(mm, fileEnd, new Uint8Array(PAGE_SIZE - (fileEnd % PAGE_SIZE)));
       const anonStart = s.filesz > 0 ? pageAlignUp(fileEnd) : start;
       if (pageAlignUp(memEnd) > anonStart) mapRegion(mm, anonStart, pageAlignUp(memEnd) - anonStart, prot, false, null, 0, false, "");
     }
-    if (phdr === 0 && s.offset === 0) phdr = s.vaddr + bias + elf.phoff;
-    brk = Math.max(brk, pageAlignUp(memEnd));
+    if (phdr === 0 && s.offset <= elf.phoff && elf.phoff < s.offset + s.filesz) phdr = s.vaddr + bias + (elf.phoff - s.offset);
+    end = Math.max(end, pageAlignUp(memEnd));
   }
-  mm.brkStart = mm.brk = brk;
-  const rsp = buildStack(mm, path, argv, envp, [
-    [AT.PHDR, phdr], [AT.PHENT, elf.phentsize], [AT.PHNUM, elf.phnum], [AT.PAGESZ, PAGE_SIZE], [AT.BASE, 0], [AT.FLAGS, 0],
-    [AT.ENTRY, elf.entry + bias], [AT.UID, 0], [AT.EUID, 0], [AT.GID, 0], [AT.EGID, 0], [AT.SECURE, 0],
-    [AT.HWCAP, 0x178bfbff], [AT.CLKTCK, 100],
-  ]);
-  return { entry: elf.entry + bias, rsp, bias };
+  return { end, phdr };
 }
 
 /**

@@ -20,6 +20,7 @@ import { dispatch } from "./syscalls/index.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { StreamFile } from "./files.js";
+import { loadElf, type LoadedProgram } from "./loader.js";
 import { Vfs } from "./vfs.js";
 
 /** The host's cwd as a guest path when it lies under `root`, else "/". */
@@ -110,6 +111,18 @@ export class Process {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     (this.options.warn ?? ((l: string) => process.stderr.write(l + "\n")))(line);
+  }
+
+  /**
+   * Loads guest program `program` (a guest path, or a name looked up in PATH
+   * inside the root) into this fresh process (cf. execve).
+   * @returns where to start it (pass to run())
+   * @throws ExecError when the file cannot be executed
+   */
+  exec(program: string, argv: string[], envp: string[]): LoadedProgram {
+    const loaded = loadElf(this.mm, this.fs, program, argv, envp);
+    this.exePath = loaded.exePath;
+    return loaded;
   }
 
   /** Ends the guest with `code` (called by exit/exit_group). */

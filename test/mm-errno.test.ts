@@ -20,7 +20,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadElf } from "../emu/loader.js";
 import { Process, type ExitStatus } from "../emu/process.js";
 import { MemSystem, PAGE_SIZE } from "../mm/index.js";
 
@@ -209,7 +208,7 @@ function runEmulated(bin: string, data: string, only: readonly string[]): { stdo
   });
   let ending: string;
   try {
-    const loaded = loadElf(proc.mm, bin, [bin, data, ...only], []);
+    const loaded = proc.exec(bin, [bin, data, ...only], []);
     ending = describeStatus(proc.run(loaded.entry, loaded.rsp));
   } catch (e) {
     ending = `faultline threw ${(e as Error).name}: ${(e as Error).message}`;

@@ -142,6 +142,15 @@ export function registerDirs(t: SyscallTable): void {
   t.set(94, { name: "lchown", fn: () => 0 });
   t.set(260, { name: "fchownat", fn: () => 0 });
   t.set(280, { name: "utimensat", fn: () => 0 });
+  // Extended attributes: none are kept (cf. a file system without xattrs holding no ACLs).
+  for (const [nr, name, follow] of [[191, "getxattr", true], [192, "lgetxattr", false]] as const) {
+    t.set(nr, { name, fn: (p, a) => (at(p, AT_FDCWD, u64(a[0]), follow), fail("ENODATA", `${name}: no such attribute`)) });
+  }
+  t.set(193, { name: "fgetxattr", fn: (p, a) => (p.fds.must(i32(a[0])), fail("ENODATA", "fgetxattr: no such attribute")) });
+  for (const [nr, name, follow] of [[194, "listxattr", true], [195, "llistxattr", false]] as const) {
+    t.set(nr, { name, fn: (p, a) => (at(p, AT_FDCWD, u64(a[0]), follow), 0) });
+  }
+  t.set(196, { name: "flistxattr", fn: (p, a) => (p.fds.must(i32(a[0])), 0) });
   t.set(76, { name: "truncate", fn: (p, a) => {
     const r = at(p, AT_FDCWD, u64(a[0]), true);
     const cache = p.mm.sys.openFile(r.host, true);

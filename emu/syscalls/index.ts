@@ -9,9 +9,11 @@ import type { Process } from "../process.js";
 import { registerDirs } from "./dirs.js";
 import { registerFs } from "./fs.js";
 import { registerMm } from "./mm.js";
+import { registerNet } from "./net.js";
 import { registerProcess } from "./process.js";
 import { registerSignal } from "./signal.js";
 import { registerStat } from "./stat.js";
+import { formatCall, formatResult } from "./strace.js";
 import type { SyscallTable } from "./types.js";
 
 /** Every implemented call. */
@@ -22,6 +24,7 @@ registerProcess(SYSCALLS);
 registerStat(SYSCALLS);
 registerDirs(SYSCALLS);
 registerSignal(SYSCALLS);
+registerNet(SYSCALLS);
 
 /**
  * Runs syscall `nr` with `args` for `p`.
@@ -30,14 +33,23 @@ registerSignal(SYSCALLS);
  */
 export function dispatch(p: Process, nr: number, args: readonly number[]): number {
   const entry = SYSCALLS.get(nr);
+  const trace = p.options.strace;
   if (!entry) {
     p.warnOnce(`syscall-${nr}`, `faultline: unimplemented system call ${nr}, returning -ENOSYS`);
+    trace?.(`syscall_${nr}(0x${(args[0] ?? 0).toString(16)}, ...) = -1 ENOSYS`);
     return -Errno.ENOSYS;
   }
+  const call = trace ? formatCall(p, entry.name, args) : "";
+  let ret: number;
   try {
-    return entry.fn(p, args);
+    ret = entry.fn(p, args);
   } catch (e) {
-    if (e instanceof ErrnoError) return -e.errno;
-    throw e;
+    if (!(e instanceof ErrnoError)) {
+      if (trace) trace(`${call} = ?`);
+      throw e;
+    }
+    ret = -e.errno;
   }
+  trace?.(call + formatResult(ret));
+  return ret;
 }
