@@ -47,8 +47,8 @@ export const UC_ERR_NAMES = [
 ] as const;
 
 /** x86 control-register and MSR bits the memory manager sets. */
-export const CR0_PE = 1 << 0, CR0_WP = 1 << 16, CR0_PG = 0x80000000;
-export const CR4_PAE = 1 << 5;
+export const CR0_PE = 1 << 0, CR0_MP = 1 << 1, CR0_EM = 1 << 2, CR0_WP = 1 << 16, CR0_PG = 0x80000000;
+export const CR4_PAE = 1 << 5, CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10;
 export const MSR_EFER = 0xc0000080;
 export const EFER_NXE = 1 << 11;
 /** EFLAGS.TF, the trap flag (single-step). */
