@@ -103,7 +103,7 @@ export async function runProgram(program: string, argv: string[], o: RunOptions)
     sys.close();
   }
   if (status.kind === "signaled") {
-    const at = status.addr === undefined ? "" : ` at 0x${status.addr.toString(16)}`;
+    const at = status.addr === undefined ? "" : ` at 0x${status.addr.toString(16)}${status.access ? ` (${status.access})` : ""}`;
     const where = insn ? ` (${insn})` : "";
     fs.writeSync(2, `faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}${where}: ${status.detail}\n`);
   }

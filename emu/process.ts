@@ -32,7 +32,17 @@ function defaultCwd(root: string): string {
 /** How a guest ended. */
 export type ExitStatus =
   | { readonly kind: "exited"; readonly code: number }
-  | { readonly kind: "signaled"; readonly signo: number; readonly detail: string; readonly rip: number; readonly addr?: number };
+  | {
+    readonly kind: "signaled";
+    readonly signo: number;
+    /** Why, as "SEGV_MAPERR: no mapping" or "killed: timeout after 200 ms". */
+    readonly detail: string;
+    readonly rip: number;
+    /** The faulting address, for faults. */
+    readonly addr?: number;
+    /** The access that faulted ("read", "write", "exec"...), for faults. */
+    readonly access?: string;
+  };
 
 /** The shell's view of an exit status: the code, or 128 + signal. */
 export function shellStatus(s: ExitStatus): number {
@@ -172,7 +182,7 @@ export class Process {
       this.engine.run(entry, { timeoutUs });
     } catch (e) {
       if (e instanceof GuestExit) return { kind: "exited", code: e.status };
-      if (e instanceof GuestSignal) return { kind: "signaled", signo: e.signo, detail: e.message, rip: e.rip, addr: e.addr };
+      if (e instanceof GuestSignal) return { kind: "signaled", signo: e.signo, detail: e.why, rip: e.rip, addr: e.addr, access: e.access };
       if (e instanceof OutOfMemoryError) {
         return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: ${e.message}`, rip: this.engine.readReg(Reg.RIP) };
       }
@@ -187,8 +197,8 @@ export class Process {
   /** Maps an engine error that ends a run to the signal Linux would have sent. */
   private engineStop(e: UnicornError): ExitStatus {
     const rip = this.engine.readReg(Reg.RIP);
-    if (e.code === "UC_ERR_INSN_INVALID") return { kind: "signaled", signo: SIG.SIGILL, detail: "SIGILL (ILL_ILLOPN: invalid opcode)", rip };
-    return { kind: "signaled", signo: SIG.SIGSEGV, detail: `SIGSEGV (${e.message})`, rip };
+    if (e.code === "UC_ERR_INSN_INVALID") return { kind: "signaled", signo: SIG.SIGILL, detail: "ILL_ILLOPN: invalid opcode", rip };
+    return { kind: "signaled", signo: SIG.SIGSEGV, detail: `SEGV_MAPERR: ${e.message}`, rip };
   }
 
   /** Releases the engine and the address space (dirty file data stays in the page cache). */

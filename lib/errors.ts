@@ -70,6 +70,8 @@ export class GuestSignal extends FaultlineError {
   readonly rip: number;
   /** What the guest was doing: "read", "write", "exec", or another short word. */
   readonly access: string;
+  /** The si_code-style reason, e.g. "SEGV_MAPERR: no mapping". */
+  readonly why: string;
 
   constructor(code: string, signo: number, rip: number, access: string, addr: number | undefined, why: string) {
     const at = addr === undefined ? "" : ` at 0x${addr.toString(16)}`;
@@ -78,6 +80,7 @@ export class GuestSignal extends FaultlineError {
     this.addr = addr;
     this.rip = rip;
     this.access = access;
+    this.why = why;
   }
 }
 

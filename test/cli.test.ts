@@ -52,7 +52,7 @@ describe("faultline", () => {
     const r = faultline("run", bin);
     expect(r.status).toBe(139);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/killed by SIGSEGV at 0x8, rip 0x[0-9a-f]+: .*SEGV_MAPERR.*write/);
+    expect(r.stderr).toMatch(/killed by SIGSEGV at 0x8 \(write\), rip 0x[0-9a-f]+ \(mov qword ptr \[8\], 1\): SEGV_MAPERR: no mapping$/m);
   });
 
   const elf = () => fs.readFileSync(buildGuest("touch"));

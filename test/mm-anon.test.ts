@@ -73,7 +73,7 @@ describe("protection faults end in SIGSEGV with address, access and rip", () => 
     expect(st.signo, `signal: got ${st.signo}, want 11`).toBe(11);
     expect(st.addr, `address: got ${st.addr?.toString(16)}, want ${(addr + 8).toString(16)}`).toBe(addr + 8);
     expect(st.rip, `rip: got ${st.rip.toString(16)}, want 400000`).toBe(0x400000);
-    expect(st.detail, `detail: got ${st.detail}`).toContain(access);
+    expect(st.access, `access: got ${st.access}, want ${access}`).toBe(access);
     expect(st.detail).toContain(why);
   });
 });

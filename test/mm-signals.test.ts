@@ -27,7 +27,7 @@ describe("guest signals", () => {
     expect(st.signo, `signal: got ${st.signo}, want ${signo}`).toBe(signo);
     expect(shellStatus(st), "shell status").toBe(128 + signo);
     if (addr !== undefined) expect(st.addr, `address: got ${st.addr}, want ${addr}`).toBe(addr);
-    expect(st.detail).toMatch(detail);
+    expect(`${st.detail} ${st.access ?? ""}`).toMatch(detail);
   });
 
   it("executing a non-executable page is SIGSEGV where the engine has NX", () => {
@@ -41,7 +41,8 @@ describe("guest signals", () => {
     }
     expect(st.kind === "signaled" && st.signo, `got ${JSON.stringify(st)}`).toBe(11);
     if (st.kind === "signaled") {
-      expect(st.detail).toMatch(/SEGV_ACCERR.*exec/);
+      expect(st.detail).toMatch(/SEGV_ACCERR/);
+      expect(st.access).toBe("exec");
       expect(st.addr).toBe(data);
     }
   });
