@@ -34,7 +34,7 @@ export const Reg = {
   RAX: 35, RBP: 36, RBX: 37, RCX: 38, RDI: 39, RDX: 40, RIP: 41, RSI: 43, RSP: 44,
   CR0: 50, CR2: 52, CR3: 53, CR4: 54,
   R8: 106, R9: 107, R10: 108, R11: 109, R12: 110, R13: 111, R14: 112, R15: 113,
-  MSR: 248, FS_BASE: 250, GS_BASE: 251,
+  FPCW: 246, FPTAG: 247, MSR: 248, MXCSR: 249, FS_BASE: 250, GS_BASE: 251,
 } as const;
 
 /** Names of the uc_err values, index = number (cf. uc_err in unicorn.h). */

@@ -106,6 +106,11 @@ export class Process {
     this.engine = new Engine();
     this.exc = new ExceptionState(this.engine);
     this.mm = new Mm(sys, new EngineMmu(this.engine));
+    // The FPU as a new Linux process finds it (cf. fpstate_init: FNINIT, then the default MXCSR):
+    // x87 at 64-bit precision with exceptions masked, SSE exceptions masked, empty x87 stack.
+    this.engine.writeReg(Reg.FPCW, 0x37f);
+    this.engine.writeReg(Reg.MXCSR, 0x1f80);
+    this.engine.writeReg(Reg.FPTAG, 0xffff);
     this.engine.onInterrupt((intno) => this.onInterrupt(intno));
     this.engine.onSyscall(() => this.onSyscall());
   }
