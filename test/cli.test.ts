@@ -55,6 +55,28 @@ describe("faultline", () => {
     expect(r.stderr).toMatch(/killed by SIGSEGV at 0x8 \(write\), rip 0x[0-9a-f]+ \(mov qword ptr \[8\], 1\): SEGV_MAPERR: no mapping$/m);
   });
 
+  it("runs a static-PIE program (self-relocating, loaded at the PIE base)", () => {
+    const src = path.join(dir, "spie.c");
+    fs.writeFileSync(src, '#include <stdio.h>\nint main(int c, char **v) { printf("%d %s\\n", c, v[c - 1]); return 7; }\n');
+    const bin = path.join(dir, "spie");
+    execFileSync("gcc", ["-static-pie", "-O1", "-o", bin, src]);
+    const r = faultline("run", bin, "a", "b");
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 7, stdout: "3 b\n" });
+  });
+
+  it("a program whose interpreter is missing: exit 127 and one line naming it", () => {
+    const bytes = Buffer.from(fs.readFileSync("/bin/ls"));
+    const at = bytes.indexOf("/lib64/ld-linux-x86-64.so.2");
+    expect(at, "PT_INTERP string in /bin/ls").toBeGreaterThan(0);
+    bytes.write("/lib64/ld-missing-x86-64.so", at, "latin1");
+    const p = path.join(dir, "ls-no-interp");
+    fs.writeFileSync(p, bytes, { mode: 0o755 });
+    const r = faultline("run", p);
+    expect(r.status).toBe(127);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/interpreter \/lib64\/ld-missing-x86-64\.so not found/);
+  });
+
   const elf = () => fs.readFileSync(buildGuest("touch"));
   const badInputs: { name: string; make: () => Buffer | null; status: number; message: RegExp }[] = [
     { name: "a missing program", make: () => null, status: 127, message: /no such file/ },

@@ -69,7 +69,7 @@ export function registerProcess(t: SyscallTable): void {
   t.set(158, { name: "arch_prctl", fn: (p, a) => archPrctl(p, i32(a[0]), u64(a[1])) });
   t.set(218, { name: "set_tid_address", fn: (p) => p.pid });
   t.set(273, { name: "set_robust_list", fn: (_p, a) => (u64(a[1]) !== 24 ? fail("EINVAL", "set_robust_list: bad size") : 0) });
-  t.set(334, { name: "rseq", fn: () => fail("ENOSYS", "rseq: not supported (glibc then does without)") });
+  t.set(334, { name: "rseq", fn: (p, a) => rseq(p, u64(a[0]), u64(a[1]), i32(a[2])) });
   t.set(302, { name: "prlimit64", fn: (p, a) => prlimit(p, i32(a[1]), u64(a[3])) });
   t.set(97, { name: "getrlimit", fn: (p, a) => prlimit(p, i32(a[0]), u64(a[1])) });
   t.set(63, { name: "uname", fn: (p, a) => uname(p, u64(a[0])) });
@@ -129,6 +129,20 @@ function archPrctl(p: Process, code: number, addr: number): number {
     case ARCH_GET_CPUID: return 1;
     default: return fail("EINVAL", `arch_prctl: unknown code 0x${code.toString(16)}`);
   }
+}
+
+/**
+ * rseq(2) for one thread on one CPU: registration stores cpu_id_start and
+ * cpu_id = 0 in the guest's struct rseq (what sched_getcpu() then reads);
+ * nothing ever preempts the guest, so no critical section is ever aborted.
+ */
+function rseq(p: Process, addr: number, len: number, flags: number): number {
+  const RSEQ_FLAG_UNREGISTER = 1;
+  if (flags & ~RSEQ_FLAG_UNREGISTER) fail("EINVAL", "rseq: unknown flags");
+  if (flags & RSEQ_FLAG_UNREGISTER) return 0;
+  if (len < 32 || addr % 32 !== 0) fail("EINVAL", "rseq: bad struct rseq");
+  copyToUser(p.mm, addr, new Out(8).u32(0, 0).u32(4, 0).bytes); // cpu_id_start, cpu_id
+  return 0;
 }
 
 /** prlimit64/getrlimit: reports limits; setting is accepted and ignored. */
