@@ -12,11 +12,15 @@ import { FaultlineError } from "../lib/errors.js";
 import { MemSystem, PAGE_SIZE, type MmCounters } from "../mm/index.js";
 import { runDemo } from "./demo.js";
 import { parseRun, UsageError, type RunOptions } from "./options.js";
+import {
+  Uprobes, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type Consumer, type Probe, type ProbeContext,
+} from "../kprobes/index.js";
 
 const HELP = `faultline: x86-64 Linux programs over a demand-paged memory manager
 
 usage:
   faultline run [options] PROGRAM [ARGS...]   run an x86-64 Linux program (static or dynamic ELF)
+  faultline symbols PATH                      list the probe-able functions of an ELF file
   faultline demo                              run the demo guest and print its fault counters
   faultline --version                         print the engine library and version
   faultline --help                            this text
@@ -30,6 +34,11 @@ run options (before PROGRAM):
   --stats              print memory-manager counters on stderr at exit
   --stats-json FILE    write the counters to FILE as JSON
   --strace             print every system call on stderr, strace-style
+  --probe SPEC         probe an instruction (repeatable); SPEC is [ret:]PATH:SYMBOL[+OFF]
+                       or [ret:]PATH:0xFILEOFFSET (PATH inside --root); at exit one line
+                       per probe on stderr: "probe SPEC hits N"
+  --probe-trace        print every probe hit: time, probe, RIP and argument registers
+                       (return probes: the return value)
   --timeout SECONDS    kill the guest after SECONDS
 
 exit status: the guest's own; 128+N when killed by signal N; 126 cannot execute;
@@ -48,6 +57,7 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (args[0] === "demo") return await runDemo();
+    if (args[0] === "symbols") return listSymbols(args.slice(1));
     if (args[0] === "run") {
       const { options, program, argv } = parseRun(args.slice(1));
       return await runProgram(program, argv, options);
@@ -95,7 +105,9 @@ export async function runProgram(program: string, argv: string[], o: RunOptions)
   try {
     const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
     const loaded = proc.exec(program, argv, env);
+    const probes = await addProbes(proc, o);
     status = proc.run(loaded.entry, loaded.rsp);
+    reportProbes(probes);
     if (status.kind === "signaled" && status.signo !== 9) insn = await instructionAt(proc.mm, status.rip);
   } finally {
     proc.destroy();
@@ -110,6 +122,47 @@ export async function runProgram(program: string, argv: string[], o: RunOptions)
   if (o.stats) fs.writeSync(2, formatStats(sys.counters));
   if (o.statsJson) fs.writeFileSync(o.statsJson, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");
   return shellStatus(status);
+}
+
+/** Registers the --probe specs and attaches them to `proc`. */
+async function addProbes(proc: Process, o: RunOptions): Promise<{ spec: string; probe: Probe; ret: boolean }[]> {
+  if (o.probes.length === 0) return [];
+  const uprobes = new Uprobes(proc.mm.sys);
+  const out: { spec: string; probe: Probe; ret: boolean }[] = [];
+  for (const spec of o.probes) {
+    const { ret, path, where } = parseProbeSpec(spec);
+    const host = proc.fs.resolve(path, true).host;
+    const trace = o.probeTrace ? traceLine(spec) : undefined;
+    const consumer: Consumer = ret ? { ret: trace ?? (() => {}) } : { pre: trace };
+    out.push({ spec, ret, probe: await uprobes.register(host, where, consumer, spec) });
+  }
+  uprobes.attach(proc);
+  return out;
+}
+
+/** A --probe-trace handler printing one line per hit. */
+function traceLine(spec: string): (ctx: ProbeContext) => void {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  return (ctx) => {
+    const t = (Number(ctx.time) / 1e9).toFixed(6);
+    const what = ctx.retval !== undefined ? `returned ${hex(ctx.retval)}` : `rip ${hex(ctx.addr)} args ${ctx.args().map(hex).join(" ")}`;
+    fs.writeSync(2, `[${t}] probe ${spec} ${what}\n`);
+  };
+}
+
+/** One line per probe: "probe SPEC hits N" (for return probes, N counts returns). */
+function reportProbes(probes: { spec: string; probe: Probe; ret: boolean }[]): void {
+  for (const { spec, probe, ret } of probes) fs.writeSync(2, `probe ${spec} hits ${ret ? probe.returns : probe.hits}\n`);
+}
+
+/** `faultline symbols PATH`: the probe-able functions, one per line: file offset, size, name. */
+function listSymbols(args: string[]): number {
+  if (args.length !== 1) throw new UsageError("symbols: want exactly one PATH");
+  const elf = readSymbols(args[0]);
+  for (const s of probeableSymbols(elf)) {
+    fs.writeSync(1, `0x${vaddrToOffset(elf, s.value).toString(16).padStart(8, "0")} ${String(s.size).padStart(6)} ${s.name}\n`);
+  }
+  return 0;
 }
 
 /** The counters as an aligned two-column table. */

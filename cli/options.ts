@@ -14,6 +14,10 @@ export interface RunOptions {
   root: string;
   /** Print every system call on stderr. */
   strace: boolean;
+  /** Probe specs, `[ret:]PATH:SYMBOL[+OFF]` or `[ret:]PATH:0xFILEOFFSET`. */
+  probes: string[];
+  /** Print each probe hit on stderr. */
+  probeTrace: boolean;
   /** RAM limit in bytes (Infinity = none). */
   mem: number;
   /** Readahead maximum in bytes (0 = off). */
@@ -26,7 +30,7 @@ export interface RunOptions {
 }
 
 export const DEFAULT_RUN: RunOptions = {
-  root: "/", strace: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0,
+  root: "/", strace: false, probes: [], probeTrace: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0,
 };
 
 /**
@@ -46,7 +50,7 @@ export function parseSize(text: string, what: string): number {
  * @throws UsageError for unknown options or missing values
  */
 export function parseRun(args: string[]): { options: RunOptions; program: string; argv: string[] } {
-  const o: RunOptions = { ...DEFAULT_RUN };
+  const o: RunOptions = { ...DEFAULT_RUN, probes: [] };
   let k = 0;
   const value = (name: string): string => {
     const v = args[++k];
@@ -61,6 +65,8 @@ export function parseRun(args: string[]): { options: RunOptions; program: string
       case "--fault-around": o.faultAround = parseSize(value(a), a); break;
       case "--stats": o.stats = true; break;
       case "--strace": o.strace = true; break;
+      case "--probe": o.probes.push(value(a)); break;
+      case "--probe-trace": o.probeTrace = true; break;
       case "--root": o.root = value(a); break;
       case "--stats-json": o.statsJson = value(a); break;
       case "--timeout": {

@@ -65,6 +65,21 @@ export interface ProcessOptions {
   warn?: (line: string) => void;
 }
 
+/**
+ * Who else handles breakpoints and single-step traps (the probes engine).
+ * Each returns true when the trap was its own and is handled (RIP and
+ * registers set for the guest to continue); false leaves it to the guest,
+ * which then gets SIGTRAP as without probes.
+ */
+export interface TrapHandler {
+  /** An int3 was executed; RIP is just past it. */
+  onBreakpoint(proc: Process): boolean;
+  /** A single-step (#DB) trap arrived; RIP is past the stepped instruction. */
+  onSingleStep(proc: Process): boolean;
+  /** The address to report for a fault at `rip` (a stepped copy maps back to its original). */
+  originalRip?(proc: Process, rip: number): number;
+}
+
 /** Thrown by exit() to leave the syscall hook: the guest is finished. */
 class GuestExit extends FaultlineError {
   constructor(readonly status: number) {
@@ -85,6 +100,8 @@ export class Process {
   readonly pid = process.pid;
   /** Guest path of the running program (for /proc/self/exe and AT_EXECFN). */
   exePath = "";
+  /** The probes engine's trap handler, when probes are attached to this process. */
+  traps: TrapHandler | undefined;
   /** Signal dispositions the guest set (recorded; signals are not delivered yet). */
   readonly sigactions = new Map<number, Uint8Array>();
   private readonly exc: ExceptionState;
@@ -155,6 +172,8 @@ export class Process {
       handlePageFault(this.mm, cr2, errorCode, this.ripOf);
       return;
     }
+    if (intno === Vec.BP && this.traps?.onBreakpoint(this)) return;
+    if (intno === Vec.DB && this.traps?.onSingleStep(this)) return;
     const rip = this.engine.readReg(Reg.RIP);
     switch (intno) {
       case Vec.DE: throw new GuestSignal("SIGFPE", SIG.SIGFPE, rip, "divide", undefined, "FPE_INTDIV: divide error");
@@ -187,7 +206,10 @@ export class Process {
       this.engine.run(entry, { timeoutUs });
     } catch (e) {
       if (e instanceof GuestExit) return { kind: "exited", code: e.status };
-      if (e instanceof GuestSignal) return { kind: "signaled", signo: e.signo, detail: e.why, rip: e.rip, addr: e.addr, access: e.access };
+      if (e instanceof GuestSignal) {
+        const rip = this.traps?.originalRip?.(this, e.rip) ?? e.rip;
+        return { kind: "signaled", signo: e.signo, detail: e.why, rip, addr: e.addr, access: e.access };
+      }
       if (e instanceof OutOfMemoryError) {
         return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: ${e.message}`, rip: this.engine.readReg(Reg.RIP) };
       }

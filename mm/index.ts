@@ -23,4 +23,4 @@ export { truncatePagecache, punchPagecache } from "./truncate.js";
 export { filemapRead, filemapWrite } from "./filemap.js";
 export { MemSystem, DEFAULT_CONFIG, type MmConfig } from "./system.js";
 export { copyFromUser, copyToUser, stringFromUser, faultIn } from "./uaccess.js";
-export { PROT_READ, PROT_WRITE, PROT_EXEC, type Vma } from "./vma.js";
+export { PROT_READ, PROT_WRITE, PROT_EXEC, vmaPgoff, type Vma } from "./vma.js";

@@ -1,0 +1,204 @@
+/**
+ * The x86-64 part of the probes engine, behind four functions as in Linux's
+ * arch/x86/kernel/uprobes.c: analyzeInsn (what can be probed, and how),
+ * emulate (the instructions run without stepping), preXol (the copy placed
+ * in the slot and the registers it needs), postXol (the fix-ups after the
+ * single step).
+ *
+ * Emulated, as Linux does: every NOP form, push of a register, jmp rel8/32,
+ * call rel32, jcc. Everything else is single-stepped out of line. A
+ * RIP-relative operand is rewritten to go through a scratch register loaded
+ * with the original RIP of the next instruction (Linux's riprel approach).
+ */
+import type { Process } from "../emu/process.js";
+import { Reg } from "../emu/constants.js";
+import { copyFromUser, copyToUser } from "../mm/index.js";
+import { ProbeError } from "./errors.js";
+import { condTaken, type Insn, type InsnClass } from "./insn.js";
+
+/** Registers by x86 encoding number 0-15, as Unicorn ids. */
+export const GPR = [Reg.RAX, Reg.RCX, Reg.RDX, Reg.RBX, Reg.RSP, Reg.RBP, Reg.RSI, Reg.RDI,
+  Reg.R8, Reg.R9, Reg.R10, Reg.R11, Reg.R12, Reg.R13, Reg.R14, Reg.R15] as const;
+
+/** EFLAGS.TF. */
+export const TF = 0x100;
+
+/** How the trap path runs the original instruction. */
+export type Plan =
+  | { readonly kind: "emulate" }
+  | {
+    readonly kind: "step";
+    /** The instruction as placed in the slot (RIP-relative operand rewritten). */
+    readonly bytes: Uint8Array;
+    /** x86 number of the scratch register standing in for RIP, or -1. */
+    readonly scratch: number;
+    /** Post-step fix-ups. */
+    readonly fixCall: boolean;
+    readonly fixPushf: boolean;
+    readonly fixSyscall: boolean;
+  };
+
+/** Opcode bytes of `insn` after prefixes, as one number for matching (e.g. 0x0f05). */
+function op(insn: Insn): number {
+  return insn.opcode.reduce((a, b) => a * 256 + b, 0);
+}
+
+/**
+ * Decides whether and how the instruction can be probed (cf.
+ * arch_uprobe_analyze_insn).
+ * @throws ProbeError ENOTPROBEABLE naming the instruction class and why
+ */
+export function analyzeInsn(insn: Insn, cls: InsnClass, text: string): Plan {
+  const refuse = (why: string): never => {
+    throw new ProbeError("ENOTPROBEABLE", `cannot probe "${text}": ${why}`);
+  };
+  switch (cls.kind) {
+    case "int3": return refuse("it is a breakpoint itself");
+    case "int": return refuse("software interrupts (int n, into, int1) are not stepped");
+    case "nop": case "push": case "jmp": case "call": case "jcc": return { kind: "emulate" };
+    default: break;
+  }
+  const o = op(insn);
+  if (o >= 0xe0 && o <= 0xe3) refuse("loop/jrcxz branch relative to RIP with an 8-bit reach, which a copy elsewhere cannot keep");
+  if (o === 0xc7 && insn.modrm === 0xf8) refuse("xbegin: a transaction cannot be stepped out of line");
+  if (insn.ripRelative && insn.vex) refuse("RIP-relative VEX/EVEX instruction (its register fields are inverted in the prefix)");
+  let bytes: Uint8Array = insn.bytes.slice(0, insn.length);
+  let scratch = -1;
+  if (insn.ripRelative) ({ bytes, scratch } = rewriteRipRelative(insn, text));
+  const isCallIndirect = cls.kind === "indirect" && insn.modrm !== null && ((insn.modrm >> 3) & 7) === 2;
+  return { kind: "step", bytes, scratch, fixCall: isCallIndirect, fixPushf: o === 0x9c, fixSyscall: o === 0x0f05 };
+}
+
+/**
+ * Rewrites ModRM mod=00 rm=101 ([rip+disp32]) to mod=10 rm=scratch
+ * ([scratch+disp32]), choosing a scratch register the instruction does not
+ * use (cf. riprel_analyze). REX.B is cleared so the register is one of the
+ * first eight.
+ */
+function rewriteRipRelative(insn: Insn, text: string): { bytes: Uint8Array; scratch: number } {
+  const bytes = insn.bytes.slice(0, insn.length);
+  const modrmAt = insn.dispOffset - 1;
+  const reg = ((insn.modrm ?? 0) >> 3) & 7 | (insn.rex & 4 ? 8 : 0);
+  // rsi, rdi, rbx first: no instruction with a ModRM memory operand uses them implicitly
+  // (rax: mul/div/cmpxchg; rcx: shift counts; rdx: mul/div), and none may appear in the operands.
+  const words = new Set(text.toLowerCase().split(/[^a-z0-9]+/));
+  const scratch = [6, 7, 3, 1, 2, 0].find((r) => r !== reg && !REG_ALIASES[r].some((n) => words.has(n)));
+  if (scratch === undefined) throw new ProbeError("ENOTPROBEABLE", `cannot probe "${text}": no free scratch register for its RIP-relative operand`);
+  bytes[modrmAt] = (0b10 << 6) | (((insn.modrm ?? 0) >> 3) & 7) << 3 | scratch;
+  const rexAt = insn.prefixes.length; // REX, when present, immediately precedes the opcode
+  if (insn.rex && bytes[rexAt] === insn.rex) bytes[rexAt] = insn.rex & ~1;
+  return { bytes, scratch };
+}
+
+/** Every name of registers 0-7 (64, 32, 16 and 8-bit). */
+const REG_ALIASES = [
+  ["rax", "eax", "ax", "al", "ah"], ["rcx", "ecx", "cx", "cl", "ch"], ["rdx", "edx", "dx", "dl", "dh"], ["rbx", "ebx", "bx", "bl", "bh"],
+  ["rsp", "esp", "sp", "spl"], ["rbp", "ebp", "bp", "bpl"], ["rsi", "esi", "si", "sil"], ["rdi", "edi", "di", "dil"],
+];
+
+/** Reads 8 bytes of guest memory as a number. */
+function peek64(p: Process, va: number): number {
+  const v = new DataView(copyFromUser(p.mm, va, 8).buffer);
+  return v.getUint32(0, true) + v.getUint32(4, true) * 0x100000000;
+}
+
+/** Writes a number (exact below 2^53) or bigint as 8 bytes of guest memory. */
+export function poke64(p: Process, va: number, value: number | bigint): void {
+  const v = new DataView(new ArrayBuffer(8));
+  v.setBigUint64(0, BigInt.asUintN(64, BigInt(value)), true);
+  copyToUser(p.mm, va, new Uint8Array(v.buffer));
+}
+
+/** Reads the guest's return address at [rsp]. */
+export function readStackTop(p: Process): { rsp: number; value: number } {
+  const rsp = p.engine.readReg(Reg.RSP);
+  return { rsp, value: peek64(p, rsp) };
+}
+
+/**
+ * Runs an emulated instruction at `addr` (cf. branch_emulate_op,
+ * push_emulate_op): registers and memory as the CPU would leave them, RIP
+ * at the next instruction or the branch target.
+ */
+export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): void {
+  const e = p.engine;
+  const next = addr + insn.length;
+  const delta = addr - insn.addr; // targets were computed at the file's link address
+  switch (cls.kind) {
+    case "nop":
+      e.writeReg(Reg.RIP, next);
+      return;
+    case "push": {
+      const rsp = e.readReg(Reg.RSP) - 8;
+      poke64(p, rsp, e.readRegBig(GPR[cls.reg]));
+      e.writeReg(Reg.RSP, rsp);
+      e.writeReg(Reg.RIP, next);
+      return;
+    }
+    case "jmp":
+      e.writeReg(Reg.RIP, cls.target + delta);
+      return;
+    case "call": {
+      const rsp = e.readReg(Reg.RSP) - 8;
+      poke64(p, rsp, next);
+      e.writeReg(Reg.RSP, rsp);
+      e.writeReg(Reg.RIP, cls.target + delta);
+      return;
+    }
+    case "jcc":
+      e.writeReg(Reg.RIP, condTaken(cls.cond, e.readReg(Reg.EFLAGS)) ? cls.target + delta : next);
+      return;
+    default:
+      throw new ProbeError("EINVAL", `not an emulated instruction: ${cls.kind}`);
+  }
+}
+
+/** What preXol saved, for postXol. */
+export interface XolSave {
+  /** The scratch register's guest value, when one stands in for RIP. */
+  scratchValue: bigint;
+  /** Whether the guest itself had TF set. */
+  guestTf: boolean;
+}
+
+/**
+ * Prepares the single step of the copy at `slot` (cf. arch_uprobe_pre_xol):
+ * loads the scratch register, sets TF, points RIP at the slot.
+ */
+export function preXol(p: Process, plan: Plan & { kind: "step" }, addr: number, length: number, slot: number): XolSave {
+  const e = p.engine;
+  let scratchValue = 0n;
+  if (plan.scratch >= 0) {
+    scratchValue = e.readRegBig(GPR[plan.scratch]);
+    e.writeReg(GPR[plan.scratch], addr + length); // what RIP would be after the original
+  }
+  const flags = e.readReg(Reg.EFLAGS);
+  e.writeReg(Reg.EFLAGS, flags | TF);
+  e.writeReg(Reg.RIP, slot);
+  return { scratchValue, guestTf: (flags & TF) !== 0 };
+}
+
+/**
+ * Puts the world back after the step (cf. arch_uprobe_post_xol): RIP from
+ * the slot to the original's next instruction (branches keep their target),
+ * a call's pushed return address, pushf's TF, syscall's RCX/R11, the scratch
+ * register, and TF as the guest had it.
+ */
+export function postXol(p: Process, plan: Plan & { kind: "step" }, save: XolSave, addr: number, length: number, slot: number): void {
+  const e = p.engine;
+  const rip = e.readReg(Reg.RIP);
+  const next = addr + length, slotNext = slot + plan.bytes.length;
+  if (rip === slotNext) e.writeReg(Reg.RIP, next);
+  if (plan.fixCall) poke64(p, e.readReg(Reg.RSP), next);
+  if (plan.fixPushf && !save.guestTf) {
+    const rsp = e.readReg(Reg.RSP);
+    poke64(p, rsp, peek64(p, rsp) & ~TF);
+  }
+  if (plan.fixSyscall) {
+    if (e.readReg(Reg.RCX) === slotNext) e.writeReg(Reg.RCX, next);
+    if (!save.guestTf) e.writeReg(Reg.R11, e.readReg(Reg.R11) & ~TF);
+  }
+  if (plan.scratch >= 0) e.writeReg(GPR[plan.scratch], save.scratchValue);
+  const flags = e.readReg(Reg.EFLAGS);
+  e.writeReg(Reg.EFLAGS, save.guestTf ? flags | TF : flags & ~TF);
+}

@@ -1,0 +1,80 @@
+/**
+ * What a probe is (cf. struct uprobe and struct uprobe_consumer): an
+ * instruction of a file, named by (file identity, file offset) like Linux's
+ * (inode, offset), so it applies to every process mapping that file, now
+ * or later; and the consumers whose handlers run when any process hits it.
+ */
+import type { Process } from "../emu/process.js";
+import type { AddressSpace } from "../mm/index.js";
+import type { Insn, InsnClass } from "./insn.js";
+
+/** What a handler sees. Registers are read when asked for. */
+export interface ProbeContext {
+  /** The process that hit the probe. */
+  readonly proc: Process;
+  readonly probe: Probe;
+  /** Address of the probed instruction in this process. */
+  readonly addr: number;
+  /** A register by its emu/constants `Reg` name ("RAX", "RDI", ...), as a number (exact below 2^53). */
+  reg(name: string): number;
+  /** The first six integer arguments (System V: rdi, rsi, rdx, rcx, r8, r9). */
+  args(): number[];
+  /** The return value (RAX), for `ret` handlers. */
+  readonly retval?: number;
+  /** Nanoseconds since faultline started, for traces. */
+  readonly time: bigint;
+}
+
+/** One user of a probe (cf. struct uprobe_consumer). Every method is optional. */
+export interface Consumer {
+  /** Before the probed instruction runs. Returning "remove" unregisters this consumer. */
+  pre?(ctx: ProbeContext): void | "remove";
+  /** After the probed instruction ran (emulated or stepped out of line). */
+  post?(ctx: ProbeContext): void;
+  /** When the probed function returns (the probe must be at its first instruction). */
+  ret?(ctx: ProbeContext): void;
+  /** Which processes the handlers run for (default: all). */
+  filter?(proc: Process): boolean;
+}
+
+/** A registered probe. Invariant: consumers is non-empty while registered. */
+export class Probe {
+  /** Handlers, in registration order. */
+  readonly consumers: Consumer[] = [];
+  /** Times any process hit it (whatever the filters said). */
+  hits = 0;
+  /** Times a return was caught for it. */
+  returns = 0;
+
+  /**
+   * @param mapping the file's page cache (its identity is the file's)
+   * @param offset file offset of the probed instruction's first byte
+   * @param insn the decoded original instruction
+   * @param cls what the trap path does with it
+   * @param text its disassembly (capstone), for traces and errors
+   * @param label how the user named it (SPEC), for reports
+   */
+  constructor(
+    readonly mapping: AddressSpace,
+    readonly offset: number,
+    readonly insn: Insn,
+    readonly cls: InsnClass,
+    readonly text: string,
+    readonly label: string,
+  ) {}
+
+  /** The original first byte, which the breakpoint (0xCC) replaces. */
+  get origByte(): number {
+    return this.insn.bytes[0];
+  }
+
+  /** Identity: "dev:ino:offset". */
+  get key(): string {
+    return probeKey(this.mapping, this.offset);
+  }
+}
+
+/** The identity of the instruction at `offset` of `mapping`'s file. */
+export function probeKey(mapping: AddressSpace, offset: number): string {
+  return `${mapping.key}:${offset}`;
+}

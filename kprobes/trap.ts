@@ -1,0 +1,136 @@
+/**
+ * The trap path of one process (cf. handle_swbp, handle_singlestep,
+ * handle_trampoline), an explicit state machine:
+ *
+ *            int3 at a probe
+ *   IDLE ───────────────────────> run pre handlers (filters), arm return probe
+ *    ^                              │
+ *    │        emulated insn         ├──> emulate ──> post handlers ──> IDLE
+ *    │                              │
+ *    │                              └──> copy to slot, TF on, RIP = slot ──> STEPPING
+ *    │                                                                          │
+ *    └──── post handlers <── postXol (RIP back, fix-ups, TF as the guest had it) <┘ #DB
+ *
+ *   int3 at the trampoline: pop the return instance, ret handlers, RIP = real return address.
+ *   int3 that is no probe, or #DB when not STEPPING: the guest's own (SIGTRAP, as unprobed).
+ *   A fault inside the stepped copy is handled by mm as usual (the copy re-executes);
+ *   a fatal one is reported at the original instruction's address.
+ */
+import { Reg } from "../emu/constants.js";
+import type { Process, TrapHandler } from "../emu/process.js";
+import { PAGE_SIZE, vmaPgoff } from "../mm/index.js";
+import { emulate, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
+import { probeKey, type Consumer, type Probe, type ProbeContext } from "./probe.js";
+import { ReturnStack } from "./uretprobe.js";
+import { XolArea } from "./xol.js";
+
+/** What the registry offers the trap path. */
+export interface ProbeTable {
+  /** The probe at file `key` ("dev:ino:offset"), if any. */
+  byKey(key: string): Probe | undefined;
+  /** How the probe's instruction runs. */
+  plan(probe: Probe): Plan;
+  /** Removes one consumer (a pre handler asked to be removed). */
+  unregister(probe: Probe, consumer: Consumer): void;
+}
+
+type State =
+  | { readonly kind: "idle" }
+  | { readonly kind: "stepping"; readonly probe: Probe; readonly plan: Plan & { kind: "step" }; readonly save: XolSave; readonly addr: number };
+
+const ARG_REGS = new Int32Array([Reg.RDI, Reg.RSI, Reg.RDX, Reg.RCX, Reg.R8, Reg.R9]);
+const start = process.hrtime.bigint();
+
+export class ProbeTraps implements TrapHandler {
+  private state: State = { kind: "idle" };
+  private xolArea: XolArea | undefined;
+  readonly returns = new ReturnStack();
+
+  constructor(private readonly table: ProbeTable) {}
+
+  /** The slot area, mapped on first need. */
+  private xol(proc: Process): XolArea {
+    return (this.xolArea ??= new XolArea(proc.mm));
+  }
+
+  /** The probe whose instruction is at `addr` in `proc`, found through its VMA's file and offset. */
+  private lookup(proc: Process, addr: number): Probe | undefined {
+    const vma = proc.mm.vmas.find(addr);
+    if (!vma?.file) return undefined;
+    const page = addr - (addr % PAGE_SIZE);
+    return this.table.byKey(probeKey(vma.file, vmaPgoff(vma, page) * PAGE_SIZE + (addr % PAGE_SIZE)));
+  }
+
+  onBreakpoint(proc: Process): boolean {
+    const addr = proc.engine.readReg(Reg.RIP) - 1;
+    if (this.xolArea && addr === this.xolArea.trampoline) return this.onTrampoline(proc);
+    const probe = this.lookup(proc, addr);
+    if (!probe) return false;
+    probe.hits++;
+    const ctx = context(proc, probe, addr);
+    let wantsReturn = false;
+    for (const c of [...probe.consumers]) {
+      if (c.filter && !c.filter(proc)) continue;
+      if (c.ret) wantsReturn = true;
+      if (c.pre?.(ctx) === "remove") this.table.unregister(probe, c);
+    }
+    if (wantsReturn) this.returns.enter(proc, probe, this.xol(proc).trampoline);
+    const plan = this.table.plan(probe);
+    if (plan.kind === "emulate") {
+      emulate(proc, probe.insn, probe.cls, addr);
+      runPost(probe, ctx);
+      return true;
+    }
+    const xol = this.xol(proc);
+    xol.load(plan.bytes);
+    const save = preXol(proc, plan, addr, probe.insn.length, xol.slot);
+    this.state = { kind: "stepping", probe, plan, save, addr };
+    return true;
+  }
+
+  onSingleStep(proc: Process): boolean {
+    const s = this.state;
+    if (s.kind !== "stepping") return false;
+    this.state = { kind: "idle" };
+    postXol(proc, s.plan, s.save, s.addr, s.probe.insn.length, this.xolArea!.slot);
+    runPost(s.probe, context(proc, s.probe, s.addr));
+    return !s.save.guestTf; // a guest stepping itself gets its own trap, as unprobed
+  }
+
+  originalRip(_proc: Process, rip: number): number {
+    const s = this.state;
+    if (s.kind === "stepping" && this.xolArea && rip >= this.xolArea.slot && rip < this.xolArea.slot + 16) return s.addr + (rip - this.xolArea.slot);
+    return rip;
+  }
+
+  /** The trampoline's int3: a probed function is returning. */
+  private onTrampoline(proc: Process): boolean {
+    const rsp = proc.engine.readReg(Reg.RSP);
+    const inst = this.returns.leave(rsp);
+    if (!inst) return false;
+    inst.probe.returns++;
+    const retval = proc.engine.readReg(Reg.RAX);
+    const ctx = context(proc, inst.probe, inst.ret, retval);
+    for (const c of inst.probe.consumers) if (c.ret && (!c.filter || c.filter(proc))) c.ret(ctx);
+    proc.engine.writeReg(Reg.RIP, inst.ret);
+    return true;
+  }
+}
+
+function runPost(probe: Probe, ctx: ProbeContext): void {
+  for (const c of probe.consumers) if (c.post && (!c.filter || c.filter(ctx.proc))) c.post(ctx);
+}
+
+/** A handler context; registers are read on demand. */
+function context(proc: Process, probe: Probe, addr: number, retval?: number): ProbeContext {
+  return {
+    proc, probe, addr, retval,
+    time: process.hrtime.bigint() - start,
+    reg: (name) => proc.engine.readReg(Reg[name as keyof typeof Reg]),
+    args: () => {
+      const out: number[] = [];
+      proc.engine.readRegs(ARG_REGS, out);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The probe registry (cf. kernel/events/uprobes.c: uprobe_register,
+ * uprobe_unregister, the uprobes tree keyed by inode and offset).
+ * Registration reads the instruction from the file, checks with capstone
+ * that the offset is an instruction boundary, decodes and analyzes it, and
+ * hands the probe to the insertion strategy; attach() gives a process the
+ * trap path.
+ */
+import capstoneFactory from "@alexaltea/capstone-js";
+import * as fs from "node:fs";
+import type { Process } from "../emu/process.js";
+import type { MemSystem } from "../mm/index.js";
+import { analyzeInsn, type Plan } from "./arch-x86.js";
+import { ProbeError } from "./errors.js";
+import { classifyInsn, decodeInsn } from "./insn.js";
+import { Probe, probeKey, type Consumer } from "./probe.js";
+import { AopsStrategy } from "./strategy-aops.js";
+import type { InsertionStrategy } from "./strategy.js";
+import { offsetToVaddr, probeableSymbols, readSymbols, resolveSpec, type ElfSymbols } from "./symbols.js";
+import { ProbeTraps, type ProbeTable } from "./trap.js";
+
+type Capstone = InstanceType<Awaited<ReturnType<typeof capstoneFactory>>["Capstone"]>;
+let capstone: Promise<Capstone> | undefined;
+
+/** Where to probe: a symbol spec ("main", "fib+0x4", "0x1139" as a file offset) or a file offset. */
+export type ProbeWhere = string | { offset: number };
+
+/** Probes of one MemSystem: every process using it sees them. */
+export class Uprobes implements ProbeTable {
+  private readonly probes = new Map<string, Probe>();
+  private readonly plans = new Map<Probe, Plan>();
+
+  /**
+   * @param sys the memory system whose page caches hold the probed files
+   * @param strategy how breakpoints get into memory (default: the per-file aops hook)
+   */
+  constructor(readonly sys: MemSystem, readonly strategy: InsertionStrategy = new AopsStrategy()) {}
+
+  /** Every registered probe. */
+  all(): Probe[] {
+    return [...this.probes.values()];
+  }
+
+  byKey(key: string): Probe | undefined {
+    return this.probes.get(key);
+  }
+
+  plan(probe: Probe): Plan {
+    return this.plans.get(probe)!;
+  }
+
+  /**
+   * Adds `consumer` to the probe at `where` in host file `path`, creating and
+   * arming the probe if it is new (cf. uprobe_register).
+   * @param label how reports name it (default "path:where")
+   * @throws ProbeError ENOSYM, ERANGE, EFAULT, ENOTBOUNDARY, ENOTPROBEABLE, ENOEXEC
+   */
+  async register(path: string, where: ProbeWhere, consumer: Consumer, label?: string): Promise<Probe> {
+    const elf = readSymbols(path);
+    const at = typeof where === "string" ? resolveSpec(elf, where) : { offset: where.offset, vaddr: offsetToVaddr(elf, where.offset) };
+    const mapping = this.sys.openFile(path, false);
+    const known = this.probes.get(probeKey(mapping, at.offset));
+    if (known) {
+      known.consumers.push(consumer);
+      return known;
+    }
+    const bytes = readBytes(path, at.offset, 16);
+    const cs = await (capstone ??= capstoneFactory().then((m) => new m.Capstone(m.ARCH_X86, m.MODE_64)));
+    checkBoundary(cs, elf, path, at.offset, at.vaddr);
+    const [ci] = cs.disasm(bytes, at.vaddr);
+    const insn = decodeInsn(bytes, at.vaddr);
+    const text = ci ? `${ci.mnemonic} ${ci.op_str}`.trim() : "(undecodable)";
+    if (!ci || ci.size !== insn.length) {
+      throw new ProbeError("ENOTPROBEABLE", `cannot probe ${path} at 0x${at.offset.toString(16)}: capstone and the decoder disagree on "${text}"`);
+    }
+    const cls = classifyInsn(insn);
+    const plan = analyzeInsn(insn, cls, text);
+    const probe = new Probe(mapping, at.offset, insn, cls, text, label ?? `${path}:${typeof where === "string" ? where : `0x${where.offset.toString(16)}`}`);
+    probe.consumers.push(consumer);
+    this.probes.set(probe.key, probe);
+    this.plans.set(probe, plan);
+    this.strategy.arm(this.sys, probe);
+    return probe;
+  }
+
+  /** Removes one consumer; the last one removes the probe and its breakpoint (cf. uprobe_unregister). */
+  unregister(probe: Probe, consumer: Consumer): void {
+    const i = probe.consumers.indexOf(consumer);
+    if (i >= 0) probe.consumers.splice(i, 1);
+    if (probe.consumers.length > 0 || !this.probes.has(probe.key)) return;
+    this.strategy.disarm(this.sys, probe);
+    this.probes.delete(probe.key);
+    this.plans.delete(probe);
+  }
+
+  /** Gives `proc` the trap path of these probes. */
+  attach(proc: Process): ProbeTraps {
+    const traps = new ProbeTraps(this);
+    proc.traps = traps;
+    return traps;
+  }
+}
+
+/** `len` bytes of host file `path` at `offset` (fewer at its end). */
+function readBytes(path: string, offset: number, len: number): Uint8Array {
+  const fd = fs.openSync(path, "r");
+  try {
+    const buf = Buffer.alloc(len);
+    const n = fs.readSync(fd, buf, 0, len, offset);
+    return new Uint8Array(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Refuses an offset inside an instruction: disassembles the function that
+ * contains it (capstone) from its start and requires an instruction to
+ * begin exactly there. Offsets outside every known function are accepted.
+ */
+function checkBoundary(cs: Capstone, elf: ElfSymbols, path: string, offset: number, vaddr: number): void {
+  const fn = probeableSymbols(elf).find((s) => s.value <= vaddr && vaddr < s.value + s.size);
+  if (!fn) return;
+  const fnOffset = offset - (vaddr - fn.value);
+  const code = readBytes(path, fnOffset, fn.size);
+  let at = fn.value;
+  for (const insn of cs.disasm(code, fn.value)) {
+    if (at === vaddr) return;
+    if (at > vaddr) break;
+    at += insn.size;
+  }
+  if (at === vaddr) return;
+  throw new ProbeError("ENOTBOUNDARY", `${path}: 0x${vaddr.toString(16)} (${fn.name}+0x${(vaddr - fn.value).toString(16)}) is not the start of an instruction`);
+}
