@@ -140,6 +140,20 @@ export class Engine {
     for (let i = 0; i < ids.length; i++) out[i] = (signed ? s[2 * i + 1] : u[2 * i + 1]) * 0x100000000 + u[2 * i];
   }
 
+  /**
+   * Writes several registers in one call (cf. uc_reg_write_batch); values are
+   * non-negative integers below 2^53. Precondition: ids.length <= 64.
+   */
+  writeRegs(ids: Int32Array, values: readonly number[]): void {
+    this.i32.set(ids, IDS / 4);
+    const u = this.u32;
+    for (let i = 0; i < ids.length; i++) {
+      u[2 * i] = values[i] % 0x100000000;
+      u[2 * i + 1] = Math.floor(values[i] / 0x100000000);
+    }
+    this.check("uc_reg_write_batch", this.lib.fn.uc_reg_write_batch(this.uc, this.scratch.addr + IDS, this.scratch.addr + PTRS, ids.length));
+  }
+
   /** Writes an x86 model-specific register (cf. struct uc_x86_msr). */
   writeMsr(msr: number, value: number): void {
     this.u32[0] = msr;

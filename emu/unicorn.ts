@@ -45,6 +45,7 @@ export interface UnicornFunctions {
   uc_reg_read(uc: number, regid: number, value: number): number;
   uc_reg_write(uc: number, regid: number, value: number): number;
   uc_reg_read_batch(uc: number, regs: number, vals: number, count: number): number;
+  uc_reg_write_batch(uc: number, regs: number, vals: number, count: number): number;
   uc_hook_add(uc: number, out: number, type: number, cb: unknown, user: number, begin: number, end: number, ...rest: unknown[]): number;
   uc_hook_del(uc: number, hh: number): number;
   uc_emu_start(uc: number, begin: number, until: number | bigint, timeout: number, count: number): number;
@@ -105,6 +106,7 @@ function declare(lib: koffi.IKoffiLib): UnicornFunctions {
     uc_reg_read: f("int uc_reg_read(uint64_t uc, int regid, uint64_t value)"),
     uc_reg_write: f("int uc_reg_write(uint64_t uc, int regid, uint64_t value)"),
     uc_reg_read_batch: f("int uc_reg_read_batch(uint64_t uc, uint64_t regs, uint64_t vals, int count)"),
+    uc_reg_write_batch: f("int uc_reg_write_batch(uint64_t uc, uint64_t regs, uint64_t vals, int count)"),
     uc_hook_add: f("int uc_hook_add(uint64_t uc, uint64_t hh, int type, void *callback, uint64_t user, uint64_t begin, uint64_t end, ...)"),
     uc_hook_del: f("int uc_hook_del(uint64_t uc, size_t hh)"),
     uc_emu_start: f("int uc_emu_start(uint64_t uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)"),

@@ -126,7 +126,7 @@ export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): v
   const delta = addr - insn.addr; // targets were computed at the file's link address
   switch (cls.kind) {
     case "nop":
-      e.writeReg(Reg.RIP, next);
+      if (insn.length !== 1) e.writeReg(Reg.RIP, next); // after int3, RIP is addr + 1 already
       return;
     case "push": {
       const rsp = e.readReg(Reg.RSP) - 8;
@@ -173,10 +173,13 @@ export function preXol(p: Process, plan: Plan & { kind: "step" }, addr: number, 
     e.writeReg(GPR[plan.scratch], addr + length); // what RIP would be after the original
   }
   const flags = e.readReg(Reg.EFLAGS);
-  e.writeReg(Reg.EFLAGS, flags | TF);
-  e.writeReg(Reg.RIP, slot);
+  e.writeRegs(FLAGS_RIP, [flags | TF, slot]);
   return { scratchValue, guestTf: (flags & TF) !== 0 };
 }
+
+const FLAGS_RIP = new Int32Array([Reg.EFLAGS, Reg.RIP]);
+const RIP_FLAGS_RSP = new Int32Array([Reg.RIP, Reg.EFLAGS, Reg.RSP]);
+const regs3: number[] = [0, 0, 0];
 
 /**
  * Puts the world back after the step (cf. arch_uprobe_post_xol): RIP from
@@ -186,19 +189,16 @@ export function preXol(p: Process, plan: Plan & { kind: "step" }, addr: number, 
  */
 export function postXol(p: Process, plan: Plan & { kind: "step" }, save: XolSave, addr: number, length: number, slot: number): void {
   const e = p.engine;
-  const rip = e.readReg(Reg.RIP);
+  e.readRegs(RIP_FLAGS_RSP, regs3);
+  const [rip, flags, rsp] = regs3;
   const next = addr + length, slotNext = slot + plan.bytes.length;
-  if (rip === slotNext) e.writeReg(Reg.RIP, next);
-  if (plan.fixCall) poke64(p, e.readReg(Reg.RSP), next);
-  if (plan.fixPushf && !save.guestTf) {
-    const rsp = e.readReg(Reg.RSP);
-    poke64(p, rsp, peek64(p, rsp) & ~TF);
-  }
+  if (plan.fixCall) poke64(p, rsp, next);
+  if (plan.fixPushf && !save.guestTf) poke64(p, rsp, peek64(p, rsp) & ~TF);
   if (plan.fixSyscall) {
     if (e.readReg(Reg.RCX) === slotNext) e.writeReg(Reg.RCX, next);
     if (!save.guestTf) e.writeReg(Reg.R11, e.readReg(Reg.R11) & ~TF);
   }
   if (plan.scratch >= 0) e.writeReg(GPR[plan.scratch], save.scratchValue);
-  const flags = e.readReg(Reg.EFLAGS);
-  e.writeReg(Reg.EFLAGS, save.guestTf ? flags | TF : flags & ~TF);
+  // Fell through: back to the original's next instruction; a branch keeps its (absolute) target.
+  e.writeRegs(FLAGS_RIP, [save.guestTf ? flags | TF : flags & ~TF, rip === slotNext ? next : rip]);
 }

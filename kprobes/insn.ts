@@ -414,7 +414,12 @@ export type InsnClass =
   | { kind: "call"; target: number; next: number }
   /** Conditional jump (70-7F rel8, 0F 80-8F rel32). `cond` is the low nibble; see {@link condTaken}. */
   | { kind: "jcc"; cond: number; target: number }
-  /** `loopne`, `loope`, `loop` (decrement rcx) and `jrcxz` (E0-E3 rel8). */
+  /**
+   * `loopne`, `loope`, `loop` (decrement rcx) and `jrcxz` (E0-E3 rel8); with
+   * a 67 prefix they use ecx (`jrcxz` is then `jecxz`). Added beyond the
+   * Linux-style basics because executing them out of line would branch
+   * relative to the wrong address.
+   */
   | { kind: "loop"; op: "loopne" | "loope" | "loop" | "jrcxz"; target: number }
   /** `xbegin rel32` (C7 F8): `target` is the abort handler. */
   | { kind: "xbegin"; target: number }

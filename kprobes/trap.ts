@@ -18,7 +18,7 @@
  */
 import { Reg } from "../emu/constants.js";
 import type { Process, TrapHandler } from "../emu/process.js";
-import { PAGE_SIZE, vmaPgoff } from "../mm/index.js";
+import { PAGE_SIZE, vmaPgoff, type Vma } from "../mm/index.js";
 import { emulate, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
 import { probeKey, type Consumer, type Probe, type ProbeContext } from "./probe.js";
 import { ReturnStack } from "./uretprobe.js";
@@ -32,6 +32,8 @@ export interface ProbeTable {
   plan(probe: Probe): Plan;
   /** Removes one consumer (a pre handler asked to be removed). */
   unregister(probe: Probe, consumer: Consumer): void;
+  /** Changes whenever a probe is added or removed (invalidates lookups). */
+  readonly generation: number;
 }
 
 type State =
@@ -53,13 +55,24 @@ export class ProbeTraps implements TrapHandler {
     return (this.xolArea ??= new XolArea(proc.mm));
   }
 
-  /** The probe whose instruction is at `addr` in `proc`, found through its VMA's file and offset. */
+  /**
+   * The probe whose instruction is at `addr` in `proc`, found through its
+   * VMA's file and offset; remembered per address while the VMA and the
+   * probe table stay the same.
+   */
   private lookup(proc: Process, addr: number): Probe | undefined {
     const vma = proc.mm.vmas.find(addr);
     if (!vma?.file) return undefined;
+    const hit = this.cache.get(addr);
+    if (hit && hit.vma === vma && hit.start === vma.start && hit.pgoff === vma.pgoff && hit.gen === this.table.generation) return hit.probe;
     const page = addr - (addr % PAGE_SIZE);
-    return this.table.byKey(probeKey(vma.file, vmaPgoff(vma, page) * PAGE_SIZE + (addr % PAGE_SIZE)));
+    const probe = this.table.byKey(probeKey(vma.file, vmaPgoff(vma, page) * PAGE_SIZE + (addr % PAGE_SIZE)));
+    this.cache.set(addr, { vma, start: vma.start, pgoff: vma.pgoff, gen: this.table.generation, probe });
+    return probe;
   }
+
+  /** Address -> probe, with what it was derived from. */
+  private readonly cache = new Map<number, { vma: Vma; start: number; pgoff: number; gen: number; probe: Probe | undefined }>();
 
   onBreakpoint(proc: Process): boolean {
     const addr = proc.engine.readReg(Reg.RIP) - 1;
@@ -67,18 +80,18 @@ export class ProbeTraps implements TrapHandler {
     const probe = this.lookup(proc, addr);
     if (!probe) return false;
     probe.hits++;
-    const ctx = context(proc, probe, addr);
+    let ctx: ProbeContext | undefined;
     let wantsReturn = false;
-    for (const c of [...probe.consumers]) {
+    for (const c of probe.consumers.length === 1 ? probe.consumers : [...probe.consumers]) {
       if (c.filter && !c.filter(proc)) continue;
       if (c.ret) wantsReturn = true;
-      if (c.pre?.(ctx) === "remove") this.table.unregister(probe, c);
+      if (c.pre && c.pre((ctx ??= context(proc, probe, addr))) === "remove") this.table.unregister(probe, c);
     }
     if (wantsReturn) this.returns.enter(proc, probe, this.xol(proc).trampoline);
     const plan = this.table.plan(probe);
     if (plan.kind === "emulate") {
       emulate(proc, probe.insn, probe.cls, addr);
-      runPost(probe, ctx);
+      runPost(probe, proc, addr);
       return true;
     }
     const xol = this.xol(proc);
@@ -93,7 +106,7 @@ export class ProbeTraps implements TrapHandler {
     if (s.kind !== "stepping") return false;
     this.state = { kind: "idle" };
     postXol(proc, s.plan, s.save, s.addr, s.probe.insn.length, this.xolArea!.slot);
-    runPost(s.probe, context(proc, s.probe, s.addr));
+    runPost(s.probe, proc, s.addr);
     return !s.save.guestTf; // a guest stepping itself gets its own trap, as unprobed
   }
 
@@ -117,8 +130,9 @@ export class ProbeTraps implements TrapHandler {
   }
 }
 
-function runPost(probe: Probe, ctx: ProbeContext): void {
-  for (const c of probe.consumers) if (c.post && (!c.filter || c.filter(ctx.proc))) c.post(ctx);
+function runPost(probe: Probe, proc: Process, addr: number): void {
+  let ctx: ProbeContext | undefined;
+  for (const c of probe.consumers) if (c.post && (!c.filter || c.filter(proc))) c.post((ctx ??= context(proc, probe, addr)));
 }
 
 /** A handler context; registers are read on demand. */

@@ -29,6 +29,8 @@ export type ProbeWhere = string | { offset: number };
 export class Uprobes implements ProbeTable {
   private readonly probes = new Map<string, Probe>();
   private readonly plans = new Map<Probe, Plan>();
+  /** Bumped on every probe added or removed. */
+  generation = 0;
 
   /**
    * @param sys the memory system whose page caches hold the probed files
@@ -79,6 +81,7 @@ export class Uprobes implements ProbeTable {
     probe.consumers.push(consumer);
     this.probes.set(probe.key, probe);
     this.plans.set(probe, plan);
+    this.generation++;
     this.strategy.arm(this.sys, probe);
     return probe;
   }
@@ -91,6 +94,7 @@ export class Uprobes implements ProbeTable {
     this.strategy.disarm(this.sys, probe);
     this.probes.delete(probe.key);
     this.plans.delete(probe);
+    this.generation++;
   }
 
   /** Gives `proc` the trap path of these probes. */

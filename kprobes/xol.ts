@@ -18,8 +18,8 @@ export class XolArea {
   readonly trampoline: number;
   /** Address of the slot. */
   readonly slot: number;
-  /** What the slot holds now (hex), to skip rewriting the same instruction. */
-  private held = "";
+  /** The bytes the slot holds now (a probe's plan keeps one array), to skip rewriting the same instruction. */
+  private held: Uint8Array | undefined;
 
   /** Maps the area in `mm` (top-down in the mmap area). */
   constructor(private readonly mm: Mm) {
@@ -32,10 +32,9 @@ export class XolArea {
 
   /** Places `bytes` in the slot (cf. xol_get_insn_slot + arch_uprobe_copy_ixol), dropping stale translations. */
   load(bytes: Uint8Array): void {
-    const key = Buffer.from(bytes).toString("hex");
-    if (key === this.held) return;
+    if (bytes === this.held) return;
     this.mm.bytes(this.slot, bytes.length).set(bytes);
     this.mm.dropCode(this.trampoline, this.trampoline + PAGE_SIZE); // no-op until the page is present
-    this.held = key;
+    this.held = bytes;
   }
 }
