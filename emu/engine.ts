@@ -11,6 +11,7 @@ import {
   Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
   UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_X86_INS_SYSCALL, ucCtlWrite,
 } from "./constants.js";
+import type { CpuView } from "./cpu-view.js";
 import { engineModule } from "./exception-state.js";
 import { IntrHookProto, MemHookProto, SyscallHookProto, loadUnicorn, type UnicornLib } from "./unicorn.js";
 
@@ -54,6 +55,8 @@ export class Engine {
   private readonly u32: Uint32Array;
   private readonly i32: Int32Array;
   private readonly u64: BigUint64Array;
+  /** The live CPU state seen directly, when it was found and proven (see cpu-view.ts); else undefined. */
+  cpu: CpuView | undefined;
   /** koffi-registered callbacks, kept alive while the engine may call them. */
   private readonly callbacks: unknown[] = [];
   /** An exception thrown by a hook during run() (any value, even undefined); rethrown when run() returns. */
@@ -109,6 +112,17 @@ export class Engine {
   readReg(id: number): number {
     this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.scratch.addr + VALS));
     return this.u32[0] + this.u32[1] * 0x100000000;
+  }
+
+  /** RIP, from the CPU state directly when possible (no engine call). */
+  rip(): number {
+    return this.cpu ? this.cpu.rip : this.readReg(Reg.RIP);
+  }
+
+  /** Sets RIP; from a hook, the guest continues there. */
+  setRip(v: number): void {
+    if (this.cpu) this.cpu.rip = v;
+    else this.writeReg(Reg.RIP, v);
   }
 
   /** Reads a register's full 64 bits. */

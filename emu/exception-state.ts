@@ -21,6 +21,7 @@
 import { EngineError } from "../lib/errors.js";
 import { HostRegion, viewAt } from "../lib/hostmem.js";
 import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, Reg, Vec } from "./constants.js";
+import { CpuView } from "./cpu-view.js";
 import type { Engine } from "./engine.js";
 import type { UnicornLib } from "./unicorn.js";
 
@@ -30,6 +31,11 @@ export interface ContextLayout {
   readonly oldException: readonly number[];
   /** Byte offset of the int32 #PF error code. */
   readonly errorCode: number;
+  /** Byte offsets, in the saved context, of RAX (the CPU state's first field), RIP, EFLAGS and CR2 (64-bit each). */
+  readonly rax: number;
+  readonly rip: number;
+  readonly eflags: number;
+  readonly cr2: number;
 }
 
 const layouts = new Map<UnicornLib, ContextLayout>();
@@ -50,6 +56,7 @@ export class ExceptionState {
     this.ctx = allocContext(engine);
     const size = Number(engine.lib.fn.uc_context_size(engine.handle));
     this.words = new Int32Array(viewAt(this.ctx, size), 0, size >> 2);
+    if (!process.env.FAULTLINE_NO_CPU_VIEW) engine.cpu = CpuView.find(engine, this.layout);
   }
 
   /**
@@ -57,6 +64,8 @@ export class ExceptionState {
    * exception state and returns this fault's error code (PF_* bits).
    */
   afterPageFault(): number {
+    const view = this.engine.cpu;
+    if (view) return view.pageFaultFixup();
     const fn = this.engine.lib.fn;
     fn.uc_context_save(this.engine.handle, this.ctx);
     const code = this.words[this.layout.errorCode >> 2];
@@ -90,6 +99,9 @@ function allocContext(engine: Engine): number {
     out.release();
   }
 }
+
+/** A value put in RAX to find where the CPU state starts in a saved context. */
+const RAX_MAGIC = 0x5a17_c0de_7731;
 
 /** Page-table flag bits used by the experiment. */
 const P = 1n, W = 2n;
@@ -132,6 +144,8 @@ function runExperiment(lib: UnicornLib): ContextLayout {
     const ctx = allocContext(e);
     const size = Number(lib.fn.uc_context_size(e.handle));
     const words = new Int32Array(viewAt(ctx, size), 0, size >> 2);
+    e.writeReg(Reg.RAX, RAX_MAGIC);
+    e.writeReg(Reg.EFLAGS, 0x202 | 0x400); // IF and DF: bits kept in the eflags field itself
     lib.fn.uc_context_save(e.handle, ctx);
     const before = words.slice();
     const snaps: Int32Array[] = [];
@@ -167,7 +181,16 @@ function runExperiment(lib: UnicornLib): ContextLayout {
     }
     if (errorCode < 0) throw fail("no context field holds the page-fault error code");
     oldExc = oldExc.filter((o) => o !== errorCode);
-    return { oldException: oldExc, errorCode };
+    const q = (snap: Int32Array, i: number) => (snap[i] >>> 0) + (snap[i + 1] >>> 0) * 0x100000000;
+    const find64 = (want: number[]): number => {
+      for (let i = 0; i + 1 < snaps[0].length; i += 2) if (snaps.every((sn, k) => q(sn, i) === want[k])) return i * 4;
+      return -1;
+    };
+    let rax = -1;
+    for (let i = 0; i + 1 < before.length && rax < 0; i += 2) if (q(before, i) === RAX_MAGIC) rax = i * 4;
+    const rip = find64([0x1000, 0x1008, 0x1010]), cr2 = find64([0x2000, 0x2000, 0x3000]);
+    const eflags = rip >= 0 && (q(before, (rip + 8) >> 2) & 0x400) !== 0 ? rip + 8 : -1;
+    return { oldException: oldExc, errorCode, rax, rip, eflags, cr2 };
   } finally {
     e.close();
     mem.release();

@@ -108,7 +108,7 @@ export class Process {
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly warned = new Set<string>();
   /** Reads RIP; handed to the fault path, which needs it only to report a signal. */
-  private readonly ripOf = (): number => this.engine.readReg(Reg.RIP);
+  private readonly ripOf = (): number => this.engine.rip();
 
   /**
    * A new process with an empty address space on a fresh engine.
@@ -165,7 +165,7 @@ export class Process {
   private onInterrupt(intno: number): void {
     if (intno === Vec.PF) {
       let errorCode = this.exc.afterPageFault();
-      const cr2 = this.engine.readReg(Reg.CR2);
+      const cr2 = this.engine.cpu ? this.engine.cpu.cr2 : this.engine.readReg(Reg.CR2);
       // Without NXE (Unicorn 2.0.1) the CPU leaves the instruction-fetch bit out
       // of the error code; a fault at RIP itself is a fetch.
       if (!this.mm.mmu.nx && (errorCode & PF_WRITE) === 0 && cr2 === this.ripOf()) errorCode |= PF_INSTR;

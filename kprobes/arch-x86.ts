@@ -126,27 +126,27 @@ export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): v
   const delta = addr - insn.addr; // targets were computed at the file's link address
   switch (cls.kind) {
     case "nop":
-      if (insn.length !== 1) e.writeReg(Reg.RIP, next); // after int3, RIP is addr + 1 already
+      if (insn.length !== 1) e.setRip(next); // after int3, RIP is addr + 1 already
       return;
     case "push": {
       const rsp = e.readReg(Reg.RSP) - 8;
       poke64(p, rsp, e.readRegBig(GPR[cls.reg]));
       e.writeReg(Reg.RSP, rsp);
-      e.writeReg(Reg.RIP, next);
+      e.setRip(next);
       return;
     }
     case "jmp":
-      e.writeReg(Reg.RIP, cls.target + delta);
+      e.setRip(cls.target + delta);
       return;
     case "call": {
       const rsp = e.readReg(Reg.RSP) - 8;
       poke64(p, rsp, next);
       e.writeReg(Reg.RSP, rsp);
-      e.writeReg(Reg.RIP, cls.target + delta);
+      e.setRip(cls.target + delta);
       return;
     }
     case "jcc":
-      e.writeReg(Reg.RIP, condTaken(cls.cond, e.readReg(Reg.EFLAGS)) ? cls.target + delta : next);
+      e.setRip(condTaken(cls.cond, e.readReg(Reg.EFLAGS)) ? cls.target + delta : next);
       return;
     default:
       throw new ProbeError("EINVAL", `not an emulated instruction: ${cls.kind}`);
@@ -172,6 +172,12 @@ export function preXol(p: Process, plan: Plan & { kind: "step" }, addr: number, 
     scratchValue = e.readRegBig(GPR[plan.scratch]);
     e.writeReg(GPR[plan.scratch], addr + length); // what RIP would be after the original
   }
+  if (e.cpu) {
+    const guestTf = e.cpu.trapFlag;
+    e.cpu.trapFlag = true;
+    e.cpu.rip = slot;
+    return { scratchValue, guestTf };
+  }
   const flags = e.readReg(Reg.EFLAGS);
   e.writeRegs(FLAGS_RIP, [flags | TF, slot]);
   return { scratchValue, guestTf: (flags & TF) !== 0 };
@@ -189,9 +195,16 @@ const regs3: number[] = [0, 0, 0];
  */
 export function postXol(p: Process, plan: Plan & { kind: "step" }, save: XolSave, addr: number, length: number, slot: number): void {
   const e = p.engine;
+  const next = addr + length, slotNext = slot + plan.bytes.length;
+  if (e.cpu && !plan.fixCall && !plan.fixPushf && !plan.fixSyscall && plan.scratch < 0) {
+    // The common case, without engine calls.
+    const rip = e.cpu.rip;
+    e.cpu.trapFlag = save.guestTf;
+    if (rip === slotNext) e.cpu.rip = next;
+    return;
+  }
   e.readRegs(RIP_FLAGS_RSP, regs3);
   const [rip, flags, rsp] = regs3;
-  const next = addr + length, slotNext = slot + plan.bytes.length;
   if (plan.fixCall) poke64(p, rsp, next);
   if (plan.fixPushf && !save.guestTf) poke64(p, rsp, peek64(p, rsp) & ~TF);
   if (plan.fixSyscall) {

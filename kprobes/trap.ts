@@ -75,7 +75,7 @@ export class ProbeTraps implements TrapHandler {
   private readonly cache = new Map<number, { vma: Vma; start: number; pgoff: number; gen: number; probe: Probe | undefined }>();
 
   onBreakpoint(proc: Process): boolean {
-    const addr = proc.engine.readReg(Reg.RIP) - 1;
+    const addr = proc.engine.rip() - 1;
     if (this.xolArea && addr === this.xolArea.trampoline) return this.onTrampoline(proc);
     const probe = this.lookup(proc, addr);
     if (!probe) return false;
@@ -125,7 +125,7 @@ export class ProbeTraps implements TrapHandler {
     const retval = proc.engine.readReg(Reg.RAX);
     const ctx = context(proc, inst.probe, inst.ret, retval);
     for (const c of inst.probe.consumers) if (c.ret && (!c.filter || c.filter(proc))) c.ret(ctx);
-    proc.engine.writeReg(Reg.RIP, inst.ret);
+    proc.engine.setRip(inst.ret);
     return true;
   }
 }

@@ -459,3 +459,22 @@ describe("FAULTLINE_UNICORN naming a missing file", () => {
     }
   });
 });
+
+describe.skipIf(process.env.FAULTLINE_NO_CPU_VIEW)("direct view of the CPU state (emu/cpu-view.ts; FAULTLINE_NO_CPU_VIEW turns it off)", () => {
+  it("is found and proven for a process's engine, and agrees with the API", async () => {
+    const { Process } = await import("../emu/process.js");
+    const { MemSystem } = await import("../mm/index.js");
+    const p = new Process(new MemSystem());
+    const view = p.engine.cpu;
+    expect(view, "CpuView found in this engine").toBeDefined();
+    p.engine.writeReg(Reg.RIP, 0x40_1234);
+    expect(view!.rip, `rip through the view: got 0x${view!.rip.toString(16)}, want 0x401234`).toBe(0x40_1234);
+    view!.rip = 0x40_5678;
+    expect(p.engine.readReg(Reg.RIP), "rip through the API after a direct write").toBe(0x40_5678);
+    view!.trapFlag = true;
+    expect(p.engine.readReg(Reg.EFLAGS) & 0x100, "TF through the API").toBe(0x100);
+    view!.trapFlag = false;
+    expect(p.engine.readReg(Reg.EFLAGS) & 0x100).toBe(0);
+    p.destroy();
+  });
+});
