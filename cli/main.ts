@@ -13,7 +13,7 @@ import { MemSystem, PAGE_SIZE, type MmCounters } from "../mm/index.js";
 import { runDemo } from "./demo.js";
 import { parseRun, UsageError, type RunOptions } from "./options.js";
 import {
-  Uprobes, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type Consumer, type Probe, type ProbeContext,
+  ProbeError, Uprobes, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type Consumer, type Probe, type ProbeContext,
 } from "../kprobes/index.js";
 
 const HELP = `faultline: x86-64 Linux programs over a demand-paged memory manager
@@ -42,7 +42,9 @@ run options (before PROGRAM):
   --timeout SECONDS    kill the guest after SECONDS
 
 exit status: the guest's own; 128+N when killed by signal N; 126 cannot execute;
-127 program not found; 2 usage error.`;
+127 program not found; 2 usage error (a malformed --probe SPEC too); 1 a probe that
+cannot be placed (unknown symbol, not an instruction boundary, unprobeable); 70 an
+internal error of faultline.`;
 
 /** Runs the command line `args` (without node and script) and returns the exit status. */
 export async function main(args: string[]): Promise<number> {
@@ -68,6 +70,11 @@ export async function main(args: string[]): Promise<number> {
       fs.writeSync(2, `faultline: ${e.message}\n`);
       return 2;
     }
+    if (e instanceof ProbeError) {
+      fs.writeSync(2, `faultline: ${e.message} [${e.code}]\n`);
+      return e.code === "EBADSPEC" ? 2 : 1;
+    }
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") return 0; // the reader went away (e.g. | head)
     if (e instanceof ExecError) {
       fs.writeSync(2, `faultline: ${e.message}\n`);
       return e.exitStatus;
@@ -131,7 +138,12 @@ async function addProbes(proc: Process, o: RunOptions): Promise<{ spec: string; 
   const out: { spec: string; probe: Probe; ret: boolean }[] = [];
   for (const spec of o.probes) {
     const { ret, path, where } = parseProbeSpec(spec);
-    const host = proc.fs.resolve(path, true).host;
+    let host: string;
+    try {
+      host = proc.fs.resolve(path, true).host;
+    } catch (e) {
+      throw new ProbeError((e as FaultlineError).code ?? "ENOENT", `--probe ${spec}: ${path}: ${(e as Error).message.replace(/^.*: /, "")}`);
+    }
     const trace = o.probeTrace ? traceLine(spec) : undefined;
     const consumer: Consumer = ret ? { ret: trace ?? (() => {}) } : { pre: trace };
     out.push({ spec, ret, probe: await uprobes.register(host, where, consumer, spec) });

@@ -125,6 +125,13 @@ export class Engine {
     else this.writeReg(Reg.RIP, v);
   }
 
+  /** Reads a register's 64 bits as two 32-bit halves into out[0] (low) and out[1] (high), without BigInt. */
+  readRegHalves(id: number, out: Uint32Array): void {
+    this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.scratch.addr + VALS));
+    out[0] = this.u32[0];
+    out[1] = this.u32[1];
+  }
+
   /** Reads a register's full 64 bits. */
   readRegBig(id: number): bigint {
     this.check("uc_reg_read", this.lib.fn.uc_reg_read(this.uc, id, this.scratch.addr + VALS));

@@ -88,6 +88,7 @@ class GuestExit extends FaultlineError {
 }
 
 const SYSCALL_REGS = new Int32Array([Reg.RAX, Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9]);
+const RCX_R11 = new Int32Array([Reg.RCX, Reg.R11]);
 
 /** One guest process. */
 export class Process {
@@ -106,6 +107,7 @@ export class Process {
   readonly sigactions = new Map<number, Uint8Array>();
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
+  private readonly sysret: number[] = [0, 0];
   private readonly warned = new Set<string>();
   /** Reads RIP; handed to the fault path, which needs it only to report a signal. */
   private readonly ripOf = (): number => this.engine.rip();
@@ -190,6 +192,11 @@ export class Process {
     this.engine.readRegs(SYSCALL_REGS, r, true);
     const ret = dispatch(this, r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
     this.engine.writeReg(Reg.RAX, ret < 0 ? BigInt(ret) : ret);
+    // As the CPU's syscall leaves them: RCX = the next instruction (in this hook RIP is still
+    // at the 2-byte syscall itself), R11 = RFLAGS.
+    this.sysret[0] = this.engine.rip() + 2;
+    this.sysret[1] = this.engine.readReg(Reg.EFLAGS);
+    this.engine.writeRegs(RCX_R11, this.sysret);
   }
 
   /**

@@ -12,7 +12,8 @@
  */
 import type { Process } from "../emu/process.js";
 import { Reg } from "../emu/constants.js";
-import { copyFromUser, copyToUser } from "../mm/index.js";
+import { ErrnoError, GuestSignal } from "../lib/errors.js";
+import { PAGE_SIZE, PTE_P, PTE_W, copyFromUser, copyToUser } from "../mm/index.js";
 import { ProbeError } from "./errors.js";
 import { condTaken, type Insn, type InsnClass } from "./insn.js";
 
@@ -96,18 +97,59 @@ const REG_ALIASES = [
   ["rsp", "esp", "sp", "spl"], ["rbp", "ebp", "bp", "bpl"], ["rsi", "esi", "si", "sil"], ["rdi", "edi", "di", "dil"],
 ];
 
-/** Reads 8 bytes of guest memory as a number. */
+/**
+ * The 8 bytes at `va` as a view of host memory, when they lie in one page
+ * whose PTE is present (and writable, for a write) now; else null, and the
+ * caller goes through the fault path.
+ */
+function direct(p: Process, va: number, write: boolean): DataView | null {
+  const off = va % PAGE_SIZE;
+  if (off > PAGE_SIZE - 8) return null;
+  const i = p.mm.pt.leaf(va - off, false);
+  if (i < 0) return null;
+  const lo = p.mm.pt.lo(i);
+  if ((lo & PTE_P) === 0 || (write && (lo & PTE_W) === 0)) return null;
+  const b = p.mm.bytes(va, 8);
+  return new DataView(b.buffer, b.byteOffset, 8);
+}
+
+/** Reads 8 bytes of guest memory as a number (exact below 2^53). */
 function peek64(p: Process, va: number): number {
-  const v = new DataView(copyFromUser(p.mm, va, 8).buffer);
-  return v.getUint32(0, true) + v.getUint32(4, true) * 0x100000000;
+  const d = direct(p, va, false) ?? new DataView(copyFromUser(p.mm, va, 8).buffer);
+  return d.getUint32(0, true) + d.getUint32(4, true) * 0x100000000;
+}
+
+/**
+ * Writes 8 bytes (low and high halves) to guest memory, as the guest's own
+ * store would: through the fault path when the page is not writable now.
+ * @throws GuestSignal SIGSEGV when the address is not writable at all (what
+ *   the CPU would have raised executing the original instruction at `rip`)
+ */
+function store64(p: Process, va: number, lo: number, hi: number, rip: number): void {
+  const d = direct(p, va, true);
+  if (d) {
+    d.setUint32(0, lo, true);
+    d.setUint32(4, hi, true);
+    return;
+  }
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setUint32(0, lo, true);
+  buf.setUint32(4, hi, true);
+  try {
+    copyToUser(p.mm, va, new Uint8Array(buf.buffer));
+  } catch (e) {
+    if (e instanceof ErrnoError && e.code === "EFAULT") throw new GuestSignal("SIGSEGV", 11, rip, "write", va, "SEGV_MAPERR: no mapping");
+    throw e;
+  }
 }
 
 /** Writes a number (exact below 2^53) or bigint as 8 bytes of guest memory. */
-export function poke64(p: Process, va: number, value: number | bigint): void {
-  const v = new DataView(new ArrayBuffer(8));
-  v.setBigUint64(0, BigInt.asUintN(64, BigInt(value)), true);
-  copyToUser(p.mm, va, new Uint8Array(v.buffer));
+export function poke64(p: Process, va: number, value: number | bigint, rip = 0): void {
+  const v = BigInt.asUintN(64, BigInt(value));
+  store64(p, va, Number(v & 0xffffffffn), Number(v >> 32n), rip);
 }
+
+const halves = new Uint32Array(2);
 
 /** Reads the guest's return address at [rsp]. */
 export function readStackTop(p: Process): { rsp: number; value: number } {
@@ -130,7 +172,8 @@ export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): v
       return;
     case "push": {
       const rsp = e.readReg(Reg.RSP) - 8;
-      poke64(p, rsp, e.readRegBig(GPR[cls.reg]));
+      e.readRegHalves(GPR[cls.reg], halves);
+      store64(p, rsp, halves[0], halves[1], addr);
       e.writeReg(Reg.RSP, rsp);
       e.setRip(next);
       return;
@@ -140,7 +183,7 @@ export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): v
       return;
     case "call": {
       const rsp = e.readReg(Reg.RSP) - 8;
-      poke64(p, rsp, next);
+      store64(p, rsp, next % 0x100000000, Math.floor(next / 0x100000000), addr);
       e.writeReg(Reg.RSP, rsp);
       e.setRip(cls.target + delta);
       return;

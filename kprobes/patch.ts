@@ -5,7 +5,7 @@
  * code of that page is dropped in every engine that maps it executable.
  * Pages a process copied privately (it wrote to its text) are not reached.
  */
-import { PAGE_SIZE, PROT_EXEC, type AddressSpace, type Page } from "../mm/index.js";
+import { PAGE_SIZE, PROT_EXEC, PTE_SW_ANON, vmaPgoff, type AddressSpace, type MemSystem, type Page } from "../mm/index.js";
 
 /**
  * Writes `byte` at file offset `offset` of a cached page and invalidates
@@ -34,5 +34,27 @@ export function dropMappedCode(page: Page): void {
   for (const { mm, va } of page.rmap) {
     const vma = mm.vmas.find(va);
     if (vma && vma.prot & PROT_EXEC) mm.dropCode(va, va + PAGE_SIZE);
+  }
+}
+
+/**
+ * Puts `byte` back at file offset `offset` in every process's private copy
+ * of that page where `expect` (the breakpoint) still stands (cf. Linux
+ * restoring the original instruction in every mm on unregister): a process
+ * that copied a page while it held a breakpoint must not keep it.
+ */
+export function restorePrivateCopies(sys: MemSystem, mapping: AddressSpace, offset: number, expect: number, byte: number): void {
+  const index = Math.floor(offset / PAGE_SIZE);
+  for (const mm of sys.mms) {
+    for (const v of mm.vmas.all()) {
+      if (v.file !== mapping || index < v.pgoff || index >= vmaPgoff(v, v.end)) continue;
+      const page = v.start + (index - v.pgoff) * PAGE_SIZE;
+      const i = mm.pt.leaf(page, false);
+      if (i < 0 || (mm.pt.lo(i) & PTE_SW_ANON) === 0) continue;
+      const b = mm.bytes(page + (offset % PAGE_SIZE), 1);
+      if (b[0] !== expect) continue;
+      if (v.prot & PROT_EXEC) mm.dropCode(page, page + PAGE_SIZE);
+      b[0] = byte;
+    }
   }
 }

@@ -13,7 +13,7 @@
  *                                            '-> patch 0xCC at probed offsets of these pages
  */
 import { PAGE_SIZE, type AddressSpace, type AddressSpaceOperations, type MemSystem, type Page } from "../mm/index.js";
-import { pokeCached, pokePage } from "./patch.js";
+import { pokeCached, pokePage, restorePrivateCopies } from "./patch.js";
 import type { Probe } from "./probe.js";
 import type { InsertionStrategy } from "./strategy.js";
 
@@ -40,11 +40,12 @@ export class AopsStrategy implements InsertionStrategy {
     pokeCached(probe.mapping, probe.offset, BREAKPOINT);
   }
 
-  disarm(_sys: MemSystem, probe: Probe): void {
+  disarm(sys: MemSystem, probe: Probe): void {
     const h = this.hooked.get(probe.mapping);
     if (!h) return;
     h.probes.delete(probe.offset);
     restoreCached(probe);
+    restorePrivateCopies(sys, probe.mapping, probe.offset, BREAKPOINT, probe.origByte);
     if (h.probes.size === 0) {
       probe.mapping.setAops(h.orig);
       this.hooked.delete(probe.mapping);

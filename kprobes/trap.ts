@@ -18,7 +18,7 @@
  */
 import { Reg } from "../emu/constants.js";
 import type { Process, TrapHandler } from "../emu/process.js";
-import { PAGE_SIZE, vmaPgoff, type Vma } from "../mm/index.js";
+import { PAGE_SIZE, PTE_P, vmaPgoff, type Vma } from "../mm/index.js";
 import { emulate, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
 import { probeKey, type Consumer, type Probe, type ProbeContext } from "./probe.js";
 import { ReturnStack } from "./uretprobe.js";
@@ -78,8 +78,9 @@ export class ProbeTraps implements TrapHandler {
     const addr = proc.engine.rip() - 1;
     if (this.xolArea && addr === this.xolArea.trampoline) return this.onTrampoline(proc);
     const probe = this.lookup(proc, addr);
-    if (!probe) return false;
+    if (!probe) return this.restartIfGone(proc, addr);
     probe.hits++;
+    const plan = this.table.plan(probe); // before handlers: a "remove" may drop the probe
     let ctx: ProbeContext | undefined;
     let wantsReturn = false;
     for (const c of probe.consumers.length === 1 ? probe.consumers : [...probe.consumers]) {
@@ -88,7 +89,6 @@ export class ProbeTraps implements TrapHandler {
       if (c.pre && c.pre((ctx ??= context(proc, probe, addr))) === "remove") this.table.unregister(probe, c);
     }
     if (wantsReturn) this.returns.enter(proc, probe, this.xol(proc).trampoline);
-    const plan = this.table.plan(probe);
     if (plan.kind === "emulate") {
       emulate(proc, probe.insn, probe.cls, addr);
       runPost(probe, proc, addr);
@@ -101,9 +101,24 @@ export class ProbeTraps implements TrapHandler {
     return true;
   }
 
+  /**
+   * An int3 that is no probe: when the byte there is no longer 0xCC (a probe
+   * was removed between the trap and now) the instruction is restarted (cf.
+   * is_trap_at_addr); otherwise it is the guest's own breakpoint.
+   */
+  private restartIfGone(proc: Process, addr: number): boolean {
+    const i = proc.mm.pt.leaf(addr - (addr % PAGE_SIZE), false);
+    if (i < 0 || (proc.mm.pt.lo(i) & PTE_P) === 0 || proc.mm.bytes(addr, 1)[0] === 0xcc) return false;
+    proc.engine.setRip(addr);
+    return true;
+  }
+
   onSingleStep(proc: Process): boolean {
     const s = this.state;
     if (s.kind !== "stepping") return false;
+    // A rep-prefixed string instruction traps after each iteration with RIP still
+    // at its start: keep stepping the copy until it is done.
+    if (proc.engine.rip() === this.xolArea!.slot) return true;
     this.state = { kind: "idle" };
     postXol(proc, s.plan, s.save, s.addr, s.probe.insn.length, this.xolArea!.slot);
     runPost(s.probe, proc, s.addr);

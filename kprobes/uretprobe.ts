@@ -42,6 +42,8 @@ export class ReturnStack {
       return false;
     }
     const { rsp, value } = readStackTop(p);
+    // Instances below this frame were skipped by a longjmp (cf. cleanup_return_instances).
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1].sp < rsp) this.stack.pop();
     this.stack.push({ probe, ret: value, sp: rsp });
     poke64(p, rsp, trampoline);
     return true;
