@@ -11,10 +11,10 @@
  * round. Field offsets come from the saved-context experiment in
  * exception-state.ts. Any doubt and the engine keeps using the API.
  *
- * Only fields QEMU keeps as plain values are touched: RIP, CR2, the
- * exception-state and error-code ints, and the TF bit of EFLAGS (the
- * arithmetic flags live elsewhere, computed lazily; they are read through
- * the API).
+ * Only fields QEMU keeps as plain values are touched: the general
+ * registers, RIP, CR2, the exception-state and error-code ints, and the TF
+ * bit of EFLAGS (the arithmetic flags live elsewhere, computed lazily; they
+ * are read through the API).
  */
 import * as fs from "node:fs";
 import { viewAt } from "../lib/hostmem.js";
@@ -81,6 +81,23 @@ export class CpuView {
   set rip(v: number) {
     this.u32[this.rip32] = v % 0x100000000;
     this.u32[this.rip32 + 1] = Math.floor(v / 0x100000000);
+  }
+
+  /** General register `i` (x86 number: 0 = RAX ... 4 = RSP ... 15 = R15), exact below 2^53. */
+  gpr(i: number): number {
+    return this.u32[2 * i] + this.u32[2 * i + 1] * 0x100000000;
+  }
+
+  /** Sets general register `i` to `v` (a non-negative integer below 2^53). */
+  setGpr(i: number, v: number): void {
+    this.u32[2 * i] = v % 0x100000000;
+    this.u32[2 * i + 1] = Math.floor(v / 0x100000000);
+  }
+
+  /** General register `i` as 32-bit halves into out[0] (low) and out[1] (high). */
+  gprHalves(i: number, out: Uint32Array): void {
+    out[0] = this.u32[2 * i];
+    out[1] = this.u32[2 * i + 1];
   }
 
   get cr2(): number {

@@ -35,6 +35,10 @@ export interface RunOptions {
   count?: number;
 }
 
+/** Unicorn ids of the general registers by x86 number. */
+const GPR_IDS = [Reg.RAX, Reg.RCX, Reg.RDX, Reg.RBX, Reg.RSP, Reg.RBP, Reg.RSI, Reg.RDI,
+  Reg.R8, Reg.R9, Reg.R10, Reg.R11, Reg.R12, Reg.R13, Reg.R14, Reg.R15];
+
 /** Scratch guest-physical page for flushTlb() on 2.0.x: above the guest layout, below 2^40. */
 const TLB_FLUSH_PAGE = 0xfe_ffff_f000;
 
@@ -123,6 +127,23 @@ export class Engine {
   setRip(v: number): void {
     if (this.cpu) this.cpu.rip = v;
     else this.writeReg(Reg.RIP, v);
+  }
+
+  /** General register by x86 number (0 = RAX ... 15 = R15), exact below 2^53; directly when possible. */
+  gpr(i: number): number {
+    return this.cpu ? this.cpu.gpr(i) : this.readReg(GPR_IDS[i]);
+  }
+
+  /** Sets general register `i` (a non-negative integer below 2^53); directly when possible. */
+  setGpr(i: number, v: number): void {
+    if (this.cpu) this.cpu.setGpr(i, v);
+    else this.writeReg(GPR_IDS[i], v);
+  }
+
+  /** General register `i` as 32-bit halves (full 64 bits, no BigInt); directly when possible. */
+  gprHalves(i: number, out: Uint32Array): void {
+    if (this.cpu) this.cpu.gprHalves(i, out);
+    else this.readRegHalves(GPR_IDS[i], out);
   }
 
   /** Reads a register's 64 bits as two 32-bit halves into out[0] (low) and out[1] (high), without BigInt. */

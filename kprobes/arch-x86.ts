@@ -97,6 +97,14 @@ const REG_ALIASES = [
   ["rsp", "esp", "sp", "spl"], ["rbp", "ebp", "bp", "bpl"], ["rsi", "esi", "si", "sil"], ["rdi", "edi", "di", "dil"],
 ];
 
+/** Whether the page of `va` has a present PTE (writable too, when `write`) now. */
+function present(p: Process, va: number, write: boolean): boolean {
+  const i = p.mm.pt.leaf(va - (va % PAGE_SIZE), false);
+  if (i < 0) return false;
+  const lo = p.mm.pt.lo(i);
+  return (lo & PTE_P) !== 0 && (!write || (lo & PTE_W) !== 0);
+}
+
 /**
  * The 8 bytes at `va` as a view of host memory, when they lie in one page
  * whose PTE is present (and writable, for a write) now; else null, and the
@@ -115,6 +123,10 @@ function direct(p: Process, va: number, write: boolean): DataView | null {
 
 /** Reads 8 bytes of guest memory as a number (exact below 2^53). */
 function peek64(p: Process, va: number): number {
+  if (va % 8 === 0 && present(p, va, false)) {
+    const w = p.mm.mem.words(va);
+    return w.arr[w.at] + w.arr[w.at + 1] * 0x100000000;
+  }
   const d = direct(p, va, false) ?? new DataView(copyFromUser(p.mm, va, 8).buffer);
   return d.getUint32(0, true) + d.getUint32(4, true) * 0x100000000;
 }
@@ -126,6 +138,12 @@ function peek64(p: Process, va: number): number {
  *   the CPU would have raised executing the original instruction at `rip`)
  */
 function store64(p: Process, va: number, lo: number, hi: number, rip: number): void {
+  if (va % 8 === 0 && present(p, va, true)) {
+    const w = p.mm.mem.words(va); // an aligned qword never crosses a page
+    w.arr[w.at] = lo;
+    w.arr[w.at + 1] = hi;
+    return;
+  }
   const d = direct(p, va, true);
   if (d) {
     d.setUint32(0, lo, true);
@@ -145,6 +163,10 @@ function store64(p: Process, va: number, lo: number, hi: number, rip: number): v
 
 /** Writes a number (exact below 2^53) or bigint as 8 bytes of guest memory. */
 export function poke64(p: Process, va: number, value: number | bigint, rip = 0): void {
+  if (typeof value === "number" && value >= 0) {
+    store64(p, va, value % 0x100000000, Math.floor(value / 0x100000000), rip);
+    return;
+  }
   const v = BigInt.asUintN(64, BigInt(value));
   store64(p, va, Number(v & 0xffffffffn), Number(v >> 32n), rip);
 }
@@ -153,9 +175,12 @@ const halves = new Uint32Array(2);
 
 /** Reads the guest's return address at [rsp]. */
 export function readStackTop(p: Process): { rsp: number; value: number } {
-  const rsp = p.engine.readReg(Reg.RSP);
+  const rsp = p.engine.gpr(RSP);
   return { rsp, value: peek64(p, rsp) };
 }
+
+/** x86 number of RSP. */
+const RSP = 4;
 
 /**
  * Runs an emulated instruction at `addr` (cf. branch_emulate_op,
@@ -171,10 +196,10 @@ export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): v
       if (insn.length !== 1) e.setRip(next); // after int3, RIP is addr + 1 already
       return;
     case "push": {
-      const rsp = e.readReg(Reg.RSP) - 8;
-      e.readRegHalves(GPR[cls.reg], halves);
+      const rsp = e.gpr(RSP) - 8;
+      e.gprHalves(cls.reg, halves);
       store64(p, rsp, halves[0], halves[1], addr);
-      e.writeReg(Reg.RSP, rsp);
+      e.setGpr(RSP, rsp);
       e.setRip(next);
       return;
     }
@@ -182,9 +207,9 @@ export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): v
       e.setRip(cls.target + delta);
       return;
     case "call": {
-      const rsp = e.readReg(Reg.RSP) - 8;
+      const rsp = e.gpr(RSP) - 8;
       store64(p, rsp, next % 0x100000000, Math.floor(next / 0x100000000), addr);
-      e.writeReg(Reg.RSP, rsp);
+      e.setGpr(RSP, rsp);
       e.setRip(cls.target + delta);
       return;
     }

@@ -133,13 +133,13 @@ export class ProbeTraps implements TrapHandler {
 
   /** The trampoline's int3: a probed function is returning. */
   private onTrampoline(proc: Process): boolean {
-    const rsp = proc.engine.readReg(Reg.RSP);
-    const inst = this.returns.leave(rsp);
+    const inst = this.returns.leave(proc.engine.gpr(4));
     if (!inst) return false;
     inst.probe.returns++;
-    const retval = proc.engine.readReg(Reg.RAX);
-    const ctx = context(proc, inst.probe, inst.ret, retval);
-    for (const c of inst.probe.consumers) if (c.ret && (!c.filter || c.filter(proc))) c.ret(ctx);
+    let ctx: ProbeContext | undefined;
+    for (const c of inst.probe.consumers) {
+      if (c.ret && (!c.filter || c.filter(proc))) c.ret((ctx ??= context(proc, inst.probe, inst.ret, proc.engine.gpr(0))));
+    }
     proc.engine.setRip(inst.ret);
     return true;
   }

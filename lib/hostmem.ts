@@ -98,6 +98,28 @@ export class HostRegion {
   }
 
   /**
+   * 32-bit words of the 1 GiB chunk holding byte `off`, and the index of
+   * the word at `off` in them, for word-sized accesses without making a
+   * view per access. Precondition: `off` is 4-byte aligned and in range.
+   */
+  words(off: number): { arr: Uint32Array; at: number } {
+    const ci = Math.floor(off / VIEW_CHUNK);
+    let w = this.wordChunks[ci];
+    if (w === undefined) {
+      const bytes = this.view(ci * VIEW_CHUNK, Math.min(VIEW_CHUNK, this.size - ci * VIEW_CHUNK));
+      w = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+      this.wordChunks[ci] = w;
+    }
+    this.wordRef.arr = w;
+    this.wordRef.at = (off - ci * VIEW_CHUNK) >> 2;
+    return this.wordRef;
+  }
+
+  /** Word views per chunk, and the reused result of words(). */
+  private readonly wordChunks: (Uint32Array | undefined)[] = [];
+  private readonly wordRef: { arr: Uint32Array; at: number } = { arr: new Uint32Array(0), at: 0 };
+
+  /**
    * Gives the pages of [off, off+len) back to the host; they read as zero
    * afterwards (cf. MADV_DONTNEED). Preconditions: page-aligned, in range.
    */
