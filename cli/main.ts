@@ -13,7 +13,7 @@ import { MemSystem, PAGE_SIZE, type MmCounters } from "../mm/index.js";
 import { runDemo } from "./demo.js";
 import { parseRun, UsageError, type RunOptions } from "./options.js";
 import {
-  ProbeError, Uprobes, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type Consumer, type Probe, type ProbeContext,
+  ProbeError, Uprobes, strategyNamed, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type Consumer, type Probe, type ProbeContext,
 } from "../kprobes/index.js";
 
 const HELP = `faultline: x86-64 Linux programs over a demand-paged memory manager
@@ -39,6 +39,11 @@ run options (before PROGRAM):
                        per probe on stderr: "probe SPEC hits N"
   --probe-trace        print every probe hit: time, probe, RIP and argument registers
                        (return probes: the return value)
+  --probe-strategy S   how breakpoints get into memory: aops (default: the file's
+                       readpage/readpages wrapped), notifier (a hook after every read of
+                       every file), preload (patched once at registration), cow (a
+                       private copy per process, as Linux's uprobes)
+  --pin                with preload: keep the probed pages resident
   --timeout SECONDS    kill the guest after SECONDS
 
 exit status: the guest's own; 128+N when killed by signal N; 126 cannot execute;
@@ -134,7 +139,7 @@ export async function runProgram(program: string, argv: string[], o: RunOptions)
 /** Registers the --probe specs and attaches them to `proc`. */
 async function addProbes(proc: Process, o: RunOptions): Promise<{ spec: string; probe: Probe; ret: boolean }[]> {
   if (o.probes.length === 0) return [];
-  const uprobes = new Uprobes(proc.mm.sys);
+  const uprobes = new Uprobes(proc.mm.sys, o.probeStrategy === "aops" && !o.pin ? undefined : strategyNamed(o.probeStrategy, o.pin));
   const out: { spec: string; probe: Probe; ret: boolean }[] = [];
   for (const spec of o.probes) {
     const { ret, path, where } = parseProbeSpec(spec);

@@ -18,6 +18,10 @@ export interface RunOptions {
   probes: string[];
   /** Print each probe hit on stderr. */
   probeTrace: boolean;
+  /** How breakpoints are inserted: aops, notifier, preload, cow. */
+  probeStrategy: string;
+  /** With preload: keep probed pages resident. */
+  pin: boolean;
   /** RAM limit in bytes (Infinity = none). */
   mem: number;
   /** Readahead maximum in bytes (0 = off). */
@@ -30,7 +34,7 @@ export interface RunOptions {
 }
 
 export const DEFAULT_RUN: RunOptions = {
-  root: "/", strace: false, probes: [], probeTrace: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0,
+  root: "/", strace: false, probes: [], probeTrace: false, probeStrategy: "aops", pin: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0,
 };
 
 /**
@@ -67,6 +71,8 @@ export function parseRun(args: string[]): { options: RunOptions; program: string
       case "--strace": o.strace = true; break;
       case "--probe": o.probes.push(value(a)); break;
       case "--probe-trace": o.probeTrace = true; break;
+      case "--probe-strategy": o.probeStrategy = value(a); break;
+      case "--pin": o.pin = true; break;
       case "--root": o.root = value(a); break;
       case "--stats-json": o.statsJson = value(a); break;
       case "--timeout": {

@@ -51,6 +51,12 @@ export class AopsStrategy implements InsertionStrategy {
       this.hooked.delete(probe.mapping);
     }
   }
+
+  maskRead(mapping: AddressSpace, pos: number, bytes: Uint8Array): void {
+    const h = this.hooked.get(mapping);
+    if (!h) return;
+    for (const [off, p] of h.probes) if (off >= pos && off < pos + bytes.length && bytes[off - pos] === BREAKPOINT) bytes[off - pos] = p.origByte;
+  }
 }
 
 /** Puts the original byte back where the breakpoint still is. */

@@ -3,8 +3,13 @@
  * under study (the per-file aops hook) and its alternatives can be swapped
  * and measured. A strategy only places and removes 0xCC; the trap path is
  * the same for all.
+ *
+ *   aops      the file's vtable is wrapped: pages get 0xCC as they are read (the 2006 proposal)
+ *   notifier  one global hook after every read of every file looks for probes in the pages read
+ *   preload   the probed page is read and patched at registration; --pin keeps it resident
+ *   cow       the page cache is never written: each process gets a private copy with 0xCC (uprobes)
  */
-import type { MemSystem } from "../mm/index.js";
+import type { Mm, MemSystem, AddressSpace } from "../mm/index.js";
 import type { Probe } from "./probe.js";
 
 export interface InsertionStrategy {
@@ -12,9 +17,57 @@ export interface InsertionStrategy {
   readonly name: string;
   /**
    * Makes `probe`'s breakpoint present in every process that maps its
-   * page, now and whenever the page is read in again.
+   * page (that this strategy serves), now and whenever the page comes back.
    */
   arm(sys: MemSystem, probe: Probe): void;
   /** Removes it again (the probe's last consumer left). */
   disarm(sys: MemSystem, probe: Probe): void;
+  /** A process was attached to the probes (strategies that act per process install into it). */
+  attach?(sys: MemSystem, mm: Mm): void;
+  /**
+   * Puts original bytes back into `bytes`, which read() is about to return
+   * from `mapping` at `pos`, where the page cache holds a breakpoint.
+   * Only strategies that write the page cache have it.
+   */
+  maskRead?(mapping: AddressSpace, pos: number, bytes: Uint8Array): void;
+  /** Pages this strategy holds resident (pinned). */
+  pinnedPages?(): number;
+}
+
+/** Probes by file, then by offset: the lookup the page-cache strategies share. */
+export class ProbesByFile {
+  readonly files = new Map<AddressSpace, Map<number, Probe>>();
+
+  add(probe: Probe): void {
+    let m = this.files.get(probe.mapping);
+    if (!m) this.files.set(probe.mapping, (m = new Map()));
+    m.set(probe.offset, probe);
+  }
+
+  /** Removes `probe`; returns whether its file has no probes left. */
+  remove(probe: Probe): boolean {
+    const m = this.files.get(probe.mapping);
+    if (!m) return true;
+    m.delete(probe.offset);
+    if (m.size > 0) return false;
+    this.files.delete(probe.mapping);
+    return true;
+  }
+
+  /** The probes of `mapping` whose offsets fall in page `index`. */
+  inPage(mapping: AddressSpace, index: number): Probe[] {
+    const m = this.files.get(mapping);
+    if (!m) return [];
+    const lo = index * 4096, hi = lo + 4096;
+    const out: Probe[] = [];
+    for (const [off, p] of m) if (off >= lo && off < hi) out.push(p);
+    return out;
+  }
+
+  /** maskRead over these probes: the original byte wherever a breakpoint is in range. */
+  mask(mapping: AddressSpace, pos: number, bytes: Uint8Array): void {
+    const m = this.files.get(mapping);
+    if (!m) return;
+    for (const [off, p] of m) if (off >= pos && off < pos + bytes.length && bytes[off - pos] === 0xcc) bytes[off - pos] = p.origByte;
+  }
 }

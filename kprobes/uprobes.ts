@@ -15,6 +15,9 @@ import { ProbeError } from "./errors.js";
 import { classifyInsn, decodeInsn } from "./insn.js";
 import { Probe, probeKey, type Consumer } from "./probe.js";
 import { AopsStrategy } from "./strategy-aops.js";
+import { CowStrategy } from "./strategy-cow.js";
+import { NotifierStrategy } from "./strategy-notifier.js";
+import { PreloadStrategy } from "./strategy-preload.js";
 import type { InsertionStrategy } from "./strategy.js";
 import { offsetToVaddr, probeableSymbols, readSymbols, resolveSpec, type ElfSymbols } from "./symbols.js";
 import { ProbeTraps, type ProbeTable } from "./trap.js";
@@ -35,8 +38,14 @@ export class Uprobes implements ProbeTable {
   /**
    * @param sys the memory system whose page caches hold the probed files
    * @param strategy how breakpoints get into memory (default: the per-file aops hook)
+   * @param options.maskReads for strategies that write breakpoints into the
+   *   page cache: whether read() of a probed file returns the original bytes
+   *   (default true; false shows the 0xCC a read then really finds)
    */
-  constructor(readonly sys: MemSystem, readonly strategy: InsertionStrategy = new AopsStrategy()) {}
+  constructor(readonly sys: MemSystem, readonly strategy: InsertionStrategy = defaultStrategy(), options: { maskReads?: boolean } = {}) {
+    const mask = strategy.maskRead?.bind(strategy);
+    if (mask && options.maskReads !== false) sys.readMask = mask;
+  }
 
   /** Every registered probe. */
   all(): Probe[] {
@@ -97,10 +106,11 @@ export class Uprobes implements ProbeTable {
     this.generation++;
   }
 
-  /** Gives `proc` the trap path of these probes. */
+  /** Gives `proc` the trap path of these probes (and, for per-process strategies, their breakpoints). */
   attach(proc: Process): ProbeTraps {
     const traps = new ProbeTraps(this);
     proc.traps = traps;
+    this.strategy.attach?.(this.sys, proc.mm);
     return traps;
   }
 }
@@ -135,4 +145,26 @@ function checkBoundary(cs: Capstone, elf: ElfSymbols, path: string, offset: numb
   }
   if (at === vaddr) return;
   throw new ProbeError("ENOTBOUNDARY", `${path}: 0x${vaddr.toString(16)} (${fn.name}+0x${(vaddr - fn.value).toString(16)}) is not the start of an instruction`);
+}
+
+/**
+ * The strategy used when none is given: aops, or the one named by
+ * $FAULTLINE_PROBE_STRATEGY ("aops", "notifier", "preload", "preload-pin", "cow"),
+ * which lets the whole probe test suite run under each strategy.
+ */
+export function defaultStrategy(): InsertionStrategy {
+  const env = process.env.FAULTLINE_PROBE_STRATEGY;
+  if (!env) return new AopsStrategy();
+  return env === "preload-pin" ? strategyNamed("preload", true) : strategyNamed(env);
+}
+
+/** The strategy --probe-strategy names: aops (default), notifier, preload (with `pin`: preload --pin), cow. */
+export function strategyNamed(name: string, pin = false): InsertionStrategy {
+  switch (name) {
+    case "aops": return new AopsStrategy();
+    case "notifier": return new NotifierStrategy();
+    case "preload": return new PreloadStrategy(pin);
+    case "cow": return new CowStrategy();
+    default: throw new ProbeError("EBADSPEC", `unknown probe strategy '${name}' (aops, notifier, preload, cow)`);
+  }
 }

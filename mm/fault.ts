@@ -173,6 +173,7 @@ function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access
     }
     mm.setPte(i, page, vma, vma.shared && (vma.prot & PROT_WRITE) !== 0, false, true);
     mm.rmapAdd(cached, page);
+    if (!vma.shared) mm.sys.pageMapped?.(mm, vma, page, index);
   } finally {
     cached.flags &= ~PG_locked;
   }
@@ -237,5 +238,6 @@ function faultAround(mm: Mm, vma: Vma, page: number): void {
     mm.setPte(i, va, vma, writable, false, va === page);
     mm.rmapAdd(cached, va);
     if (va !== page) mm.sys.counters.faultAroundMapped++;
+    if (!vma.shared) mm.sys.pageMapped?.(mm, vma, va, cached.index);
   }
 }

@@ -53,6 +53,7 @@ export function filemapRead(sys: MemSystem, mapping: AddressSpace, ra: Readahead
     page.flags &= ~PG_locked;
     at += n;
   }
+  sys.readMask?.(mapping, pos, out);
   return out;
 }
 

@@ -15,8 +15,11 @@ export {
   MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_STACK, MREMAP_MAYMOVE, MREMAP_FIXED, MS_ASYNC, MS_SYNC, MS_INVALIDATE,
   MADV_DONTNEED, type MmapFile,
 } from "./mmap.js";
-export { AddressSpace, Page, PG_uptodate, PG_dirty, PG_referenced, PG_readahead, PG_active, newReadaheadState, type ReadaheadState } from "./page-cache.js";
-export { PTE_P, PTE_W, PTE_A, PTE_D, PTE_SW_ANON } from "./page-table.js";
+export {
+  AddressSpace, Page, PG_uptodate, PG_dirty, PG_referenced, PG_readahead, PG_active, PG_unevictable, newReadaheadState, type ReadaheadState,
+} from "./page-cache.js";
+export { readWindow } from "./readahead.js";
+export { PTE_P, PTE_W, PTE_A, PTE_D, PTE_U, PTE_SW_ANON } from "./page-table.js";
 export { initWindow, nextWindow } from "./readahead.js";
 export { shrinkPageCache, evictPage, writebackPage } from "./reclaim.js";
 export { truncatePagecache, punchPagecache } from "./truncate.js";

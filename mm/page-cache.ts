@@ -19,6 +19,8 @@ import type { Mm } from "./mm.js";
 
 /** Page flags (cf. enum pageflags). */
 export const PG_uptodate = 1, PG_dirty = 2, PG_referenced = 4, PG_readahead = 8, PG_active = 16, PG_locked = 32;
+/** Never reclaimed while set (cf. mlock / PG_unevictable): a pinned page. */
+export const PG_unevictable = 64;
 
 /** Where a page is mapped: one PTE in one process. */
 export interface RmapEntry {

@@ -141,4 +141,5 @@ export function readPages(sys: MemSystem, mapping: AddressSpace, pages: Page[]):
     p.flags |= PG_uptodate;
     sys.addPage(p);
   }
+  for (const hook of sys.readHooks) hook(mapping, pages);
 }

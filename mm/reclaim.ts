@@ -17,7 +17,7 @@
 import { PTE_A, PTE_D } from "./page-table.js";
 import { PAGE_SIZE } from "./layout.js";
 import { PROT_EXEC } from "./vma.js";
-import { PG_active, PG_dirty, PG_locked, PG_referenced, type Page } from "./page-cache.js";
+import { PG_active, PG_dirty, PG_locked, PG_referenced, PG_unevictable, type Page } from "./page-cache.js";
 import type { MemSystem } from "./system.js";
 
 /** Tests and clears the accessed bit of every PTE mapping `page` (cf. folio_referenced). */
@@ -86,7 +86,7 @@ export function shrinkPageCache(sys: MemSystem, nr: number): number {
     }
     const page = sys.inactive.head!;
     sys.inactive.remove(page);
-    if (page.flags & PG_locked) {
+    if (page.flags & (PG_locked | PG_unevictable)) {
       sys.inactive.push(page);
       continue;
     }

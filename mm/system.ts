@@ -8,9 +8,10 @@ import { OutOfMemoryError } from "../lib/errors.js";
 import { fail } from "../lib/errno.js";
 import { MmCounters } from "./counters.js";
 import { PAGE_SIZE } from "./layout.js";
-import { AddressSpace, LruList, PG_dirty, type Page } from "./page-cache.js";
+import { AddressSpace, LruList, PG_dirty, PG_unevictable, type Page } from "./page-cache.js";
 import { shrinkPageCache, writebackPage } from "./reclaim.js";
 import type { Mm } from "./mm.js";
+import type { Vma } from "./vma.js";
 
 /** Tunables (cf. /proc/sys/vm and the block device's read_ahead_kb). */
 export interface MmConfig {
@@ -38,6 +39,23 @@ export class MemSystem {
   anonPages = 0;
   /** Processes using this system. */
   readonly mms = new Set<Mm>();
+  /**
+   * Called after every batch of pages read from backing store, of every
+   * file (cf. a notifier in every readpage/readpages). Empty by default:
+   * the read path then pays one length check.
+   */
+  readonly readHooks: ((mapping: AddressSpace, pages: readonly Page[]) => void)[] = [];
+  /**
+   * Called after a page of a file is mapped into a process's private
+   * mapping by a fault or fault-around (cf. what uprobe_mmap and the COW
+   * breakpoint design need). Undefined by default.
+   */
+  pageMapped: ((mm: Mm, vma: Vma, va: number, index: number) => void) | undefined;
+  /**
+   * Rewrites bytes a read() returns from a file's cache (e.g. to mask
+   * breakpoints written into the page cache). Undefined by default.
+   */
+  readMask: ((mapping: AddressSpace, pos: number, bytes: Uint8Array) => void) | undefined;
 
   constructor(config: Partial<MmConfig> = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };

@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Process, shellStatus } from "../emu/process.js";
-import { Uprobes, readSymbols, resolveSpec } from "../kprobes/index.js";
+import { Uprobes, readSymbols, resolveSpec, AopsStrategy } from "../kprobes/index.js";
 import { MemSystem, PAGE_SIZE, hostFileAops, type AddressSpace, type AddressSpaceOperations, type MmConfig } from "../mm/index.js";
 import { scratchDir } from "./support/guest.js";
 
@@ -59,7 +59,9 @@ function runGuest(sys: MemSystem, uprobes: Uprobes | null, argv: string[]): RunR
 
 function system(config: Partial<MmConfig> = {}): { sys: MemSystem; uprobes: Uprobes; done: () => void } {
   const sys = new MemSystem(config);
-  return { sys, uprobes: new Uprobes(sys), done: () => { sys.sync(); sys.close(); } };
+  // This file tests the aops design itself (its vtable, reads through the wrapper, the raw 0xCC a
+  // read() finds), whatever $FAULTLINE_PROBE_STRATEGY says; kprobes-strategies covers the others.
+  return { sys, uprobes: new Uprobes(sys, new AopsStrategy(), { maskReads: false }), done: () => { sys.sync(); sys.close(); } };
 }
 
 /** The host file's bytes of page `index`. */
