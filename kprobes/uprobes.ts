@@ -67,7 +67,7 @@ export class Uprobes implements ProbeTable {
    * @throws ProbeError ENOSYM, ERANGE, EFAULT, ENOTBOUNDARY, ENOTPROBEABLE, ENOEXEC
    */
   async register(path: string, where: ProbeWhere, consumer: Consumer, label?: string): Promise<Probe> {
-    const elf = readSymbols(path);
+    const elf = this.symbols(path);
     const at = typeof where === "string" ? resolveSpec(elf, where) : { offset: where.offset, vaddr: offsetToVaddr(elf, where.offset) };
     const mapping = this.sys.openFile(path, false);
     const known = this.probes.get(probeKey(mapping, at.offset));
@@ -77,7 +77,7 @@ export class Uprobes implements ProbeTable {
     }
     const bytes = readBytes(path, at.offset, 16);
     const cs = await (capstone ??= capstoneFactory().then((m) => new m.Capstone(m.ARCH_X86, m.MODE_64)));
-    checkBoundary(cs, elf, path, at.offset, at.vaddr);
+    checkBoundary(cs, elf, path, at.offset, at.vaddr, this.boundaries);
     const [ci] = cs.disasm(bytes, at.vaddr);
     const insn = decodeInsn(bytes, at.vaddr);
     const text = ci ? `${ci.mnemonic} ${ci.op_str}`.trim() : "(undecodable)";
@@ -93,6 +93,21 @@ export class Uprobes implements ProbeTable {
     this.generation++;
     this.strategy.arm(this.sys, probe);
     return probe;
+  }
+
+  /** Symbols per file, read once (keyed by path, size and mtime). */
+  private readonly symbolCache = new Map<string, { stamp: string; elf: ElfSymbols }>();
+  /** Instruction starts per function, disassembled once ("path:function address"). */
+  private readonly boundaries = new Map<string, Set<number>>();
+
+  private symbols(path: string): ElfSymbols {
+    const st = fs.statSync(path);
+    const stamp = `${st.size}:${st.mtimeMs}`;
+    const known = this.symbolCache.get(path);
+    if (known && known.stamp === stamp) return known.elf;
+    const elf = readSymbols(path);
+    this.symbolCache.set(path, { stamp, elf });
+    return elf;
   }
 
   /** Removes one consumer; the last one removes the probe and its breakpoint (cf. uprobe_unregister). */
@@ -115,6 +130,14 @@ export class Uprobes implements ProbeTable {
   }
 }
 
+const fnCache = new WeakMap<ElfSymbols, ReturnType<typeof probeableSymbols>>();
+/** probeableSymbols, computed once per symbol table. */
+function functionsOf(elf: ElfSymbols): ReturnType<typeof probeableSymbols> {
+  let f = fnCache.get(elf);
+  if (!f) fnCache.set(elf, (f = probeableSymbols(elf)));
+  return f;
+}
+
 /** `len` bytes of host file `path` at `offset` (fewer at its end). */
 function readBytes(path: string, offset: number, len: number): Uint8Array {
   const fd = fs.openSync(path, "r");
@@ -132,18 +155,23 @@ function readBytes(path: string, offset: number, len: number): Uint8Array {
  * contains it (capstone) from its start and requires an instruction to
  * begin exactly there. Offsets outside every known function are accepted.
  */
-function checkBoundary(cs: Capstone, elf: ElfSymbols, path: string, offset: number, vaddr: number): void {
-  const fn = probeableSymbols(elf).find((s) => s.value <= vaddr && vaddr < s.value + s.size);
+function checkBoundary(cs: Capstone, elf: ElfSymbols, path: string, offset: number, vaddr: number, cache: Map<string, Set<number>>): void {
+  const fn = functionsOf(elf).find((s) => s.value <= vaddr && vaddr < s.value + s.size);
   if (!fn) return;
-  const fnOffset = offset - (vaddr - fn.value);
-  const code = readBytes(path, fnOffset, fn.size);
-  let at = fn.value;
-  for (const insn of cs.disasm(code, fn.value)) {
-    if (at === vaddr) return;
-    if (at > vaddr) break;
-    at += insn.size;
+  const key = `${path}:${fn.value}`;
+  let starts = cache.get(key);
+  if (!starts) {
+    starts = new Set<number>();
+    const code = readBytes(path, offset - (vaddr - fn.value), fn.size);
+    let at = fn.value;
+    for (const insn of cs.disasm(code, fn.value)) {
+      starts.add(at);
+      at += insn.size;
+    }
+    starts.add(at);
+    cache.set(key, starts);
   }
-  if (at === vaddr) return;
+  if (starts.has(vaddr)) return;
   throw new ProbeError("ENOTBOUNDARY", `${path}: 0x${vaddr.toString(16)} (${fn.name}+0x${(vaddr - fn.value).toString(16)}) is not the start of an instruction`);
 }
 
