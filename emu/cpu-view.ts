@@ -17,7 +17,7 @@
  * are read through the API).
  */
 import * as fs from "node:fs";
-import { viewAt } from "../lib/hostmem.js";
+import { hostSearch, viewAt } from "../lib/hostmem.js";
 import { Reg } from "./constants.js";
 import type { Engine } from "./engine.js";
 import type { ContextLayout } from "./exception-state.js";
@@ -58,7 +58,7 @@ export class CpuView {
     const salt = BigInt(Math.floor(Math.random() * 0xffff)) << 16n;
     FIRST_EIGHT.forEach((_, i) => pattern.writeBigUInt64LE(0x6a5f_0000_0000_0000n | salt | BigInt(i * 0x101), i * 8));
     FIRST_EIGHT.forEach((id, i) => engine.writeReg(id, pattern.readBigUInt64LE(i * 8)));
-    const found = searchHeap(pattern);
+    const found = searchHeap(pattern, engine.handle);
     FIRST_EIGHT.forEach((id) => engine.writeReg(id, 0));
     if (found.length !== 1) return undefined;
     const view = new CpuView(found[0], layout);
@@ -120,13 +120,19 @@ export class CpuView {
   }
 }
 
-/** Addresses in this process's [heap] where `pattern` occurs. */
-function searchHeap(pattern: Buffer): number[] {
+/**
+ * Addresses in this process's [heap] where `pattern` occurs: first near the
+ * engine's handle (the CPU state is allocated right after it), then, if
+ * that finds nothing, the whole heap (which grows with every engine made).
+ */
+function searchHeap(pattern: Buffer, near: number): number[] {
   const line = fs.readFileSync("/proc/self/maps", "utf8").split("\n").find((l) => l.endsWith("[heap]"));
   if (!line) return [];
   const [a, b] = line.split(" ")[0].split("-").map((x) => parseInt(x, 16));
-  const heap = Buffer.from(viewAt(a, b - a));
-  const out: number[] = [];
-  for (let at = heap.indexOf(pattern); at >= 0; at = heap.indexOf(pattern, at + 8)) out.push(a + at);
-  return out;
+  const scan = (lo: number, hi: number): number[] => hostSearch(lo, hi - lo, pattern).filter((x) => x % 8 === 0);
+  if (near >= a && near < b) {
+    const local = scan(Math.max(a, near - (4 << 20)), Math.min(b, near + (16 << 20)));
+    if (local.length > 0) return local;
+  }
+  return scan(a, b);
 }

@@ -206,6 +206,29 @@ export function viewAt(addr: number, len: number): ArrayBuffer {
   return koffi.view(c_asPointer(addr, 0, 0), len) as ArrayBuffer;
 }
 
+const c_memmem = libc.func("uint64_t memmem(uint64_t haystack, size_t hlen, uint64_t needle, size_t nlen)");
+/** Where hostSearch keeps its needle: outside the C heap, so the needle is never found in it. */
+let needleArea: HostRegion | undefined;
+
+/**
+ * Host addresses in [addr, addr+len) where `pattern` starts, found by libc's
+ * memmem (no JS view of the range: a large external buffer would weigh on
+ * the garbage collector). Precondition: the range is mapped and readable.
+ */
+export function hostSearch(addr: number, len: number, pattern: Uint8Array): number[] {
+  const out: number[] = [];
+  const end = addr + len;
+  needleArea ??= new HostRegion(4096);
+  needleArea.view(0, pattern.length).set(pattern);
+  for (let at = addr; at < end; ) {
+    const hit = Number(c_memmem(at, end - at, needleArea.addr, pattern.length));
+    if (hit === 0) break;
+    out.push(hit);
+    at = hit + 1;
+  }
+  return out;
+}
+
 /** Copies `len` bytes between host addresses (no overlap). */
 export function hostCopy(dst: number, src: number, len: number): void {
   c_memcpy(dst, src, len);
