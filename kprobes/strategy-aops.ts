@@ -15,14 +15,15 @@
 import { PAGE_SIZE, type AddressSpace, type AddressSpaceOperations, type MemSystem, type Page } from "../mm/index.js";
 import { pokeCached, pokePage, restorePrivateCopies } from "./patch.js";
 import type { Probe } from "./probe.js";
-import type { InsertionStrategy } from "./strategy.js";
+import { ProbesByFile, type InsertionStrategy } from "./strategy.js";
 
 const BREAKPOINT = 0xcc;
 
-/** Per hooked file: its original vtable and its probes by offset. */
+/** Per hooked file: its original vtable and its probes by offset and by page. */
 interface Hooked {
   readonly orig: AddressSpaceOperations;
   readonly probes: Map<number, Probe>;
+  readonly byPage: ProbesByFile;
 }
 
 export class AopsStrategy implements InsertionStrategy {
@@ -32,11 +33,12 @@ export class AopsStrategy implements InsertionStrategy {
   arm(_sys: MemSystem, probe: Probe): void {
     let h = this.hooked.get(probe.mapping);
     if (!h) {
-      h = { orig: probe.mapping.aops, probes: new Map() };
+      h = { orig: probe.mapping.aops, probes: new Map(), byPage: new ProbesByFile() };
       this.hooked.set(probe.mapping, h);
       probe.mapping.setAops(wrap(h));
     }
     h.probes.set(probe.offset, probe);
+    h.byPage.add(probe);
     pokeCached(probe.mapping, probe.offset, BREAKPOINT);
   }
 
@@ -44,6 +46,7 @@ export class AopsStrategy implements InsertionStrategy {
     const h = this.hooked.get(probe.mapping);
     if (!h) return;
     h.probes.delete(probe.offset);
+    h.byPage.remove(probe);
     restoreCached(probe);
     restorePrivateCopies(sys, probe.mapping, probe.offset, BREAKPOINT, probe.origByte);
     if (h.probes.size === 0) {
@@ -67,10 +70,7 @@ export function restoreCached(probe: Probe): void {
 
 /** Patches the probes of `h` that fall in `pages`. */
 function patchPages(h: Hooked, pages: readonly Page[]): void {
-  for (const page of pages) {
-    const lo = page.index * PAGE_SIZE, hi = lo + PAGE_SIZE;
-    for (const [off, probe] of h.probes) if (off >= lo && off < hi) pokePage(page, probe.offset, BREAKPOINT);
-  }
+  for (const page of pages) for (const probe of h.byPage.inPage(page.mapping, page.index)) pokePage(page, probe.offset, BREAKPOINT);
 }
 
 /** The wrapping vtable (cf. the proposal's uprobe_readpage / uprobe_readpages). */
@@ -82,7 +82,7 @@ function wrap(h: Hooked): AddressSpaceOperations {
     },
     writepage: h.orig.writepage && ((mapping, page) => {
       // The file must get the original bytes: lift the breakpoints while it is written.
-      const lifted = [...h.probes.values()].filter((p) => Math.floor(p.offset / PAGE_SIZE) === page.index);
+      const lifted = h.byPage.inPage(mapping, page.index);
       const bytes = mapping.pageBytes(page.index);
       for (const p of lifted) bytes[p.offset % PAGE_SIZE] = p.origByte;
       try {

@@ -75,7 +75,7 @@ export class CowStrategy implements InsertionStrategy {
   private hook(sys: MemSystem): void {
     sys.pageMapped = (mm, vma, va, index) => {
       if (!this.mms.has(mm) || !vma.file) return;
-      for (const p of this.probes.inPage(vma.file, index)) this.install(mm, vma, va, p);
+      for (const p of this.probes.inPage(vma.file, index)) this.install(mm, vma, va, p, false);
     };
   }
 
@@ -93,7 +93,7 @@ export class CowStrategy implements InsertionStrategy {
    * already) and writes the breakpoint into it. Only present pages: a page
    * not mapped yet gets its copy when it faults in.
    */
-  private install(mm: Mm, vma: Vma, pageVa: number, probe: Probe): void {
+  private install(mm: Mm, vma: Vma, pageVa: number, probe: Probe, mayHaveRun = true): void {
     const i = mm.pt.leaf(pageVa, false);
     if (i < 0) return;
     const lo = mm.pt.lo(i);
@@ -110,9 +110,9 @@ export class CowStrategy implements InsertionStrategy {
     } else {
       mm.bytes(at, 1)[0] = 0xcc;
     }
-    if (vma.prot & PROT_EXEC) mm.dropCode(pageVa, pageVa + PAGE_SIZE);
-    mm.oweFlush();
-    mm.settle();
+    // A page being mapped right now has not run here; one mapped before may have translated code.
+    // (No TLB flush: the host copies behind the same host address, and the PTE only loses W.)
+    if (mayHaveRun && vma.prot & PROT_EXEC) mm.dropCode(pageVa, pageVa + PAGE_SIZE);
   }
 
   /** Restores the byte in `mm`'s copy and drops the copy when it equals the file's page again. */

@@ -18,8 +18,7 @@ export class NotifierStrategy implements InsertionStrategy {
 
   /** The global hook (cf. a read notifier chain): runs for every batch of every file. */
   private readonly hook = (mapping: AddressSpace, pages: readonly Page[]): void => {
-    const m = this.probes.files.get(mapping);
-    if (!m) return;
+    if (!this.probes.files.has(mapping)) return;
     for (const page of pages) for (const p of this.probes.inPage(mapping, page.index)) pokePage(page, p.offset, 0xcc);
   };
 

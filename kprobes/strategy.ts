@@ -34,14 +34,22 @@ export interface InsertionStrategy {
   pinnedPages?(): number;
 }
 
+const NONE: readonly Probe[] = [];
+
 /** Probes by file, then by offset: the lookup the page-cache strategies share. */
 export class ProbesByFile {
   readonly files = new Map<AddressSpace, Map<number, Probe>>();
+  /** The same probes by file and page index: a page's lookup costs its own probes, not the file's. */
+  private readonly pages = new Map<AddressSpace, Map<number, Probe[]>>();
 
   add(probe: Probe): void {
     let m = this.files.get(probe.mapping);
     if (!m) this.files.set(probe.mapping, (m = new Map()));
     m.set(probe.offset, probe);
+    let pm = this.pages.get(probe.mapping);
+    if (!pm) this.pages.set(probe.mapping, (pm = new Map()));
+    const index = Math.floor(probe.offset / 4096);
+    pm.set(index, [...(pm.get(index) ?? []), probe]);
   }
 
   /** Removes `probe`; returns whether its file has no probes left. */
@@ -49,19 +57,20 @@ export class ProbesByFile {
     const m = this.files.get(probe.mapping);
     if (!m) return true;
     m.delete(probe.offset);
+    const pm = this.pages.get(probe.mapping)!;
+    const index = Math.floor(probe.offset / 4096);
+    const left = (pm.get(index) ?? []).filter((p) => p !== probe);
+    if (left.length > 0) pm.set(index, left);
+    else pm.delete(index);
     if (m.size > 0) return false;
     this.files.delete(probe.mapping);
+    this.pages.delete(probe.mapping);
     return true;
   }
 
   /** The probes of `mapping` whose offsets fall in page `index`. */
-  inPage(mapping: AddressSpace, index: number): Probe[] {
-    const m = this.files.get(mapping);
-    if (!m) return [];
-    const lo = index * 4096, hi = lo + 4096;
-    const out: Probe[] = [];
-    for (const [off, p] of m) if (off >= lo && off < hi) out.push(p);
-    return out;
+  inPage(mapping: AddressSpace, index: number): readonly Probe[] {
+    return this.pages.get(mapping)?.get(index) ?? NONE;
   }
 
   /** maskRead over these probes: the original byte wherever a breakpoint is in range. */
