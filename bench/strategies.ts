@@ -1,7 +1,7 @@
 /**
- * `npm run bench:strategies`: the four ways of getting breakpoints into
- * memory (kprobes/strategy-*.ts: aops, notifier, preload, preload --pin,
- * cow) compared in one run, every figure against the same measurement with
+ * `npm run bench:strategies`: the ways of getting breakpoints into memory
+ * (kprobes/strategy-*.ts: aops, notifier, preload, preload --pin, cow)
+ * compared in one run, every figure against the same measurement with
  * no probes registered (the baseline, interleaved with the probed runs).
  *
  *   Q1 fault cost per page, ratio to no probes: guest/touch.c's scan 1 (major
@@ -27,22 +27,25 @@
  * stay too (no memory pressure; pressure is Q5). A fresh MemSystem per sample
  * (new memfds and views each time) measured about twice the spread for the
  * same runs. Rounds visit the systems in a shuffled order, after one warm-up
- * round. Q2 and Q3 use a fresh MemSystem per sample. Q4 and Q5 run first
+ * round. Q2 and Q3 use a fresh MemSystem per sample. Q4 runs first, with
+ * V8's defaults; the rest in a child process (see NODE_FLAGS), Q5 first
  * (see CPU_VIEW_NOTE).
  *
  * Output: a table on stdout, bench/results/strategies.json (medians, samples,
  * ratios, settings) and bench/results/strategies.html (one self-contained page,
  * inline SVG charts).
  *
- * Knobs for quick trials (not for reported numbers): STRATEGIES_SAMPLES (17),
+ * Knobs for quick trials (not for reported numbers): STRATEGIES_SAMPLES (11),
  * STRATEGIES_COUNTS ("0,1,100,10000"), STRATEGIES_REG_SAMPLES (5),
- * STRATEGIES_CALLS (300000), STRATEGIES_HIT_SAMPLES (5).
+ * STRATEGIES_CALLS (300000), STRATEGIES_HIT_SAMPLES (5); STRATEGIES_HTML_ONLY=1
+ * re-renders the page from the last JSON without measuring.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { buildGuest } from "../cli/demo.js";
@@ -60,7 +63,7 @@ import { DEFAULT_CONFIG, MMAP_BASE, MemSystem, PAGE_SIZE, PG_unevictable, evictP
 
 const num = (k: string, d: number): number => Number(process.env[k] ?? d);
 /** Q1: measured rounds per system (after one warm-up round). */
-const SAMPLES = num("STRATEGIES_SAMPLES", 17);
+const SAMPLES = num("STRATEGIES_SAMPLES", 11);
 /** Q1-Q3: probe counts on the probed file. */
 const COUNTS = (process.env.STRATEGIES_COUNTS ?? "0,1,100,10000").split(",").map(Number);
 /** Q4: calls of the probed function per run, and measured rounds. */
@@ -75,15 +78,14 @@ const LIBC = "/lib/x86_64-linux-gnu/libc.so.6";
 
 /**
  * Why Q1-Q3 run with FAULTLINE_NO_CPU_VIEW=1 (the engine reads CR2, RIP, TF
- * through the Unicorn API instead of its CPU state in memory): every Process
- * constructor finds that state by scanning the whole native [heap]
- * (emu/cpu-view.ts searchHeap), and every Process leaks ~0.5 MiB of [heap]
- * (ExceptionState's uc_context_alloc/uc_context_free; Engine alone does not),
- * so construction slows by ~0.75 ms per process already created: ~1,000
- * processes would spend minutes in constructors. Q4 and Q5 (per-hit costs,
- * where the CPU view matters) run first, with it, on a small heap.
+ * through the Unicorn API instead of its CPU state in memory): finding that
+ * state costs ~28 ms per Process constructor (emu/cpu-view.ts), i.e. ~30 s
+ * over the ~1,100 processes of these phases, against ~1 ms without it. (It
+ * used to scan the whole native [heap], which grows ~0.5 MiB per Process:
+ * ExceptionState's uc_context_alloc/uc_context_free leaks; Engine alone does
+ * not.) Q4 and Q5 (per-hit costs, where the CPU view matters) run first, with it.
  */
-const CPU_VIEW_NOTE = "Q1-Q3 run with FAULTLINE_NO_CPU_VIEW=1: each Process constructor scans the whole native [heap] for the engine's CPU state (emu/cpu-view.ts) and each Process leaks ~0.5 MiB of [heap] (ExceptionState: uc_context_alloc/free), so with the CPU view ~1,000 processes would spend minutes in constructors. Without it, a page fault reads CR2 through the API (~0.1-0.2 us more per fault, the same for every case). Q4 and Q5 run first, with the CPU view.";
+const CPU_VIEW_NOTE = "Q1-Q3 run with FAULTLINE_NO_CPU_VIEW=1 (the engine's CR2/RIP/TF read through the Unicorn API, ~0.1-0.2 us more per fault, the same for every case): finding the CPU state costs ~28 ms per Process constructor, ~30 s over these phases' ~1,100 processes (and each Process leaks ~0.5 MiB of native heap in ExceptionState's uc_context_alloc/free). Q4 and Q5 run first, with the CPU view.";
 
 interface StrategyDef {
   /** Short id used in the JSON. */
@@ -106,14 +108,22 @@ const STRATEGIES: StrategyDef[] = [
 
 // ---------------------------------------------------------------- helpers
 
-// A full GC right before every timed run (after exec), and a young generation
-// large enough that a scavenge rarely lands inside a timed scan: a
-// minor-fault scan of the whole file takes ~0.5 ms, about what one scavenge
-// costs, so their placement would otherwise decide the minor-fault figures.
-v8.setFlagsFromString("--expose-gc");
-v8.setFlagsFromString("--min-semi-space-size=64");
-v8.setFlagsFromString("--max-semi-space-size=64");
-const gcFn = vm.runInNewContext("gc") as () => void;
+// GC hygiene. (1) The fault-path phases (Q1-Q3, and Q5) run in a child
+// process with --single-threaded-gc: V8's background GC threads (concurrent
+// sweeping and unmapping after a collection) otherwise overlapped the next
+// timed scan on this 2-core machine and put ~17% of the major-fault samples
+// into a 2-10x tail (~3% with the flag). Q4 (per hit) runs first in the
+// process started by the user, with V8's defaults, as faultline normally
+// runs: with GC work on the main thread, per-hit figures moved by up to 30%
+// from strategy to strategy. (2) A full GC right before every timed run
+// (see prepareRun). (3) In the child, a 64 MiB young generation, so that a
+// scavenge rarely lands inside a timed scan: a minor-fault scan of the whole
+// file takes ~0.5 ms, about what one scavenge costs.
+const NODE_FLAGS = ["--single-threaded-gc", "--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64"];
+/** "main": the process the user started (Q4, then the child); "faults": the child. */
+const ROLE = process.env.STRATEGIES_ROLE === "faults" ? "faults" : "main";
+if (!(globalThis as { gc?: () => void }).gc) v8.setFlagsFromString("--expose-gc");
+const gcFn = (globalThis as { gc?: () => void }).gc ?? (vm.runInNewContext("gc") as () => void);
 /** A full collection. */
 const gc = (): void => gcFn();
 
@@ -342,6 +352,10 @@ function runGuest(sys: MemSystem, up: Uprobes | null, argv: string[], onWrite?: 
     if (status.kind !== "exited" || status.code !== 0) throw new Error(`${argv.join(" ")}: ${JSON.stringify(status)}`);
   } finally {
     proc.destroy();
+    // cow keeps every attached address space until its next arm/disarm/copiesHeld (kprobes/strategy-cow.ts
+    // live()); each one holds views of its memory (1 GiB external ArrayBuffers), and with hundreds kept V8
+    // collects garbage on nearly every allocation. copiesHeld() drops the exited ones, as an exit hook would.
+    (up?.strategy as { copiesHeld?: () => number } | undefined)?.copiesHeld?.();
   }
   return Buffer.concat(chunks).toString("utf8");
 }
@@ -411,7 +425,7 @@ function probedMapping(sys: MemSystem): AddressSpace {
 }
 
 /** A fresh system with `c`'s probes registered (Uprobes created even for 0 probes; none for the no-probes case). */
-async function setUp(c: Case): Promise<{ sys: MemSystem; up: Uprobes | null; probes: Probe[]; consumer: Consumer; timing: { armMs: number; disarmMs: number } | null; regMs: number }> {
+async function setUp(c: Case, views = true): Promise<{ sys: MemSystem; up: Uprobes | null; probes: Probe[]; consumer: Consumer; timing: { armMs: number; disarmMs: number } | null; regMs: number }> {
   const sys = new MemSystem();
   const consumer: Consumer = { pre: () => {} };
   let up: Uprobes | null = null, probes: Probe[] = [], timing = null, regMs = 0;
@@ -432,8 +446,8 @@ async function setUp(c: Case): Promise<{ sys: MemSystem; up: Uprobes | null; pro
   // into the cache would pay it inside their first timed scan, with no
   // per-page meaning. Every case creates both views here, outside the timing.
   const t = performance.now();
-  for (const file of [probedPath, unrelatedPath]) sys.openFile(file, false).pageBytes(0);
-  if (!c.strat) c.viewMs.push(performance.now() - t);
+  if (views) for (const file of [probedPath, unrelatedPath]) sys.openFile(file, false).pageBytes(0);
+  if (views && !c.strat) c.viewMs.push(performance.now() - t);
   return { sys, up, probes, consumer, timing, regMs };
 }
 
@@ -499,7 +513,7 @@ function faultSample(s: Session, round: number, record: boolean): void {
 
 /** Q2: registers the case's probes on a fresh system, then unregisters them, both timed. */
 async function registrationSample(c: Case): Promise<void> {
-  const { sys, up, probes, consumer, timing, regMs } = await setUp(c);
+  const { sys, up, probes, consumer, timing, regMs } = await setUp(c, false);
   try {
     const armMs = timing!.armMs;
     const unregMs = tearDown(up, probes, consumer);
@@ -543,6 +557,7 @@ async function holdSample(c: Case): Promise<HoldResult> {
 // ---------------------------------------------------------------- Q4: cost per hit
 
 interface HitCase { id: string; strat: StrategyDef | null; spot: "nop" | "add" | null; where: string | null; samples: number[] }
+
 
 async function hitRun(c: HitCase, expect: string): Promise<number> {
   const sys = new MemSystem();
@@ -627,6 +642,8 @@ interface ChartOpts {
   refLabel?: string;
   fmt: (v: number) => string;
   domain?: [number, number];
+  /** Value labels horizontal above the bars (for few, wide bars). */
+  flatLabels?: boolean;
   width?: number;
   height?: number;
 }
@@ -664,8 +681,11 @@ function domainOf(values: number[], log: boolean, ref?: number): [number, number
   const vs = values.filter((v) => Number.isFinite(v) && (!log || v > 0));
   if (ref !== undefined) vs.push(ref);
   if (log) {
-    const lo = Math.min(...vs), hi = Math.max(...vs);
-    return [10 ** Math.floor(Math.log10(lo / 1.3)), 10 ** (Math.log10(hi) + Math.max(0.35, Math.log10(hi / lo) * 0.3))];
+    const lo = Math.min(...vs) / 1.15, hi = Math.max(...vs);
+    // The largest of 1, 2, 5 x 10^k at or below lo; room above hi for the rotated labels.
+    const e = Math.floor(Math.log10(lo));
+    const bottom = [5, 2, 1].map((m) => m * 10 ** e).find((v) => v <= lo) ?? 10 ** e;
+    return [bottom, 10 ** (Math.log10(hi) + Math.max(0.45, Math.log10(hi / bottom) * 0.3))];
   }
   return [0, Math.max(...vs) * 1.3 || 1];
 }
@@ -716,7 +736,8 @@ function barChart(o: ChartOpts): string {
       const up = b.value >= base;
       const ly = up ? Math.min(y1, b.hi !== undefined ? y(b.hi) : y1) - 3 : Math.max(y1, b.lo !== undefined ? y(b.lo) : y1) + 3;
       const text = o.fmt(b.value) + (b.note ? ` ${b.note}` : "");
-      out.push(`<text transform="translate(${(cx + 3).toFixed(1)} ${ly.toFixed(1)}) rotate(-90)" class="vl" text-anchor="${up ? "start" : "end"}">${esc(text)}</text>`);
+      if (o.flatLabels) out.push(`<text x="${cx.toFixed(1)}" y="${(up ? ly - 2 : ly + 10).toFixed(1)}" class="vl" text-anchor="middle">${esc(text)}</text>`);
+      else out.push(`<text transform="translate(${(cx + 3).toFixed(1)} ${ly.toFixed(1)}) rotate(-90)" class="vl" text-anchor="${up ? "start" : "end"}">${esc(text)}</text>`);
     });
   });
   if (o.ref !== undefined) {
@@ -744,12 +765,16 @@ const fmtNum = (v: number) => (v >= 100 ? Math.round(v).toLocaleString("en-US") 
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const started = Date.now();
+  if (process.env.STRATEGIES_HTML_ONLY) { // re-renders the page from the JSON of the last run
+    const report = JSON.parse(fs.readFileSync(path.join(resultsDir, "strategies.json"), "utf8")) as Report;
+    fs.writeFileSync(path.join(resultsDir, "strategies.html"), renderHtml(report));
+    console.log("wrote bench/results/strategies.html from bench/results/strategies.json");
+    return;
+  }
+  const started = Number(process.env.STRATEGIES_STARTED ?? Date.now());
   const log = (s: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${s}`);
   fs.mkdirSync(resultsDir, { recursive: true });
   const probedPagesWithSites = new Set(sites.offsets.map((o) => Math.floor(o / PAGE_SIZE))).size;
-  log(`probed file: copy of ${LIBC}, ${FILE_BYTES} bytes, ${PAGES} whole pages; ${sites.functions} functions, ` +
-    `${sites.offsets.length} probeable instruction starts on ${probedPagesWithSites} pages`);
 
   // Warm-up (JIT, capstone): not recorded.
   for (const strat of STRATEGIES) {
@@ -759,21 +784,34 @@ async function main(): Promise<void> {
     tearDown(up, (await registerSpread(up, 50, consumer)).probes, consumer);
     sys.close();
   }
-  const hotExpectQ4 = execFileSync(hotBin, [String(CALLS)], { encoding: "utf8" });
 
-  // Q4.
+  // Q4, with V8's defaults; then the child does the rest (see NODE_FLAGS).
   const hitCases: HitCase[] = [{ id: "unprobed", strat: null, spot: null, where: null, samples: [] }];
   for (const strat of STRATEGIES) {
     hitCases.push({ id: `${strat.id}/nop`, strat, spot: "nop", where: "target_nop", samples: [] });
     hitCases.push({ id: `${strat.id}/add`, strat, spot: "add", where: "target_add", samples: [] });
   }
-  for (let round = -1; round < HIT_SAMPLES; round++) {
-    for (const c of shuffled(hitCases, 500 + round)) {
-      const ms = await hitRun(c, hotExpectQ4);
-      if (round >= 0) c.samples.push(ms);
+  if (ROLE === "main") {
+    log(`probed file: copy of ${LIBC}, ${FILE_BYTES} bytes, ${PAGES} whole pages; ${sites.functions} functions, ` +
+      `${sites.offsets.length} probeable instruction starts on ${probedPagesWithSites} pages`);
+    const hotExpectQ4 = execFileSync(hotBin, [String(CALLS)], { encoding: "utf8" });
+    for (let round = -1; round < HIT_SAMPLES; round++) {
+      for (const c of shuffled(hitCases, 500 + round)) {
+        const ms = await hitRun(c, hotExpectQ4);
+        if (round >= 0) c.samples.push(ms);
+      }
     }
+    log("Q4 done; the fault-path phases run in a child process with --single-threaded-gc");
+    const q4File = path.join(tmp, "q4.json");
+    fs.writeFileSync(q4File, JSON.stringify(hitCases.map((c) => ({ id: c.id, samples: c.samples }))));
+    const child = spawnSync(process.execPath, [...NODE_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+      stdio: "inherit", env: { ...process.env, STRATEGIES_ROLE: "faults", STRATEGIES_Q4: q4File, STRATEGIES_STARTED: String(started) },
+    });
+    process.exitCode = child.status ?? 1;
+    return;
   }
-  log("Q4 done");
+  const q4Samples = new Map((JSON.parse(fs.readFileSync(process.env.STRATEGIES_Q4!, "utf8")) as { id: string; samples: number[] }[]).map((x) => [x.id, x.samples]));
+  for (const c of hitCases) c.samples = q4Samples.get(c.id) ?? [];
 
   // Q5.
   const hotElf = readSymbols(hotBin);
@@ -846,7 +884,6 @@ async function main(): Promise<void> {
     }])),
   })) as ({ strategy: string; probes: number; probedPages: number; sitesSkipped: number } &
     Record<FaultKey, { medianNsPerPage: number; ratio: number; iqrRatio: number[]; samples: number[] }>)[];
-  const q1Of = (id: string, n: number) => q1.find((e) => e.strategy === id && e.probes === n)!;
   const controlRatio = Object.fromEntries(FAULT_KEYS.map((k) => [k, {
     medianNsPerPage: r1(median(control.faults[k])), ratio: r3(median(control.faults[k]) / base[k]), samples: control.faults[k].map(r1),
   }])) as Record<FaultKey, { medianNsPerPage: number; ratio: number; samples: number[] }>;
@@ -863,7 +900,6 @@ async function main(): Promise<void> {
       },
     };
   });
-  const q2Of = (id: string, n: number) => q2.find((e) => e.strategy === id && e.probes === n)!;
 
   const bh = holds.get(baseline)!.whileMapped;
   const q3 = cases.filter((s) => s.strat).map((s) => {
@@ -879,7 +915,6 @@ async function main(): Promise<void> {
       anonPagesAfterExit: hr.anonAfterExit,
     };
   });
-  const q3Of = (id: string, n: number) => q3.find((e) => e.strategy === id && e.probes === n)!;
 
   const unprobedMs = median(hitCases[0].samples);
   const q4 = hitCases.map((c) => {
@@ -892,7 +927,6 @@ async function main(): Promise<void> {
       nsPerHit: c.strat ? r1(((ms - unprobedMs) * 1e6) / CALLS) : null,
     };
   });
-  const q4Of = (id: string, spot: string) => q4.find((e) => e.strategy === id && e.spot === spot)!;
 
   const q5 = [...evictRuns].map(([id, runs]) => ({
     strategy: id,
@@ -904,7 +938,6 @@ async function main(): Promise<void> {
     majorFaults: runs.map((x) => x.majorFaults),
     outputMatchesNative: runs.every((x) => x.outputOk),
   }));
-  const q5Of = (id: string) => q5.find((e) => e.strategy === id)!;
 
   const seconds = r1((Date.now() - started) / 1000);
   const settings = {
@@ -920,13 +953,14 @@ async function main(): Promise<void> {
     memSystemConfig: DEFAULT_CONFIG,
   };
   const method = [
-    "Every ratio is (median with probes) / (median with no probes), both measured in this run, interleaved. Q1: one long-lived MemSystem per case (strategy x probe count, and no probes twice: the second one is an A/A control whose ratio is the noise floor), probes registered once; rounds visit them in a shuffled order after one warm-up round. Cold cache: before each sample both files are evicted from that system's page cache (evictPage, like drop_caches); unevictable (pinned) pages stay, and for preload without pin so do the pages it read at registration (no memory pressure: that is Q5). (A fresh MemSystem per sample, new memfds and views each time, gave about twice the spread: interquartile range ~700 vs ~270 ns/page over 60 no-probe runs.) Right before each timed guest run (after exec and attach) the JS view of the 1 GiB chunk of process memory that will hold the file mapping is created and a full GC runs: JavaScript's first touch of a chunk of process memory creates a 1 GiB external ArrayBuffer (lib/hostmem.ts), which starts V8 incremental marking for 'external memory pressure', and the full collection ending it (30-50 ms with this benchmark's heap) otherwise lands inside timed scans: at random after exec's own views, and in every process where cow writes its first breakpoint (cow/1 then measured 9.5x on major faults). A 64 MiB V8 young generation keeps scavenges out of the sub-millisecond timed scans.",
+    "cow keeps every attached address space until its next arm/disarm/copiesHeld() (kprobes/strategy-cow.ts live()); each holds 1 GiB+ views of its memory, and with hundreds kept V8 collected garbage on nearly every allocation (rounds of every case went from ~11 to ~19 s). The bench calls copiesHeld() after each process exits, which drops it, as an exit hook would.",
+    "Every ratio is (median with probes) / (median with no probes), both measured in this run, interleaved. Q1: one long-lived MemSystem per case (strategy x probe count, and no probes twice: the second one is an A/A control whose ratio is the noise floor), probes registered once; rounds visit them in a shuffled order after one warm-up round. Cold cache: before each sample both files are evicted from that system's page cache (evictPage, like drop_caches); unevictable (pinned) pages stay, and for preload without pin so do the pages it read at registration (no memory pressure: that is Q5). (A fresh MemSystem per sample, new memfds and views each time, gave about twice the spread: interquartile range ~700 vs ~270 ns/page over 60 no-probe runs.) Right before each timed guest run (after exec and attach) the JS view of the 1 GiB chunk of process memory that will hold the file mapping is created and a full GC runs: JavaScript's first touch of a chunk of process memory creates a 1 GiB external ArrayBuffer (lib/hostmem.ts), which starts V8 incremental marking for 'external memory pressure', and the full collection ending it (30-50 ms with this benchmark's heap) otherwise lands inside timed scans: at random after exec's own views, and in every process where cow writes its first breakpoint (cow/1 then measured 9.5x on major faults). A 64 MiB V8 young generation keeps scavenges out of the sub-millisecond timed scans, and Q1-Q3 and Q5 run in a child process with V8's --single-threaded-gc: its background GC threads (sweeping, unmapping) otherwise overlapped the next timed scan on this 2-core machine and put ~17% of the major-fault samples into a 2-10x tail (~3% with the flag).",
     "Q1: guest/touch.c 'file PAGES FILE', twice per file per sample (files in alternating order): major = scan 1 of the first run, the file not yet in faultline's page cache (readahead 32 + fault-around 16, the defaults); minor = scan 3 (after munmap+mmap, pages cached) of the second run. Scan 3 of the first run is not used: it runs faster the longer its scan 1 took, even with no probes (reproduced with a busy-wait in a read hook), which would credit slow major faults with fast minor ones. Figure: guest-reported ns / page.",
     "When a case's system is set up, both files' page-cache memory is touched from JavaScript once (no probes included) (AddressSpace.pageBytes), creating its view (a 1 GiB+ external ArrayBuffer): a one-time cost per file and system (oneTimeViewMs) that a strategy writing breakpoints into the cache would otherwise pay inside its first timed scan, with no per-page meaning. cow's equivalent, per process, is taken out by the pre-run view (previous note).",
     "Probes on the probed file sit on evenly spread instruction starts of its functions (decoded with kprobes/insn.ts and accepted by analyzeInsn; a site the registry refuses would be skipped for the next one: sitesSkipped). Probe count 0 = the strategy's Uprobes created and attached to every process, nothing registered; 'no probes' = no Uprobes at all.",
     "Q2: on a fresh MemSystem per sample (cases interleaved, one warm-up round), wall time of uprobes.register() for the N probes / N (a fresh Uprobes each time, so it includes reading the file's symbols once), of unregister() for all of them / N, and the parts spent in the strategy's arm()/disarm() (timed by wrapping them).",
     "Q3: on a fresh system with the case's probes, a guest maps the probed file MAP_PRIVATE PROT_READ|PROT_EXEC, reads a byte of each page and writes to stdout; the numbers are taken during that write (mapping live). Extra pages = minus the same with no probes. One sample (the counts are deterministic).",
-    "Q4: a static C program calls target() CALLS times; one probe with an empty pre handler on a nop (emulated) or on add $3,%rax (single-stepped); fresh MemSystem per run, only proc.run timed; per hit = (median probed - median unprobed) / CALLS.",
+    "Q4: runs first, in the process started by the user, with V8's default flags (as faultline runs; under --single-threaded-gc per-hit figures moved by up to 30% from strategy to strategy with GC work on the main thread). A static C program calls target() CALLS times; one probe with an empty pre handler on a nop (emulated) or on add $3,%rax (single-stepped); fresh MemSystem per run, only proc.run timed; per hit = (median probed - median unprobed) / CALLS.",
     `Q5: RAM limit ${EVICT.ramLimitPages} pages; the program does ${EVICT.rounds} rounds of ${EVICT.calls} calls of target() (on a page of its own, probed at its nop) then a scan of a ${EVICT.filePages}-page file, so reclaim evicts target's page between rounds. probedPageReads counts reads of that page from the file (an observer read hook, not a probe).`,
     CPU_VIEW_NOTE,
   ];
@@ -976,118 +1010,167 @@ async function main(): Promise<void> {
     ...q5.map((e) => [e.strategy, String(e.expectedHits), e.countedHits.join(" "), e.probedPageReads.join(" "), e.evictions.join(" ")])]));
 
   // ------------------------------------------------------------ HTML
-  const html = renderHtml({ report, base, controlRatio, q1Of, q2Of, q3Of, q4Of, q5Of, unprobedMs, seconds, probedPagesWithSites });
+  const html = renderHtml(JSON.parse(json) as Report);
   fs.writeFileSync(path.join(resultsDir, "strategies.html"), html);
   console.log(`\nwrote bench/results/strategies.json and bench/results/strategies.html (${seconds} s)`);
 }
 
 // ---------------------------------------------------------------- the page
 
-interface PageData {
-  report: { date: string; host: { cpu?: string; cpus: number; node: string; platform: string }; settings: { eviction: typeof EVICT } };
-  base: Record<FaultKey, number>;
-  controlRatio: Record<FaultKey, { medianNsPerPage: number; ratio: number }>;
-  q1Of: (id: string, n: number) => Record<FaultKey, { medianNsPerPage: number; ratio: number; iqrRatio: number[] }> & { probedPages: number };
-  q2Of: (id: string, n: number) => { registerUsPerProbe: number; armUsPerProbe: number; unregisterUsPerProbe: number; disarmUsPerProbe: number; samples: number };
-  q3Of: (id: string, n: number) => {
-    afterRegistration: { probedFileCached: number; pinnedPages: number }; whileMapped: MemSnapshot; extraAnonPages: number; extraResidentPages: number; residentRatio: number;
-    anonPagesAfterExit: number; probedPages: number;
-  };
-  q4Of: (id: string, spot: string) => { medianRunMs: number; runRatio: number; nsPerHit: number | null };
-  q5Of: (id: string) => { expectedHits: number; countedHits: number[]; keptFraction: number | null; probedPageReads: number[]; evictions: number[]; outputMatchesNative: boolean };
-  unprobedMs: number;
+interface FaultCell { medianNsPerPage: number; ratio: number; iqrRatio: number[] }
+
+/** What the page reads from the report (bench/results/strategies.json). */
+interface Report {
+  date: string;
   seconds: number;
-  probedPagesWithSites: number;
+  host: { node: string; platform: string; cpu?: string; cpus: number };
+  settings: {
+    probedFile: { source: string; bytes: number; pagesScanned: number; pagesWithProbeableStarts: number };
+    probeCounts: number[]; faultSamples: number; registrationSamples: number; hitCalls: number; hitSamples: number;
+    eviction: typeof EVICT;
+  };
+  q1FaultCost: {
+    noProbes: Record<FaultKey, { medianNsPerPage: number }>;
+    noProbesControl: Record<FaultKey, { medianNsPerPage: number; ratio: number }>;
+    results: ({ strategy: string; probes: number } & Record<FaultKey, FaultCell>)[];
+  };
+  q2Registration: {
+    results: { strategy: string; probes: number; samples: number; registerUsPerProbe: number; armUsPerProbe: number; unregisterUsPerProbe: number; disarmUsPerProbe: number }[];
+  };
+  q3Memory: {
+    noProbes: { whileMapped: MemSnapshot };
+    results: {
+      strategy: string; probes: number; probedPages: number; afterRegistration: { probedFileCached: number; pinnedPages: number };
+      whileMapped: MemSnapshot; extraAnonPages: number; residentRatio: number;
+    }[];
+  };
+  q4PerHit: { calls: number; results: { strategy: string | null; spot: string | null; medianRunMs: number; runRatio: number; nsPerHit: number | null }[] };
+  q5PreloadEviction: {
+    results: { strategy: string; expectedHits: number; countedHits: number[]; keptFraction: number | null; probedPageReads: number[]; evictions: number[]; outputMatchesNative: boolean }[];
+  };
 }
 
-function renderHtml(d: PageData): string {
-  const counts = COUNTS;
-  const countLabel = (n: number) => `${n.toLocaleString("en-US")} probe${n === 1 ? "" : "s"}`;
+/** The page: everything from the report, so that it can be re-rendered from the JSON alone. */
+function renderHtml(r: Report): string {
+  const set = r.settings;
+  const counts = set.probeCounts;
+  const regCounts = counts.filter((n) => n > 0);
+  const big = Math.max(...counts);
+  const num = (n: number) => n.toLocaleString("en-US");
+  const countLabel = (n: number) => `${num(n)} probe${n === 1 ? "" : "s"}`;
+  const label = (id: string) => STRATEGIES.find((s) => s.id === id)?.label ?? id;
+  const q1Of = (id: string, n: number) => r.q1FaultCost.results.find((e) => e.strategy === id && e.probes === n)!;
+  const q2Of = (id: string, n: number) => r.q2Registration.results.find((e) => e.strategy === id && e.probes === n)!;
+  const q3Of = (id: string, n: number) => r.q3Memory.results.find((e) => e.strategy === id && e.probes === n)!;
+  const q4Of = (id: string | null, spot: string | null) => r.q4PerHit.results.find((e) => e.strategy === id && e.spot === spot)!;
+  const q5Of = (id: string) => r.q5PreloadEviction.results.find((e) => e.strategy === id)!;
+  const base = (k: FaultKey) => r.q1FaultCost.noProbes[k].medianNsPerPage;
+  const ctrl = (k: FaultKey) => r.q1FaultCost.noProbesControl[k].ratio;
+  const ids = STRATEGIES.map((s) => s.id);
+  const range = (xs: number[], f: (v: number) => string) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
   const lg = legend(STRATEGIES.map((s) => ({ name: s.label, color: s.color })));
+  const ev = set.eviction;
+
+  // Summary, from the numbers.
+  const unrel = ids.flatMap((id) => counts.filter((n) => n > 0).flatMap((n) => [q1Of(id, n).majorUnrelated.ratio, q1Of(id, n).minorUnrelated.ratio]));
+  const zero = ids.flatMap((id) => FAULT_KEYS.map((k) => q1Of(id, 0)[k].ratio)).concat(FAULT_KEYS.map(ctrl));
+  const hitsNop = ids.map((id) => q4Of(id, "nop").nsPerHit ?? NaN), hitsAdd = ids.map((id) => q4Of(id, "add").nsPerHit ?? NaN);
+  const summary = [
+    `<b>Unrelated file</b>: with 1 to ${num(big)} probes on the other file, every strategy's major- and minor-fault cost on it is ${range(unrel, fmtRatio)} of the no-probes cost; ` +
+      `cases that cannot differ from no probes (0 probes, and a second no-probes system) spread over ${range(zero, fmtRatio)}: that is the noise.`,
+    `<b>Probed file, ${num(big)} probes</b>: major faults ${ids.map((id) => `${label(id)} ${fmtRatio(q1Of(id, big).majorProbed.ratio)}`).join(", ")}; ` +
+      `minor faults ${ids.map((id) => `${label(id)} ${fmtRatio(q1Of(id, big).minorProbed.ratio)}`).join(", ")}.`,
+    `<b>Registration</b>: ${range(ids.map((id) => q2Of(id, big).registerUsPerProbe), fmtNum)} µs per probe when registering ${num(big)}, ` +
+      `${range(ids.map((id) => q2Of(id, regCounts[0]).registerUsPerProbe / 1000), (v) => v.toFixed(1))} ms for a single probe (the file's symbols are read once per registry); unregistering costs ${range(ids.map((id) => q2Of(id, big).unregisterUsPerProbe), fmtNum)} µs per probe.`,
+    `<b>Memory</b> (${num(big)} probes on ${q3Of("preload", big).probedPages} pages): preload reads those pages at registration, preload --pin also pins them (${q3Of("preload-pin", big).afterRegistration.pinnedPages} pages that reclaim can never take); ` +
+      `cow adds ${q3Of("cow", big).extraAnonPages} anonymous pages (private copies) to every process that maps them; aops and notifier hold nothing extra.`,
+    `<b>Per hit</b>: ${range(hitsNop, (v) => v.toFixed(0))} ns for an emulated nop and ${range(hitsAdd, (v) => v.toFixed(0))} ns for a single-stepped add, whatever the strategy.`,
+    `<b>Under memory pressure</b>, preload without pin counted ${num(median(q5Of("preload").countedHits))} of ${num(q5Of("preload").expectedHits)} hits; ` +
+      `${ids.filter((id) => id !== "preload" && q5Of(id).keptFraction === 1).map(label).join(", ")} counted all of them.`,
+  ];
 
   // Q1: one shared log domain over the four panels.
-  const q1Vals = STRATEGIES.flatMap((s) => counts.flatMap((n) => FAULT_KEYS.flatMap((k) => [d.q1Of(s.id, n)[k].ratio, ...d.q1Of(s.id, n)[k].iqrRatio])));
+  const q1Vals = ids.flatMap((id) => counts.flatMap((n) => FAULT_KEYS.flatMap((k) => [q1Of(id, n)[k].ratio, ...q1Of(id, n)[k].iqrRatio])));
   const q1Domain = domainOf(q1Vals, true, 1);
   const q1Panel = (k: FaultKey, title: string) => barChart({
-    title: `${title} (no probes: ${d.base[k].toFixed(0)} ns/page)`,
-    groups: counts.map(countLabel), xTitle: "probes registered on the probed file", yTitle: "× cost with no probes (log)",
+    title: `${title} (no probes: ${base(k).toFixed(0)} ns/page)`,
+    groups: counts.map(countLabel), xTitle: "probes registered on the probed file", yTitle: "× cost with no probes (log scale)",
     series: STRATEGIES.map((s) => ({ name: s.label, color: s.color, bars: counts.map((n) => {
-      const e = d.q1Of(s.id, n)[k];
+      const e = q1Of(s.id, n)[k];
       return { value: e.ratio, lo: e.iqrRatio[0], hi: e.iqrRatio[1] };
     }) })),
-    log: true, base: 1, ref: 1, refLabel: "1.0 = no probes", fmt: fmtRatio, domain: q1Domain,
+    log: true, base: 1, ref: 1, fmt: fmtRatio, domain: q1Domain,
   });
   const q1Rows = [
-    ["no probes", "-", ...FAULT_KEYS.map((k) => d.base[k].toFixed(0))],
-    ["no probes, second system (noise floor)", "-", ...FAULT_KEYS.map((k) => `${d.controlRatio[k].medianNsPerPage.toFixed(0)} (${fmtRatio(d.controlRatio[k].ratio)})`)],
+    ["no probes", "-", ...FAULT_KEYS.map((k) => base(k).toFixed(0))],
+    ["no probes, second system (noise floor)", "-", ...FAULT_KEYS.map((k) => `${r.q1FaultCost.noProbesControl[k].medianNsPerPage.toFixed(0)} (${fmtRatio(ctrl(k))})`)],
     ...STRATEGIES.flatMap((s) => counts.map((n) => {
-      const e = d.q1Of(s.id, n);
-      return [s.label, n.toLocaleString("en-US"), ...FAULT_KEYS.map((k) => `${e[k].medianNsPerPage.toFixed(0)} (${fmtRatio(e[k].ratio)})`)];
+      const e = q1Of(s.id, n);
+      return [s.label, num(n), ...FAULT_KEYS.map((k) => `${e[k].medianNsPerPage.toFixed(0)} (${fmtRatio(e[k].ratio)})`)];
     })),
   ];
 
   // Q2.
-  const regCounts = counts.filter((n) => n > 0);
   const q2Panel = (field: "registerUsPerProbe" | "unregisterUsPerProbe", title: string) => barChart({
-    title, groups: regCounts.map(countLabel), xTitle: "probes registered (N)", yTitle: "µs per probe (log)",
-    series: STRATEGIES.map((s) => ({ name: s.label, color: s.color, bars: regCounts.map((n) => ({ value: d.q2Of(s.id, n)[field] })) })),
+    title, groups: regCounts.map(countLabel), xTitle: "probes registered (N)", yTitle: "µs per probe (log scale)",
+    series: STRATEGIES.map((s) => ({ name: s.label, color: s.color, bars: regCounts.map((n) => ({ value: q2Of(s.id, n)[field] })) })),
     log: true, fmt: fmtNum,
   });
   const q2Rows = STRATEGIES.flatMap((s) => regCounts.map((n) => {
-    const e = d.q2Of(s.id, n);
-    return [s.label, n.toLocaleString("en-US"), fmtNum(e.registerUsPerProbe), fmtNum(e.armUsPerProbe), fmtNum(e.unregisterUsPerProbe), fmtNum(e.disarmUsPerProbe), e.samples];
+    const e = q2Of(s.id, n);
+    return [s.label, num(n), fmtNum(e.registerUsPerProbe), fmtNum(e.armUsPerProbe), fmtNum(e.unregisterUsPerProbe), fmtNum(e.disarmUsPerProbe), e.samples];
   }));
 
   // Q3.
-  const q3Panel = (f: (id: string, n: number) => number, title: string, yTitle: string) => barChart({
-    title, groups: regCounts.map(countLabel), xTitle: "probes registered on the probed file", yTitle,
+  const q3Panel = (f: (id: string, n: number) => number, title: string) => barChart({
+    title, groups: regCounts.map(countLabel), xTitle: "probes registered on the probed file", yTitle: "pages (4 KiB)",
     series: STRATEGIES.map((s) => ({ name: s.label, color: s.color, bars: regCounts.map((n) => ({ value: f(s.id, n) })) })),
     fmt: (v) => String(Math.round(v)),
   });
   const q3Rows = STRATEGIES.flatMap((s) => regCounts.map((n) => {
-    const e = d.q3Of(s.id, n);
-    return [s.label, n.toLocaleString("en-US"), e.probedPages, e.afterRegistration.probedFileCached, e.afterRegistration.pinnedPages,
+    const e = q3Of(s.id, n);
+    return [s.label, num(n), e.probedPages, e.afterRegistration.probedFileCached, e.afterRegistration.pinnedPages,
       e.extraAnonPages, e.whileMapped.privateCopiesMade, e.whileMapped.anonPages + e.whileMapped.filePages, fmtRatio(e.residentRatio)];
   }));
-  const b3 = d.q3Of(STRATEGIES[0].id, regCounts[0]);
-  const baseResident = b3.whileMapped.anonPages + b3.whileMapped.filePages - b3.extraResidentPages;
+  const bw = r.q3Memory.noProbes.whileMapped;
 
   // Q4.
+  const unprobed = q4Of(null, null);
   const q4Panel = barChart({
-    title: `cost per hit (unprobed run: ${d.unprobedMs.toFixed(0)} ms for ${CALLS.toLocaleString("en-US")} calls)`,
+    title: `cost per hit (no probe: ${unprobed.medianRunMs.toFixed(0)} ms for ${num(r.q4PerHit.calls)} calls)`,
     groups: ["nop (emulated)", "add $3,%rax (single-stepped)"], xTitle: "probed instruction", yTitle: "ns per hit",
-    series: STRATEGIES.map((s) => ({ name: s.label, color: s.color, bars: ["nop", "add"].map((spot) => ({ value: d.q4Of(s.id, spot).nsPerHit })) })),
-    fmt: (v) => v.toFixed(0), width: 540,
+    series: STRATEGIES.map((s) => ({ name: s.label, color: s.color, bars: ["nop", "add"].map((spot) => ({ value: q4Of(s.id, spot).nsPerHit })) })),
+    fmt: (v) => v.toFixed(0),
   });
-  const q4Rows = [["no probe", "-", d.unprobedMs.toFixed(1), "1.00×", "-"],
+  const q4Rows = [["no probe", "-", unprobed.medianRunMs.toFixed(1), "1.00×", "-"],
     ...STRATEGIES.flatMap((s) => ["nop", "add"].map((spot) => {
-      const e = d.q4Of(s.id, spot);
+      const e = q4Of(s.id, spot);
       return [s.label, spot === "nop" ? "nop (emulated)" : "add (stepped)", e.medianRunMs.toFixed(1), fmtRatio(e.runRatio), e.nsPerHit === null ? "-" : e.nsPerHit.toFixed(0)];
     }))];
 
   // Q5.
-  const ev = d.report.settings.eviction;
   const q5Panel = barChart({
-    title: `hits counted / hits expected (${(ev.rounds * ev.calls).toLocaleString("en-US")} expected)`,
+    title: `hits counted, % of the ${num(ev.rounds * ev.calls)} expected`,
     groups: STRATEGIES.map((s) => s.label), xTitle: "strategy", yTitle: "% of expected hits counted",
-    series: [{ name: "kept", color: "#555", bars: STRATEGIES.map((s) => {
-      const e = d.q5Of(s.id);
-      return { value: (e.keptFraction ?? 0) * 100, note: `(${Math.round(median(e.countedHits)).toLocaleString("en-US")})` };
+    series: [{ name: "counted", color: "#555", bars: STRATEGIES.map((s) => {
+      const e = q5Of(s.id);
+      return { value: (e.keptFraction ?? 0) * 100, note: `(${num(Math.round(median(e.countedHits)))})` };
     }) }],
-    fmt: (v) => `${v.toFixed(0)}%`, domain: [0, 135], ref: 100, refLabel: "100% = every hit", width: 540,
+    fmt: (v) => `${v.toFixed(0)}%`, domain: [0, 125], ref: 100, flatLabels: true,
   });
   const q5Rows = STRATEGIES.map((s) => {
-    const e = d.q5Of(s.id);
-    return [s.label, e.expectedHits, e.countedHits.join(", "), e.probedPageReads.join(", "), e.evictions.join(", "), e.outputMatchesNative ? "yes" : "NO"];
+    const e = q5Of(s.id);
+    return [s.label, num(e.expectedHits), e.countedHits.map(num).join(", "), e.probedPageReads.join(", "), e.evictions.map(num).join(", "), e.outputMatchesNative ? "yes" : "NO"];
   });
 
-  const host = d.report.host;
+  const host = r.host, pf = set.probedFile;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>faultline: breakpoint insertion strategies compared</title>
 <style>
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#222;max-width:1120px;margin:24px auto;padding:0 16px}
 h1{font-size:22px;margin:0 0 6px}h2{font-size:17px;margin:28px 0 4px;border-bottom:1px solid #ddd;padding-bottom:3px}
 p.cap{margin:4px 0 8px;color:#333}p.meta{color:#555;font-size:13px}
+ul.sum{margin:6px 0 10px 20px;padding:0}ul.sum li{margin:2px 0}
 .grid2{display:grid;grid-template-columns:repeat(2,540px);gap:6px 16px}
 .legend{margin:6px 0;font-size:13px}.legend span{margin-right:16px;white-space:nowrap}.legend i{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px}
 svg{background:#fff}svg .ct{font-size:13px;font-weight:600}svg .tick,svg .gl{font-size:11px;fill:#444}svg .at{font-size:11px;fill:#555}
@@ -1095,7 +1178,6 @@ svg .vl{font-size:9.5px;fill:#222}svg .grid{stroke:#eee}svg .axis{stroke:#888}sv
 svg .wh{stroke:#000;stroke-width:1}
 table{border-collapse:collapse;font-size:12.5px;margin:8px 0 4px}th,td{border:1px solid #ddd;padding:2px 7px}th{background:#f4f4f4;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 details{margin:4px 0}summary{cursor:pointer;color:#333}
-ul{margin:4px 0 4px 18px;padding:0}
 </style></head><body>
 <h1>Breakpoint insertion strategies: what each one costs, and who pays</h1>
 <p>faultline places user-space probes (int3 breakpoints on instructions of a file) in one of five ways:
@@ -1104,19 +1186,21 @@ ul{margin:4px 0 4px 18px;padding:0}
 <b>preload</b> reads and patches the probed page once at registration (with <b>--pin</b> it keeps that page resident);
 <b>cow</b> never writes the page cache: each process gets a private copy of a probed page with the breakpoint (what Linux merged).
 Every figure is compared with the same measurement with <b>no probes</b>, taken in the same run, interleaved.</p>
-<p class="meta">Run ${esc(d.report.date)} on ${esc(host.cpu ?? "?")} ×${host.cpus}, ${esc(host.platform)}, Node ${esc(host.node)}; ${d.seconds} s in all.
-Probed file: a copy of ${esc(LIBC)} (${FILE_BYTES.toLocaleString("en-US")} bytes; touch scans its ${PAGES} whole pages; probes on evenly spread instruction starts, which lie on ${d.probedPagesWithSites} of its pages).
-Unrelated file: random bytes, same size, never probed. Samples: ${SAMPLES} per case for faults (medians; faultline's page cache emptied of both files before each), ${REG_SAMPLES} for registration (fresh memory systems), after one warm-up round;
-per-hit runs: ${CALLS.toLocaleString("en-US")} calls, ${HIT_SAMPLES} samples. Default memory config (readahead 32 pages, fault-around 16 pages, no RAM limit) except in question 5.
-Questions 1–3 ran with FAULTLINE_NO_CPU_VIEW=1 (the engine's registers read through its API; the same for every case), because each emulated process otherwise costs a scan of the whole native heap, which leaks ~0.5 MiB per process (details in the JSON).</p>
+<ul class="sum">${summary.map((x) => `<li>${x}</li>`).join("\n")}</ul>
+<p class="meta">Run ${esc(r.date)} on ${esc(host.cpu ?? "?")} ×${host.cpus}, ${esc(host.platform)}, Node ${esc(host.node)}; ${r.seconds} s in all.
+Probed file: a copy of ${esc(pf.source)} (${num(pf.bytes)} bytes; the guest scans its ${pf.pagesScanned} whole pages; probes sit on evenly spread instruction starts of its functions, which lie on ${pf.pagesWithProbeableStarts} of its pages).
+Unrelated file: random bytes, same size, never probed. Samples: ${set.faultSamples} per case for faults (medians; faultline's page cache emptied of both files before each, one warm-up round),
+${set.registrationSamples} per case for registration (fresh memory systems); per-hit runs: ${num(set.hitCalls)} calls, ${set.hitSamples} samples.
+Default memory configuration (readahead 32 pages, fault-around 16 pages, no RAM limit) except in question 5.
+Questions 1–3 ran with FAULTLINE_NO_CPU_VIEW=1 (the engine's registers read through its API, the same for every case), to spare ~28 ms of CPU-state search in each of ~1,100 emulated processes; questions 1–3 and 5 ran in a child process with V8's --single-threaded-gc and a full collection before every timed run, so that garbage collection stays out of the timed scans; question 4 ran with V8's defaults, as faultline normally runs (method notes in the JSON).</p>
 ${lg}
 
 <h2>1. Page-fault cost on the probed file and on an unrelated file</h2>
-<p class="cap">Each bar is the cost per page of a scan, with N probes registered on the probed file, divided by the same scan with no probes (so 1.0, the dashed line, means "no extra cost"; above it is slower, log scale);
-groups are probe counts, colours are strategies, the thin black line on a bar spans the middle half of its samples.
-<b>Top</b>: major faults (first touch of each page of a fresh mapping, file not in the page cache); <b>bottom</b>: minor faults (pages already cached, mapping re-created).
-<b>Left</b>: the probed file; <b>right</b>: a file with no probes, while probes exist elsewhere.
-Noise floor: a second system with no probes, measured the same way, came out at ${(["majorProbed", "majorUnrelated", "minorProbed", "minorUnrelated"] as FaultKey[]).map((k) => fmtRatio(d.controlRatio[k].ratio)).join(", ")} (same panel order), so differences of that size mean nothing.</p>
+<p class="cap">Each bar is the cost per page of a scan with N probes registered on the probed file, divided by the same scan with no probes: the dashed line at 1.0 means "no extra cost", above it is slower (log scale).
+Groups are probe counts, colours are strategies, the thin black line on a bar spans the middle half of its samples.
+<b>Top</b>: major faults (first touch of each page of a fresh mapping, file not in faultline's page cache); <b>bottom</b>: minor faults (pages cached, mapping re-created).
+<b>Left</b>: the probed file; <b>right</b>: a file with no probes, while probes exist on the other one.
+Noise floor: a second system with no probes came out at ${(["majorProbed", "majorUnrelated", "minorProbed", "minorUnrelated"] as FaultKey[]).map((k) => fmtRatio(ctrl(k))).join(", ")} (same panel order), so differences of that size mean nothing.</p>
 <div class="grid2">
 ${q1Panel("majorProbed", "major faults, probed file")}
 ${q1Panel("majorUnrelated", "major faults, unrelated file")}
@@ -1129,7 +1213,8 @@ ${table(["strategy", "probes", "major, probed", "minor, probed", "major, unrelat
 
 <h2>2. Registration and unregistration cost</h2>
 <p class="cap">Wall time of registering (left) and unregistering (right) N probes on the probed file, divided by N, per strategy (log scale; lower is better).
-Registration includes what every strategy shares (reading the ELF symbol table, a capstone boundary check, decoding); the table separates the strategy's own arm/disarm part.</p>
+Registration includes what every strategy shares (reading the ELF symbols, once per registry; a capstone boundary check, once per function; decoding), so a single probe pays all of it;
+the table separates the strategy's own part (arm/disarm): preload reads the probed page there.</p>
 <div class="grid2">
 ${q2Panel("registerUsPerProbe", "register: µs per probe")}
 ${q2Panel("unregisterUsPerProbe", "unregister: µs per probe")}
@@ -1139,19 +1224,19 @@ ${table(["strategy", "N", "register", "of which arm()", "unregister", "of which 
 </details>
 
 <h2>3. Memory held</h2>
-<p class="cap">Left: pages of the probed file a strategy brings into the page cache and keeps there by registering alone, before any process uses the file (pinned pages cannot be reclaimed at all).
+<p class="cap">Left: pages of the probed file a strategy brings into the page cache by registering alone, before any process uses the file (for preload --pin they are pinned: reclaim can never take them).
 Right: extra anonymous pages (private copies) while one process has the probed file mapped and has touched every page of it, compared with no probes (cow makes one copy per probed page <i>per process</i>).
 Groups are probe counts, colours strategies; higher means more memory.</p>
 <div class="grid2">
-${q3Panel((id, n) => d.q3Of(id, n).afterRegistration.probedFileCached, "probed-file pages cached by registration", "pages")}
-${q3Panel((id, n) => d.q3Of(id, n).extraAnonPages, "extra anonymous pages while mapped (1 process)", "pages")}
+${q3Panel((id, n) => q3Of(id, n).afterRegistration.probedFileCached, "probed-file pages cached by registration")}
+${q3Panel((id, n) => q3Of(id, n).extraAnonPages, "extra anonymous pages while mapped (1 process)")}
 </div>
-<details open><summary>Raw figures (pages of 4 KiB). With no probes, the process holds ${baseResident} resident pages (anonymous + page cache) at that moment.</summary>
+<details open><summary>Raw figures (pages of 4 KiB). With no probes, the process holds ${bw.anonPages + bw.filePages} resident pages (anonymous + page cache) at that moment.</summary>
 ${table(["strategy", "N", "probed pages", "cached after registration", "pinned", "extra anon while mapped", "private copies made", "resident while mapped", "resident ratio"], q3Rows)}
 </details>
 
 <h2>4. Cost per probe hit</h2>
-<p class="cap">A C function is called ${CALLS.toLocaleString("en-US")} times with one probe on it; each bar is (probed run time − unprobed run time) / hits, per strategy, for a probe on a nop (emulated by the trap path)
+<p class="cap">A C function is called ${num(r.q4PerHit.calls)} times with one probe on it; each bar is (probed run time − unprobed run time) / hits, per strategy, for a probe on a nop (emulated by the trap path)
 and on an add (copied out of line and single-stepped). The trap path is the same for all strategies, so the bars should match within noise; lower is better.</p>
 ${q4Panel}
 <details open><summary>Raw medians</summary>
@@ -1159,13 +1244,13 @@ ${table(["strategy", "probed instruction", "run ms", "ratio to unprobed run", "n
 </details>
 
 <h2>5. Preload without pin under memory pressure</h2>
-<p class="cap">RAM limited to ${ev.ramLimitPages} pages; the program runs ${ev.rounds} rounds of ${ev.calls.toLocaleString("en-US")} calls of the probed function, each followed by a scan of a ${ev.filePages}-page file that makes reclaim evict the probed page.
-Each bar is the share of the ${(ev.rounds * ev.calls).toLocaleString("en-US")} expected hits the probe counted (median of ${ev.runs} runs, count in brackets): 100% means no hit was lost.</p>
+<p class="cap">RAM limited to ${ev.ramLimitPages} pages; the program runs ${ev.rounds} rounds of ${num(ev.calls)} calls of the probed function, each followed by a scan of a ${num(ev.filePages)}-page file that makes reclaim evict the probed page.
+Each bar is the share of the ${num(ev.rounds * ev.calls)} expected hits the probe counted (median of ${ev.runs} runs, count in brackets); the dashed line, 100%, means no hit was lost.</p>
 ${q5Panel}
 <details open><summary>Raw figures per run</summary>
 ${table(["strategy", "expected hits", "counted hits", "reads of the probed page from the file", "evictions", "output = native"], q5Rows)}
 </details>
-<p class="meta">Generated by bench/strategies.ts (npm run bench:strategies); all numbers, samples and method notes are in bench/results/strategies.json.</p>
+<p class="meta">Generated by bench/strategies.ts (npm run bench:strategies); every sample and the method notes are in bench/results/strategies.json.</p>
 </body></html>
 `;
 }
