@@ -71,8 +71,14 @@ export class CowStrategy implements InsertionStrategy {
     return n;
   }
 
-  /** Installs the mm-level hook once: every page mapped privately is checked for probes. */
+  /** Forgets an address space as its process exits (it must not be kept alive, nor touched after release). */
+  private readonly onExit = (mm: Mm): void => {
+    this.mms.delete(mm);
+  };
+
+  /** Installs the mm-level hooks once: every page mapped privately is checked for probes; exits are seen. */
   private hook(sys: MemSystem): void {
+    if (!sys.exitHooks.includes(this.onExit)) sys.exitHooks.push(this.onExit);
     sys.pageMapped = (mm, vma, va, index) => {
       if (!this.mms.has(mm) || !vma.file) return;
       for (const p of this.probes.inPage(vma.file, index)) this.install(mm, vma, va, p, false);

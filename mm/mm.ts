@@ -214,6 +214,7 @@ export class Mm {
   destroy(): void {
     if (!this.live) return;
     this.live = false;
+    for (const hook of this.sys.exitHooks) hook(this);
     for (const v of [...this.vmas.all()]) this.zap(v, v.start, v.end);
     this.sys.mms.delete(this);
     this.mem.release();

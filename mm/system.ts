@@ -56,6 +56,8 @@ export class MemSystem {
    * breakpoints written into the page cache). Undefined by default.
    */
   readMask: ((mapping: AddressSpace, pos: number, bytes: Uint8Array) => void) | undefined;
+  /** Called when a process's address space is torn down, before its memory is released (cf. mmput). */
+  readonly exitHooks: ((mm: Mm) => void)[] = [];
 
   constructor(config: Partial<MmConfig> = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
