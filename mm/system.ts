@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import { OutOfMemoryError } from "../lib/errors.js";
-import { fail } from "../lib/errno.js";
+import { fail, failHost } from "../lib/errno.js";
 import { MmCounters } from "./counters.js";
 import { PAGE_SIZE } from "./layout.js";
 import { AddressSpace, LruList, PG_dirty, PG_unevictable, type Page } from "./page-cache.js";
@@ -79,7 +79,7 @@ export class MemSystem {
     try {
       st = fs.statSync(path);
     } catch (e) {
-      return fail(hostErrno(e), `${path}: ${(e as Error).message}`);
+      return failHost(e, path);
     }
     if (st.isDirectory()) fail("EISDIR", `${path} is a directory`);
     const key = `${st.dev}:${st.ino}`;
@@ -89,7 +89,7 @@ export class MemSystem {
     try {
       fd = fs.openSync(path, writable ? "r+" : "r");
     } catch (e) {
-      return fail(hostErrno(e), `${path}: ${(e as Error).message}`);
+      return failHost(e, path);
     }
     if (known) {
       known.upgradeHostFd(fd);
@@ -152,12 +152,3 @@ export class MemSystem {
   }
 }
 
-/** The errno name of a host fs error, or EIO. */
-function hostErrno(e: unknown): "ENOENT" | "EACCES" | "EISDIR" | "ENOTDIR" | "ELOOP" | "ENAMETOOLONG" | "EIO" {
-  const code = (e as NodeJS.ErrnoException).code;
-  switch (code) {
-    case "ENOENT": case "EACCES": case "EISDIR": case "ENOTDIR": case "ELOOP": case "ENAMETOOLONG": return code;
-    case "EPERM": return "EACCES";
-    default: return "EIO";
-  }
-}

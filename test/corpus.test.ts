@@ -16,9 +16,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { firstDifference, runFaultline, runNative, type RunResult } from "./support/native.js";
 
 const repo = path.resolve(__dirname, "..");
-const cli = path.join(repo, "bin", "faultline.mjs");
 const programs = path.join(repo, "test", "programs");
 const BUSYBOX = "/bin/busybox";
 
@@ -62,44 +62,12 @@ interface Case extends Step {
   fails?: string;
 }
 
-interface Run {
-  status: number | null;
-  stdout: Buffer;
-  stderr: string;
-  ms: number;
-  error?: string;
-}
-
-const signals = os.constants.signals as Record<string, number>;
+type Run = RunResult;
 
 function runSide(who: Who, step: Step): Run {
   const argv = step.argv(who);
-  const cmd = who === "native" ? argv[0] : process.execPath;
-  const args = who === "native" ? argv.slice(1) : [cli, "run", "--timeout", "60", ...argv];
-  const stdinFd = step.stdin ? fs.openSync(step.stdin(), "r") : "ignore";
-  const t0 = performance.now();
-  try {
-    const r = spawnSync(cmd, args, {
-      cwd: dir,
-      env: { ...baseEnv, ...step.env },
-      stdio: [stdinFd, "pipe", "pipe"],
-      timeout: 90_000,
-      maxBuffer: 64 << 20,
-    });
-    const status = r.status ?? (r.signal ? 128 + signals[r.signal] : null);
-    return { status, stdout: r.stdout ?? Buffer.alloc(0), stderr: r.stderr?.toString("utf8") ?? "", ms: performance.now() - t0, error: r.error?.message };
-  } finally {
-    if (typeof stdinFd === "number") fs.closeSync(stdinFd);
-  }
-}
-
-/** First differing byte, with a little context from both sides. */
-function firstDifference(got: Buffer, want: Buffer): string {
-  let k = 0;
-  while (k < got.length && k < want.length && got[k] === want[k]) k++;
-  const line = want.subarray(0, k).toString("latin1").split("\n").length;
-  const show = (b: Buffer) => JSON.stringify(b.subarray(Math.max(0, k - 40), k + 80).toString("latin1"));
-  return `first difference at byte ${k} (line ${line}; got ${got.length} bytes, want ${want.length}):\n  got  ${show(got)}\n  want ${show(want)}`;
+  const o = { cwd: dir, env: { ...baseEnv, ...step.env }, stdin: step.stdin ? { file: step.stdin() } : undefined };
+  return who === "native" ? runNative(argv, o) : runFaultline(argv, o);
 }
 
 function readOrNull(f: string): Buffer | null {

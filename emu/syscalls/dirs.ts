@@ -4,12 +4,12 @@
  * Every path resolves inside the guest's root (emu/vfs.ts).
  */
 import * as fs from "node:fs";
-import { fail } from "../../lib/errno.js";
+import { fail, failHost } from "../../lib/errno.js";
 import { copyToUser, stringFromUser } from "../../mm/index.js";
 import { DirFile, truncateFile } from "../files.js";
 import { procLink } from "../procfs.js";
 import type { Process } from "../process.js";
-import { AT_FDCWD, dirBase, hostFail } from "./fs.js";
+import { AT_FDCWD, dirBase } from "./fs.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 const AT_REMOVEDIR = 0x200, AT_SYMLINK_NOFOLLOW = 0x100;
@@ -62,7 +62,7 @@ function readlink(p: Process, dirfd: number, pathAddr: number, buf: number, size
       target = fs.readlinkSync(r.host);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EINVAL") fail("EINVAL", `readlink: ${r.guest} is not a link`);
-      return hostFail(e, r.guest);
+      return failHost(e, r.guest);
     }
   }
   const bytes = Buffer.from(target, "utf8").subarray(0, size);
@@ -77,7 +77,7 @@ function access(p: Process, dirfd: number, pathAddr: number, mode: number, flags
   try {
     fs.accessSync(r.host, mode);
   } catch (e) {
-    hostFail(e, r.guest);
+    failHost(e, r.guest);
   }
   return 0;
 }
@@ -87,7 +87,7 @@ function host(what: string, op: () => void): number {
   try {
     op();
   } catch (e) {
-    hostFail(e, what);
+    failHost(e, what);
   }
   return 0;
 }

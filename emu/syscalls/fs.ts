@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as tty from "node:tty";
 import koffi from "koffi";
 import { HostRegion } from "../../lib/hostmem.js";
-import { fail } from "../../lib/errno.js";
+import { fail, failHost } from "../../lib/errno.js";
 import { copyFromUser, copyToUser, stringFromUser } from "../../mm/index.js";
 import {
   DirFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDWR, O_TMPFILE, O_TRUNC,
@@ -51,7 +51,7 @@ export function openAt(p: Process, dirfd: number, pathAddr: number, flags: numbe
     try {
       fs.closeSync(fs.openSync(r.host, "wx", mode & ~p.fs.umask & 0o7777));
     } catch (e) {
-      hostFail(e, r.guest);
+      failHost(e, r.guest);
     }
     st = fs.lstatSync(r.host);
   }
@@ -67,7 +67,7 @@ export function openAt(p: Process, dirfd: number, pathAddr: number, flags: numbe
   try {
     fs.accessSync(r.host, (readable ? fs.constants.R_OK : 0) | (writable ? fs.constants.W_OK : 0));
   } catch (e) {
-    hostFail(e, r.guest);
+    failHost(e, r.guest);
   }
   const cache = p.mm.sys.openFile(r.host, writable);
   const file = new RegularFile(r.guest, r.host, p.mm.sys, cache, readable, writable, flags & (O_APPEND | O_NONBLOCK));
@@ -88,12 +88,6 @@ function openDevice(p: Process, guest: string, host: string, readable: boolean, 
   return p.fds.install(file, cloexec);
 }
 
-/** Turns a host fs error into the guest's errno. */
-export function hostFail(e: unknown, what: string): never {
-  const code = (e as NodeJS.ErrnoException).code ?? "EIO";
-  const known = ["ENOENT", "EACCES", "EPERM", "EEXIST", "EISDIR", "ENOTDIR", "ENOTEMPTY", "EXDEV", "ELOOP", "ENAMETOOLONG", "EROFS", "EBUSY", "EINVAL", "ENOSPC", "EMLINK"];
-  return fail((known.includes(code) ? code : "EIO") as "EIO", `${what}: ${(e as Error).message}`);
-}
 
 /** Reads at most `len` bytes from `f` into guest memory at buf. */
 function readInto(p: Process, f: OpenFile, buf: number, len: number, off?: number): number {

@@ -4,7 +4,7 @@
  * or -errno in RAX.
  */
 import { ErrnoError } from "../../lib/errors.js";
-import { Errno } from "../../lib/errno.js";
+import { Errno, hostErrno } from "../../lib/errno.js";
 import type { Process } from "../process.js";
 import { registerDirs } from "./dirs.js";
 import { registerFs } from "./fs.js";
@@ -27,6 +27,18 @@ registerSignal(SYSCALLS);
 registerNet(SYSCALLS);
 
 /**
+ * The -errno a handler's exception stands for: an ErrnoError's own, or a
+ * host call's failure made on the guest's behalf (the one place where host
+ * errors that no handler translated become the guest's errno). 0 for
+ * anything else: a bug or a guest exit, rethrown by the caller.
+ */
+function errnoOf(e: unknown): number {
+  if (e instanceof ErrnoError) return -e.errno;
+  const name = hostErrno(e);
+  return name === undefined ? 0 : -Errno[name];
+}
+
+/**
  * Runs syscall `nr` with `args` for `p`.
  * @returns the value for RAX (-errno on failure; -ENOSYS for unknown calls,
  *   with one warning per call number)
@@ -44,11 +56,11 @@ export function dispatch(p: Process, nr: number, args: readonly number[]): numbe
   try {
     ret = entry.fn(p, args);
   } catch (e) {
-    if (!(e instanceof ErrnoError)) {
+    ret = errnoOf(e);
+    if (ret === 0) {
       if (trace) trace(`${call} = ?`);
       throw e;
     }
-    ret = -e.errno;
   }
   trace?.(call + formatResult(ret));
   return ret;

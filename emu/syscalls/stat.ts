@@ -1,11 +1,11 @@
 /** stat family, statx and statfs (cf. fs/stat.c, fs/statfs.c). */
 import * as fs from "node:fs";
-import { fail } from "../../lib/errno.js";
+import { fail, failHost } from "../../lib/errno.js";
 import { copyToUser, stringFromUser } from "../../mm/index.js";
 import { statOf, type FileStat } from "../files.js";
 import type { Process } from "../process.js";
 import { Out } from "./process.js";
-import { AT_FDCWD, dirBase, hostFail } from "./fs.js";
+import { AT_FDCWD, dirBase } from "./fs.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
@@ -17,7 +17,7 @@ export function statPath(p: Process, dirfd: number, name: string, follow: boolea
   try {
     st = statOf(fs.lstatSync(r.host, { bigint: true }));
   } catch (e) {
-    return hostFail(e, r.guest);
+    return failHost(e, r.guest);
   }
   const cached = p.mm.sys.files.get(`${st.dev}:${st.ino}`);
   if (cached && (st.mode & 0o170000) === 0o100000) st.size = cached.size; // data not yet written back counts
