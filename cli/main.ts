@@ -7,6 +7,7 @@ import { ExecError } from "../emu/loader.js";
 import { Process, shellStatus, type ExitStatus } from "../emu/process.js";
 import { instructionAt } from "../emu/disasm.js";
 import { signalName } from "../emu/signals.js";
+import { textPath } from "../emu/vfs.js";
 import { loadUnicorn } from "../emu/unicorn.js";
 import { FaultlineError } from "../lib/errors.js";
 import { MemSystem, PAGE_SIZE, type MmCounters } from "../mm/index.js";
@@ -105,6 +106,31 @@ export function systemFor(o: RunOptions): MemSystem {
 }
 
 /**
+ * The guest's arguments with their bytes: Node decodes its own arguments as
+ * UTF-8, losing bytes that are not (a file name `caf\xe9`), so each argument
+ * that does not survive the decoding is taken from /proc/self/cmdline, whose
+ * last entries are these arguments. Falls back to `argv` if they do not line up.
+ */
+function argBytes(argv: string[]): (string | Buffer)[] {
+  let raw: Buffer[];
+  try {
+    const all = fs.readFileSync("/proc/self/cmdline");
+    raw = [];
+    for (let at = 0; at < all.length; ) {
+      const nul = all.indexOf(0, at);
+      const end = nul < 0 ? all.length : nul;
+      raw.push(all.subarray(at, end));
+      at = end + 1;
+    }
+  } catch {
+    return argv;
+  }
+  const tail = raw.slice(raw.length - argv.length);
+  if (tail.length !== argv.length || tail.some((b, k) => b.toString("utf8") !== argv[k])) return argv;
+  return tail.map((b, k) => (Buffer.from(argv[k], "utf8").equals(b) ? argv[k] : b));
+}
+
+/**
  * Runs one program to completion and reports as the options ask.
  * @returns the shell exit status
  */
@@ -116,7 +142,7 @@ export async function runProgram(program: string, argv: string[], o: RunOptions)
   let insn = "";
   try {
     const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
-    const loaded = proc.exec(program, argv, env);
+    const loaded = proc.exec(program, argBytes(argv), env);
     const probes = await addProbes(proc, o);
     status = proc.run(loaded.entry, loaded.rsp);
     reportProbes(probes);
@@ -145,7 +171,7 @@ async function addProbes(proc: Process, o: RunOptions): Promise<{ spec: string; 
     const { ret, path, where } = parseProbeSpec(spec);
     let host: string;
     try {
-      host = proc.fs.resolve(path, true).host;
+      host = proc.fs.resolve(textPath(path)).host.toString("utf8"); // probes name files by text (uprobes' API)
     } catch (e) {
       throw new ProbeError((e as FaultlineError).code ?? "ENOENT", `--probe ${spec}: ${path}: ${(e as Error).message.replace(/^.*: /, "")}`);
     }

@@ -7,6 +7,8 @@
  */
 import * as fs from "node:fs";
 import { fail } from "../lib/errno.js";
+import { hostGetdents, hostLseek } from "./hostfs.js";
+import type { GuestPath, HostPath, Vfs } from "./vfs.js";
 import {
   filemapRead, filemapWrite, newReadaheadState, truncatePagecache, type AddressSpace, type MemSystem, type ReadaheadState,
 } from "../mm/index.js";
@@ -31,13 +33,6 @@ export const O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0o100, O_EXCL = 
 export const O_APPEND = 0o2000, O_NONBLOCK = 0o4000, O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000, O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000, O_TMPFILE = 0o20000000 | O_DIRECTORY;
 export const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000, S_IFIFO = 0o010000, S_IFCHR = 0o020000;
-
-/** A directory entry for getdents64. */
-export interface DirEntry {
-  readonly ino: number;
-  readonly type: number;
-  readonly name: string;
-}
 
 /** One open file description. Methods a kind lacks answer as Linux does. */
 export abstract class OpenFile {
@@ -69,12 +64,18 @@ export abstract class OpenFile {
   seek(_off: number, _whence: number): number {
     return fail("ESPIPE", "lseek: not seekable");
   }
-  getdents(): DirEntry[] | null {
-    return fail("ENOTDIR", "getdents: not a directory");
-  }
   abstract stat(): FileStat;
   /** The host descriptor behind a terminal-capable stream, for ioctl; -1 otherwise. */
   get hostTty(): number {
+    return -1;
+  }
+  /**
+   * A host descriptor of the inode this open file is (it stays that inode
+   * when the name is renamed or removed), or -1 when the file lives inside
+   * faultline (pipes, made-up files). Calls on the file rather than a
+   * name (fstatfs, fchmod, fchown, fsetxattr, futimens...) act on it.
+   */
+  get hostInode(): number {
     return -1;
   }
   /** Called when the last descriptor closes. */
@@ -106,7 +107,7 @@ export class RegularFile extends OpenFile {
   /** Readahead state of this open file (cf. file->f_ra). */
   readonly ra: ReadaheadState = newReadaheadState();
 
-  constructor(guestPath: string, readonly hostPath: string, readonly sys: MemSystem, private readonly cache: AddressSpace,
+  constructor(guestPath: string, readonly hostPath: HostPath, readonly sys: MemSystem, private readonly cache: AddressSpace,
     readable: boolean, writable: boolean, flags: number) {
     super(guestPath, readable, writable, flags);
   }
@@ -136,8 +137,11 @@ export class RegularFile extends OpenFile {
     this.pos = seekTo(this.pos, this.cache.size, off, whence);
     return this.pos;
   }
+  override get hostInode(): number {
+    return this.cache.hostFd;
+  }
   override stat(): FileStat {
-    const st = statOf(fs.statSync(this.hostPath, { bigint: true }));
+    const st = statOf(fs.fstatSync(this.cache.hostFd, { bigint: true }));
     st.size = this.cache.size; // the cache may hold data not yet written back
     st.blocks = Math.max(st.blocks, Math.ceil(st.size / 512));
     return st;
@@ -154,58 +158,68 @@ export function truncateFile(sys: MemSystem, cache: AddressSpace, len: number): 
   truncatePagecache(sys, cache, len);
 }
 
-/** A directory opened for reading its entries. */
+/**
+ * A directory opened for reading its entries. It holds a host descriptor of
+ * the directory itself, so it stays the same directory when its name is
+ * renamed or removed, as Linux's struct file does; entries come straight
+ * from the host's getdents64, in the host's order, with its d_off cookies.
+ */
 export class DirFile extends OpenFile {
-  private entries: DirEntry[] | null = null;
-  /** Index of the next entry getdents returns. */
-  pos = 0;
+  /**
+   * Exact host cookies by their nearest double: lseek arguments and results
+   * travel as numbers, and ext4's hash cookies use 63 bits.
+   */
+  private readonly cookies = new Map<number, bigint>();
 
-  constructor(guestPath: string, readonly hostPath: string, flags: number) {
+  /**
+   * @param hostFd host descriptor of the directory (O_RDONLY|O_DIRECTORY); closed on release
+   */
+  constructor(guestPath: string, readonly hostFd: number, flags: number) {
     super(guestPath, true, false, flags);
   }
   override read(): Uint8Array {
     return fail("EISDIR", "read: is a directory");
   }
-  override getdents(): DirEntry[] {
-    if (!this.entries) {
-      const self = fs.statSync(this.hostPath);
-      let parent = self;
-      try {
-        parent = fs.statSync(`${this.hostPath}/..`);
-      } catch { /* the root's parent is itself */ }
-      const list: DirEntry[] = [{ ino: self.ino, type: 4, name: "." }, { ino: parent.ino, type: 4, name: ".." }];
-      for (const d of fs.readdirSync(this.hostPath, { withFileTypes: true })) {
-        let ino = 0;
-        try {
-          ino = fs.lstatSync(`${this.hostPath}/${d.name}`).ino;
-        } catch { /* raced away */ }
-        list.push({ ino, type: direntType(d), name: d.name });
-      }
-      this.entries = list;
-    }
-    return this.entries.slice(this.pos);
+  override get hostInode(): number {
+    return this.hostFd;
   }
+  /**
+   * linux_dirent64 records for a buffer of `size` bytes, as the host's
+   * getdents64 gives them (EINVAL when not even one fits, ENOENT once the
+   * directory is removed, cf. iterate_dir).
+   */
+  readEntries(size: number): Buffer {
+    const buf = Buffer.alloc(Math.min(size, 1 << 20));
+    const n = hostGetdents(this.hostFd, buf);
+    for (let at = 0; at < n; at += buf.readUInt16LE(at + 16)) {
+      const off = buf.readBigInt64LE(at + 8);
+      this.cookies.set(Number(off), off);
+    }
+    return buf.subarray(0, n);
+  }
+  /** lseek(2) on a directory: the host's position, a cookie from d_off (cf. generic_file_llseek on ext4's htree). */
   override seek(off: number, whence: number): number {
-    if (whence !== 0) fail("EINVAL", "lseek on a directory: only SEEK_SET");
-    this.pos = off;
-    if (off === 0) this.entries = null;
-    return off;
+    const exact = this.cookies.get(off) ?? BigInt(Math.trunc(off));
+    const at = hostLseek(this.hostFd, exact, whence);
+    this.cookies.set(Number(at), at);
+    return Number(at);
+  }
+  /**
+   * The directory's guest path as it is now (after any rename), from the
+   * host's name for the descriptor; relative lookups from it start there.
+   * @throws ErrnoError ENOENT once the directory is removed (or was moved out of the root)
+   */
+  where(vfs: Vfs): GuestPath {
+    if (fs.fstatSync(this.hostFd).nlink === 0) fail("ENOENT", `${this.guestPath}: directory was removed`);
+    const host = fs.readlinkSync(`/proc/self/fd/${this.hostFd}`, { encoding: "buffer" });
+    return vfs.guestInside(host) ?? fail("ENOENT", `${this.guestPath}: directory is no longer under the root`);
   }
   override stat(): FileStat {
-    return statOf(fs.statSync(this.hostPath, { bigint: true }));
+    return statOf(fs.fstatSync(this.hostFd, { bigint: true }));
   }
-}
-
-/** DT_* of a host directory entry. */
-function direntType(d: fs.Dirent): number {
-  if (d.isFIFO()) return 1;
-  if (d.isCharacterDevice()) return 2;
-  if (d.isDirectory()) return 4;
-  if (d.isBlockDevice()) return 6;
-  if (d.isFile()) return 8;
-  if (d.isSymbolicLink()) return 10;
-  if (d.isSocket()) return 12;
-  return 0;
+  override release(): void {
+    fs.closeSync(this.hostFd);
+  }
 }
 
 /** One of the host's standard streams (or any host descriptor passed through). */
@@ -234,6 +248,9 @@ export class StreamFile extends OpenFile {
     return statOf(fs.fstatSync(this.hostFd, { bigint: true }));
   }
   override get hostTty(): number {
+    return this.hostFd;
+  }
+  override get hostInode(): number {
     return this.hostFd;
   }
 }

@@ -11,7 +11,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { FaultlineError } from "../lib/errors.js";
-import type { Vfs } from "./vfs.js";
+import { guestPath, textPath, type HostPath, type Vfs } from "./vfs.js";
 import {
   copyToUser, mapRegion, MMAP_MIN_ADDR, PAGE_SIZE, pageAlignUp, TASK_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, type Mm,
 } from "../mm/index.js";
@@ -35,7 +35,7 @@ const STACK_INITIAL = 128 * 1024;
 /** The parts of an ELF file the loader uses. */
 interface Elf {
   /** Host path it was read from. */
-  path: string;
+  path: string | HostPath;
   type: number;
   /** PT_INTERP's path, if any. */
   interp: string | null;
@@ -53,7 +53,7 @@ const AT = { NULL: 0, PHDR: 3, PHENT: 4, PHNUM: 5, PAGESZ: 6, BASE: 7, FLAGS: 8,
  * Reads and checks the ELF header and program headers of `path`.
  * @throws ExecError ENOENT, EACCES, ENOEXEC with a one-line reason
  */
-export function readElf(path: string): Elf {
+export function readElf(path: string | HostPath): Elf {
   let data: Buffer;
   try {
     data = fs.readFileSync(path);
@@ -116,16 +116,16 @@ export interface LoadedProgram {
  * initial stack (cf. load_elf_binary).
  * @throws ExecError for files that cannot be executed (ENOENT: exit 127; ENOEXEC, EACCES: 126)
  */
-export function loadElf(mm: Mm, vfs: Vfs, program: string, argv: string[], envp: string[]): LoadedProgram {
+export function loadElf(mm: Mm, vfs: Vfs, program: string, argv: readonly (string | Uint8Array)[], envp: string[]): LoadedProgram {
   const host = resolveProgram(vfs, program);
   const elf = readElf(host);
   const bias = elf.type === ET_DYN ? PIE_BASE : 0;
   const main = mapImage(mm, elf, bias);
   let entry = elf.entry + bias, base = 0;
   if (elf.interp !== null) {
-    let interpHost: string;
+    let interpHost: HostPath;
     try {
-      interpHost = vfs.resolve(elf.interp, true).host;
+      interpHost = vfs.resolve(guestPath(Buffer.from(elf.interp, "latin1"))).host;
     } catch {
       throw new ExecError("ENOENT", `${program}: interpreter ${elf.interp} not found`);
     }
@@ -155,10 +155,10 @@ const gid = () => process.getgid?.() ?? 0;
  * the root, a bare name is looked up in PATH inside the root, like a shell.
  * @throws ExecError ENOENT
  */
-export function resolveProgram(vfs: Vfs, program: string): string {
-  const tryPath = (p: string): string | null => {
+export function resolveProgram(vfs: Vfs, program: string): HostPath {
+  const tryPath = (p: string): HostPath | null => {
     try {
-      return vfs.resolve(p, true).host;
+      return vfs.resolve(textPath(p)).host;
     } catch {
       return null;
     }
@@ -215,7 +215,7 @@ function mapImage(mm: Mm, elf: Elf, bias: number): { end: number; phdr: number }
  * at the top.
  * @returns the initial stack pointer (16-byte aligned, pointing at argc)
  */
-function buildStack(mm: Mm, execfn: string, argv: string[], envp: string[], aux: [number, number][]): number {
+function buildStack(mm: Mm, execfn: string, argv: readonly (string | Uint8Array)[], envp: string[], aux: [number, number][]): number {
   mapRegion(mm, STACK_TOP - STACK_INITIAL, STACK_INITIAL, PROT_READ | PROT_WRITE, false, null, 0, true, "[stack]");
   let sp = STACK_TOP;
   const push = (bytes: Uint8Array): number => {
@@ -223,7 +223,8 @@ function buildStack(mm: Mm, execfn: string, argv: string[], envp: string[], aux:
     copyToUser(mm, sp, bytes);
     return sp;
   };
-  const cstr = (s: string) => push(Buffer.from(s + "\0", "utf8"));
+  // Text is UTF-8; bytes (an argument that is not UTF-8) go as they are.
+  const cstr = (s: string | Uint8Array) => push(Buffer.concat([typeof s === "string" ? Buffer.from(s, "utf8") : s, Buffer.alloc(1)]));
   const execfnAddr = cstr(execfn);
   const envAddrs = envp.map(cstr);
   const argAddrs = argv.map(cstr);

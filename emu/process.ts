@@ -153,7 +153,7 @@ export class Process {
    * @returns where to start it (pass to run())
    * @throws ExecError when the file cannot be executed
    */
-  exec(program: string, argv: string[], envp: string[]): LoadedProgram {
+  exec(program: string, argv: readonly (string | Uint8Array)[], envp: string[]): LoadedProgram {
     const loaded = loadElf(this.mm, this.fs, program, argv, envp);
     this.exePath = loaded.exePath;
     return loaded;

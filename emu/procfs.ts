@@ -23,7 +23,7 @@ export function procLink(p: Process, name: string, base: string): string | null 
 /** A synthetic open file for /proc/self/maps, or null when `name` is not one faultline serves. */
 export function procFile(p: Process, name: string, base: string): SyntheticFile | null {
   const rest = procPath(p, name, base);
-  if (rest === "/maps") return new SyntheticFile("/proc/self/maps", Buffer.from(mapsText(p)));
+  if (rest === "/maps") return new SyntheticFile("/proc/self/maps", Buffer.from(mapsText(p), "latin1")); // names are GuestPath bytes
   return null;
 }
 

@@ -4,6 +4,11 @@
  * current directory, a umask, and path resolution that walks one component
  * at a time and follows symbolic links itself, so neither `..` nor a link
  * (absolute or relative) can lead outside the root.
+ *
+ * Names are bytes, as in Linux: a guest path is a `GuestPath` (its bytes,
+ * one char per byte), a host path is a `HostPath` (a Buffer handed to the
+ * host as it is). Nothing on the way decodes or encodes UTF-8, so a name
+ * that is not UTF-8 reaches the host file with the bytes the guest gave.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,21 +16,64 @@ import { fail } from "../lib/errno.js";
 
 /** Most symbolic links followed in one lookup (cf. MAXSYMLINKS). */
 const MAX_LINKS = 40;
+/** Longest path, NUL included (cf. PATH_MAX). */
+const PATH_MAX = 4096;
+/** Longest path component (cf. NAME_MAX). */
+const NAME_MAX = 255;
+
+declare const guestBytes: unique symbol;
+/**
+ * A guest path's bytes, one char per byte (latin1), so that string
+ * operations are byte operations. Made by `guestPath()` from bytes or
+ * `textPath()` from text; never a UTF-8 string.
+ */
+export type GuestPath = string & { readonly [guestBytes]: true };
+/** A host path: the exact bytes handed to the host. */
+export type HostPath = Buffer;
+
+/** The guest path whose bytes are `bytes`. */
+export function guestPath(bytes: Uint8Array): GuestPath {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1") as GuestPath;
+}
+
+/** The guest path spelled by text `s` (e.g. from the command line): its UTF-8 bytes. */
+export function textPath(s: string): GuestPath {
+  return guestPath(Buffer.from(s, "utf8"));
+}
+
+/** The bytes of guest path `g`. */
+export function pathBytes(g: GuestPath): Buffer {
+  return Buffer.from(g, "latin1");
+}
 
 /** A resolved path: where it is on the host, and its canonical guest spelling. */
 export interface Resolved {
   /** Host path (inside the root). */
-  readonly host: string;
+  readonly host: HostPath;
   /** Guest path, absolute and canonical ("/" for the root). */
-  readonly guest: string;
+  readonly guest: GuestPath;
+}
+
+/** How resolve() treats the last component. */
+export interface ResolveOptions {
+  /** Whether a link in the last component is followed (default true). */
+  follow?: boolean;
+  /** Guest directory relative paths start from (default the cwd). */
+  base?: GuestPath;
+  /** Whether a missing last component is ENOENT (default true; false for creating calls). */
+  mustExist?: boolean;
 }
 
 /** A guest's root, working directory and umask. */
 export class Vfs {
   /** Host directory that the guest sees as "/". */
   readonly root: string;
+  /** The bytes of `root`. */
+  private readonly rootBytes: Buffer;
+  /** The bytes of `root` with its links resolved (as the host names its files, e.g. in /proc/self/fd). */
+  private readonly realRootBytes: Buffer;
   /** Guest path of the working directory (canonical). */
-  cwd = "/";
+  cwd: GuestPath;
   /** File-creation mask. */
   umask = 0o022;
 
@@ -35,7 +83,10 @@ export class Vfs {
    */
   constructor(root = "/", cwd = "/") {
     this.root = path.resolve(root);
-    this.cwd = this.resolve(cwd, true).guest;
+    this.rootBytes = Buffer.from(this.root, "utf8");
+    this.realRootBytes = fs.realpathSync(this.rootBytes, { encoding: "buffer" });
+    this.cwd = "/" as GuestPath;
+    this.cwd = this.resolve(textPath(cwd)).guest;
   }
 
   /** Sets the umask and returns the old one. */
@@ -46,23 +97,24 @@ export class Vfs {
   }
 
   /** Host path of guest path `guest` (canonical, no links resolved). */
-  hostOf(guest: string): string {
-    return guest === "/" ? this.root : path.join(this.root, guest);
+  hostOf(guest: GuestPath): HostPath {
+    if (this.root === "/") return pathBytes(guest);
+    return guest === "/" ? Buffer.from(this.rootBytes) : Buffer.concat([this.rootBytes, pathBytes(guest)]);
   }
 
   /**
-   * Resolves `p` relative to `base` (a guest directory; default the cwd).
-   * @param followLast whether a link in the last component is followed
-   * @param mustExist whether a missing last component is ENOENT
-   *   (intermediate components must always exist and be directories)
+   * Resolves `p` (bytes, or a GuestPath) component by component inside the root.
+   * Intermediate components must exist and be directories.
    * @throws ErrnoError ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG
    */
-  resolve(p: string, followLast: boolean, base = this.cwd, mustExist = true): Resolved {
-    if (p.length === 0) fail("ENOENT", "empty path");
-    if (p.length >= 4096) fail("ENAMETOOLONG", "path too long");
+  resolve(p: GuestPath | Uint8Array, o: ResolveOptions = {}): Resolved {
+    const name = typeof p === "string" ? p : guestPath(p);
+    const follow = o.follow ?? true, mustExist = o.mustExist ?? true;
+    if (name.length === 0) fail("ENOENT", "empty path");
+    if (name.length >= PATH_MAX) fail("ENAMETOOLONG", "path too long");
     let links = 0;
     let parts: string[] = [];
-    let todo = (p.startsWith("/") ? p : `${base}/${p}`).split("/");
+    let todo = (name.startsWith("/") ? name : `${o.base ?? this.cwd}/${name}`).split("/");
     while (todo.length > 0) {
       const c = todo.shift()!;
       if (c === "" || c === ".") continue;
@@ -70,35 +122,56 @@ export class Vfs {
         parts.pop(); // never above the root
         continue;
       }
-      if (c.length > 255) fail("ENAMETOOLONG", `path component too long: ${c.slice(0, 32)}...`);
-      const guest = "/" + [...parts, c].join("/");
+      if (c.length > NAME_MAX) fail("ENAMETOOLONG", `path component too long: ${c.slice(0, 32)}...`);
+      const guest = ("/" + [...parts, c].join("/")) as GuestPath;
       const host = this.hostOf(guest);
       const last = todo.every((x) => x === "" || x === ".");
       let st: fs.Stats | undefined;
       try {
         st = fs.lstatSync(host);
       } catch {
-        if (!last || mustExist) fail("ENOENT", `${guest}: no such file or directory`);
+        if (!last || mustExist) fail("ENOENT", `${printable(guest)}: no such file or directory`);
         parts.push(c);
         continue;
       }
-      if (st.isSymbolicLink() && (!last || followLast)) {
-        if (++links > MAX_LINKS) fail("ELOOP", `${p}: too many levels of symbolic links`);
-        const target = fs.readlinkSync(host);
+      if (st.isSymbolicLink() && (!last || follow)) {
+        if (++links > MAX_LINKS) fail("ELOOP", `${printable(name)}: too many levels of symbolic links`);
+        const target = guestPath(fs.readlinkSync(host, { encoding: "buffer" }));
         if (target.startsWith("/")) parts = [];
         todo = [...target.split("/"), ...todo];
         continue;
       }
-      if (!last && !st.isDirectory()) fail("ENOTDIR", `${guest}: not a directory`);
+      if (!last && !st.isDirectory()) fail("ENOTDIR", `${printable(guest)}: not a directory`);
       parts.push(c);
     }
-    const guest = "/" + parts.join("/");
+    const guest = ("/" + parts.join("/")) as GuestPath;
     return { guest, host: this.hostOf(guest) };
   }
 
-  /** The guest path of a host path under the root, or the host path itself when outside. */
-  guestOf(host: string): string {
-    const rel = path.relative(this.root, host);
-    return rel.startsWith("..") ? host : "/" + rel;
+  /**
+   * The guest path of host path `host` when it lies under the root, comparing
+   * whole components (so `/r/..x` is inside root `/r`, and `/rx` is not); else null.
+   */
+  guestInside(host: HostPath | string): GuestPath | null {
+    const h = typeof host === "string" ? Buffer.from(host, "utf8") : host;
+    if (this.root === "/") return h.length === 0 ? null : guestPath(h);
+    return under(h, this.rootBytes) ?? under(h, this.realRootBytes);
   }
+
+  /** The guest path of a host path under the root, or the host path itself when outside. */
+  guestOf(host: HostPath | string): GuestPath {
+    return this.guestInside(host) ?? guestPath(typeof host === "string" ? Buffer.from(host, "utf8") : host);
+  }
+}
+
+/** The guest path of host path `h` under root directory `root` (no trailing slash), comparing whole components; else null. */
+function under(h: Buffer, root: Buffer): GuestPath | null {
+  if (h.length < root.length || !h.subarray(0, root.length).equals(root)) return null;
+  if (h.length === root.length) return "/" as GuestPath;
+  return h[root.length] === 0x2f ? guestPath(h.subarray(root.length)) : null;
+}
+
+/** A guest path for a message (bytes that are not UTF-8 show as U+FFFD). */
+export function printable(g: GuestPath): string {
+  return pathBytes(g).toString("utf8");
 }

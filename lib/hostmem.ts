@@ -14,6 +14,8 @@ const PROT_READ = 1, PROT_WRITE = 2;
 const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
 const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
 const MFD_CLOEXEC = 1;
+/** Longest memfd name in bytes: NAME_MAX less the "memfd:" prefix (cf. MFD_NAME_MAX_LEN). */
+const MFD_NAME_MAX = 255 - "memfd:".length;
 const FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
 const MADV_DONTNEED = 4;
 const MAP_FAILED = 0xffffffffffffffffn;
@@ -261,9 +263,14 @@ export class MemFile {
   /** Current length in bytes (page multiple). */
   private length = 0;
 
-  /** @throws HostError when memfd_create fails */
-  constructor(name: string) {
-    this.fd = c_memfd_create(name.slice(0, 240), MFD_CLOEXEC);
+  /**
+   * @param name a debugging name (shown in the host's /proc/PID/maps); its
+   *   bytes are cut to what memfd_create takes (cf. MFD_NAME_MAX_LEN)
+   * @throws HostError when memfd_create fails
+   */
+  constructor(name: string | Uint8Array) {
+    const bytes = typeof name === "string" ? Buffer.from(name, "utf8") : name;
+    this.fd = c_memfd_create(Buffer.concat([bytes.subarray(0, MFD_NAME_MAX), Buffer.alloc(1)]), MFD_CLOEXEC);
     if (this.fd < 0) throw new HostError("memfd_create", koffi.errno());
   }
 

@@ -109,7 +109,7 @@ export class AddressSpace {
 
   /**
    * @param key identity, "dev:ino"
-   * @param path the host path it was opened by (for messages)
+   * @param path the host path it was opened by (for messages and /proc/self/maps; a Buffer holds its exact bytes)
    * @param hostFd host descriptor of the file, read-write when `hostWritable`
    *   (replaced by upgradeHostFd())
    * @param hostWritable whether writeback can reach the host file
@@ -117,12 +117,12 @@ export class AddressSpace {
    */
   constructor(
     readonly key: string,
-    readonly path: string,
+    readonly path: string | Buffer,
     public hostFd: number,
     public hostWritable: boolean,
     public size: number,
   ) {
-    this.mem = new MemFile(`faultline:${path}`);
+    this.mem = new MemFile(Buffer.concat([Buffer.from("faultline:"), typeof path === "string" ? Buffer.from(path, "utf8") : path]));
     this.viewSize = Math.max(pageAlignUp(size) * 2, pageAlignUp(size) + (1 << 30));
     this.view = new HostRegion(this.viewSize);
     this.ensureBacking(pageAlignUp(size));

@@ -74,12 +74,12 @@ export class MemSystem {
    * when `writable`, else read-only.
    * @throws ErrnoError ENOENT, EACCES, EISDIR... as the host reports them
    */
-  openFile(path: string, writable: boolean): AddressSpace {
+  openFile(path: string | Buffer, writable: boolean): AddressSpace {
     let st: fs.Stats;
     try {
       st = fs.statSync(path);
     } catch (e) {
-      return failHost(e, path);
+      return failHost(e, String(path));
     }
     if (st.isDirectory()) fail("EISDIR", `${path} is a directory`);
     const key = `${st.dev}:${st.ino}`;
@@ -89,7 +89,7 @@ export class MemSystem {
     try {
       fd = fs.openSync(path, writable ? "r+" : "r");
     } catch (e) {
-      return failHost(e, path);
+      return failHost(e, String(path));
     }
     if (known) {
       known.upgradeHostFd(fd);

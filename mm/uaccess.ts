@@ -81,3 +81,25 @@ export function stringFromUser(mm: Mm, va: number, max = 4096): string {
   }
   return fail("ENAMETOOLONG", "string from user too long");
 }
+
+/**
+ * Reads a NUL-terminated string's bytes, without the NUL, of at most `max`
+ * bytes including it (cf. strncpy_from_user): names are bytes, nothing is
+ * decoded. Reads page by page, so a string ending just before an unmapped
+ * page is fine.
+ * @throws ErrnoError EFAULT, or ENAMETOOLONG when no NUL comes within max
+ */
+export function bytesFromUser(mm: Mm, va: number, max = 4096): Buffer {
+  const parts: Uint8Array[] = [];
+  let len = 0;
+  for (let p = va; p < va + max; ) {
+    const pageEnd = Math.min(p - (p % PAGE_SIZE) + PAGE_SIZE, va + max);
+    const chunk = copyFromUser(mm, p, pageEnd - p);
+    const nul = chunk.indexOf(0);
+    parts.push(nul >= 0 ? chunk.subarray(0, nul) : chunk);
+    len += nul >= 0 ? nul : chunk.length;
+    if (nul >= 0) return Buffer.concat(parts, len);
+    p = pageEnd;
+  }
+  return fail("ENAMETOOLONG", "string from user too long");
+}

@@ -8,58 +8,79 @@ import * as tty from "node:tty";
 import koffi from "koffi";
 import { HostRegion } from "../../lib/hostmem.js";
 import { fail, failHost } from "../../lib/errno.js";
-import { copyFromUser, copyToUser, stringFromUser } from "../../mm/index.js";
+import { bytesFromUser, copyFromUser, copyToUser } from "../../mm/index.js";
 import {
   DirFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDWR, O_TMPFILE, O_TRUNC,
   O_WRONLY, PipeEnd, RegularFile, StreamFile, SyntheticFile, truncateFile, type OpenFile,
 } from "../files.js";
 import { procFile } from "../procfs.js";
 import type { Process } from "../process.js";
+import { guestPath, printable, type GuestPath, type HostPath, type Resolved } from "../vfs.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 export const AT_FDCWD = -100;
 /** Largest single read or write moved in one call (Linux caps at 0x7ffff000). */
 const RW_MAX = 0x7ffff000;
 
-/** The guest directory a *at() call's relative paths start from. */
-export function dirBase(p: Process, dirfd: number, pathStr: string): string {
-  if (pathStr.startsWith("/") || dirfd === AT_FDCWD) return p.fs.cwd;
+/** The path at guest address `addr`: its bytes, as the guest gave them. @throws ErrnoError EFAULT, ENAMETOOLONG */
+export function userPath(p: Process, addr: number): GuestPath {
+  return guestPath(bytesFromUser(p.mm, addr));
+}
+
+/**
+ * The guest directory a *at() call's relative paths start from: the cwd, or
+ * where directory `dirfd` is now (it may have been renamed since it was opened).
+ * @throws ErrnoError EBADF, ENOTDIR, ENOENT (the directory was removed)
+ */
+export function dirBase(p: Process, dirfd: number, name: GuestPath): GuestPath {
+  if (name.startsWith("/") || dirfd === AT_FDCWD) return p.fs.cwd;
   const f = p.fds.must(dirfd);
   if (!(f instanceof DirFile)) fail("ENOTDIR", `dirfd ${dirfd} is not a directory`);
-  return f.guestPath;
+  return f.where(p.fs);
+}
+
+/** A host descriptor of directory `r` for a DirFile (cf. do_dentry_open of a directory). */
+export function openHostDir(r: Resolved): number {
+  try {
+    return fs.openSync(r.host, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    return failHost(e, printable(r.guest));
+  }
 }
 
 /** openat(2) (cf. do_sys_openat2 + path_openat). */
 export function openAt(p: Process, dirfd: number, pathAddr: number, flags: number, mode: number): number {
-  const name = stringFromUser(p.mm, pathAddr);
+  const name = userPath(p, pathAddr);
   if ((flags & O_TMPFILE) === O_TMPFILE) fail("EOPNOTSUPP", "open: O_TMPFILE is not supported");
   const cloexec = (flags & O_CLOEXEC) !== 0;
-  const synthetic = procFile(p, name, dirBase(p, dirfd, name));
+  const base = dirBase(p, dirfd, name);
+  const synthetic = procFile(p, name, base);
   if (synthetic) return p.fds.install(synthetic, cloexec);
   const acc = flags & O_ACCMODE;
   if (acc === O_ACCMODE) fail("EINVAL", "open: bad access mode");
   const readable = acc !== O_WRONLY, writable = acc === O_WRONLY || acc === O_RDWR;
-  const r = p.fs.resolve(name, (flags & O_NOFOLLOW) === 0, dirBase(p, dirfd, name), (flags & O_CREAT) === 0);
+  const r = p.fs.resolve(name, { follow: (flags & O_NOFOLLOW) === 0, base, mustExist: (flags & O_CREAT) === 0 });
+  const guest = printable(r.guest);
   let st: fs.Stats | undefined;
   try {
     st = fs.lstatSync(r.host);
   } catch { /* created below */ }
-  if (st?.isSymbolicLink()) fail("ELOOP", `open: ${r.guest} is a symbolic link (O_NOFOLLOW)`);
-  if (st && flags & O_CREAT && flags & O_EXCL) fail("EEXIST", `open: ${r.guest} exists`);
+  if (st?.isSymbolicLink()) fail("ELOOP", `open: ${guest} is a symbolic link (O_NOFOLLOW)`);
+  if (st && flags & O_CREAT && flags & O_EXCL) fail("EEXIST", `open: ${guest} exists`);
   if (!st) {
-    if (!(flags & O_CREAT)) fail("ENOENT", `open: ${r.guest}: no such file`);
+    if (!(flags & O_CREAT)) fail("ENOENT", `open: ${guest}: no such file`);
     try {
       fs.closeSync(fs.openSync(r.host, "wx", mode & ~p.fs.umask & 0o7777));
     } catch (e) {
-      failHost(e, r.guest);
+      failHost(e, guest);
     }
     st = fs.lstatSync(r.host);
   }
   if (st.isDirectory()) {
-    if (writable) fail("EISDIR", `open: ${r.guest} is a directory`);
-    return p.fds.install(new DirFile(r.guest, r.host, flags), cloexec);
+    if (writable) fail("EISDIR", `open: ${guest} is a directory`);
+    return p.fds.install(new DirFile(r.guest, openHostDir(r), flags), cloexec);
   }
-  if (flags & O_DIRECTORY) fail("ENOTDIR", `open: ${r.guest} is not a directory`);
+  if (flags & O_DIRECTORY) fail("ENOTDIR", `open: ${guest} is not a directory`);
   if (!st.isFile()) {
     if (flags & O_PATH) return p.fds.install(new SyntheticFile(r.guest, new Uint8Array(0)), cloexec);
     return openDevice(p, r.guest, r.host, readable, writable, flags, cloexec);
@@ -67,7 +88,7 @@ export function openAt(p: Process, dirfd: number, pathAddr: number, flags: numbe
   try {
     fs.accessSync(r.host, (readable ? fs.constants.R_OK : 0) | (writable ? fs.constants.W_OK : 0));
   } catch (e) {
-    failHost(e, r.guest);
+    failHost(e, guest);
   }
   const cache = p.mm.sys.openFile(r.host, writable);
   const file = new RegularFile(r.guest, r.host, p.mm.sys, cache, readable, writable, flags & (O_APPEND | O_NONBLOCK));
@@ -76,7 +97,7 @@ export function openAt(p: Process, dirfd: number, pathAddr: number, flags: numbe
 }
 
 /** Character devices: /dev/null, /dev/zero, /dev/urandom and /dev/tty (passed to the host). */
-function openDevice(p: Process, guest: string, host: string, readable: boolean, writable: boolean, flags: number, cloexec: boolean): number {
+function openDevice(p: Process, guest: string, host: HostPath, readable: boolean, writable: boolean, flags: number, cloexec: boolean): number {
   const fd = fs.openSync(host, readable && writable ? "r+" : writable ? "w" : "r");
   const file = new StreamFile(guest, fd, readable, writable, (hostFd, d) => fs.writeSync(hostFd, d));
   file.flags = flags & (O_APPEND | O_NONBLOCK);

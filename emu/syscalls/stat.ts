@@ -1,18 +1,20 @@
 /** stat family, statx and statfs (cf. fs/stat.c, fs/statfs.c). */
 import * as fs from "node:fs";
 import { fail, failHost } from "../../lib/errno.js";
-import { copyToUser, stringFromUser } from "../../mm/index.js";
-import { statOf, type FileStat } from "../files.js";
+import { copyToUser } from "../../mm/index.js";
+import { PipeEnd, SyntheticFile, statOf, type FileStat, type OpenFile } from "../files.js";
+import { hostPipeStatfs, hostStatfs } from "../hostfs.js";
 import type { Process } from "../process.js";
+import { textPath, type GuestPath } from "../vfs.js";
 import { Out } from "./process.js";
-import { AT_FDCWD, dirBase } from "./fs.js";
+import { AT_FDCWD, dirBase, userPath } from "./fs.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
 
 /** The stat of guest path `name` (from dirfd), following a last link unless told not to. */
-export function statPath(p: Process, dirfd: number, name: string, follow: boolean): FileStat {
-  const r = p.fs.resolve(name, follow, dirBase(p, dirfd, name));
+export function statPath(p: Process, dirfd: number, name: GuestPath, follow: boolean): FileStat {
+  const r = p.fs.resolve(name, { follow, base: dirBase(p, dirfd, name) });
   let st: FileStat;
   try {
     st = statOf(fs.lstatSync(r.host, { bigint: true }));
@@ -54,36 +56,37 @@ function statxBytes(st: FileStat): Uint8Array {
 
 /** The stat of a *at() call: by descriptor with AT_EMPTY_PATH and "", else by path. */
 function statAt(p: Process, dirfd: number, pathAddr: number, flags: number): FileStat {
-  const name = stringFromUser(p.mm, pathAddr);
+  const name = userPath(p, pathAddr);
   if (name === "") {
     if (!(flags & AT_EMPTY_PATH)) fail("ENOENT", "empty path");
-    if (dirfd === AT_FDCWD) return statPath(p, AT_FDCWD, ".", true);
+    if (dirfd === AT_FDCWD) return statPath(p, AT_FDCWD, textPath("."), true);
     return p.fds.must(dirfd).stat();
   }
   return statPath(p, dirfd, name, (flags & AT_SYMLINK_NOFOLLOW) === 0);
 }
 
-/** struct statfs (120 bytes) of the host file system holding `host`. */
-function statfsBytes(host: string): Uint8Array {
-  const s = fs.statfsSync(host);
-  return new Out(120).u64(0, s.type).u64(8, s.bsize).u64(16, s.blocks).u64(24, s.bfree).u64(32, s.bavail)
-    .u64(40, s.files).u64(48, s.ffree).u64(64, 255).u64(72, s.bsize).bytes;
+/**
+ * struct statfs of the file system an open file is on (cf. fd_statfs): the
+ * host's, through the inode the file holds; /proc for files faultline makes
+ * up there; the host's pipe file system for pipes.
+ */
+function fileStatfs(f: OpenFile): Uint8Array {
+  if (f.hostInode >= 0) return hostStatfs({ fd: f.hostInode });
+  if (f instanceof PipeEnd) return hostPipeStatfs();
+  if (f instanceof SyntheticFile) return hostStatfs({ path: Buffer.from("/proc") });
+  return fail("ENOSYS", "fstatfs: no file system behind this file");
 }
 
 export function registerStat(t: SyscallTable): void {
-  t.set(4, { name: "stat", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), statBytes(statPath(p, AT_FDCWD, stringFromUser(p.mm, u64(a[0])), true))), 0) });
-  t.set(6, { name: "lstat", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), statBytes(statPath(p, AT_FDCWD, stringFromUser(p.mm, u64(a[0])), false))), 0) });
+  t.set(4, { name: "stat", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), statBytes(statPath(p, AT_FDCWD, userPath(p, u64(a[0])), true))), 0) });
+  t.set(6, { name: "lstat", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), statBytes(statPath(p, AT_FDCWD, userPath(p, u64(a[0])), false))), 0) });
   t.set(5, { name: "fstat", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), statBytes(p.fds.must(i32(a[0])).stat())), 0) });
   t.set(262, { name: "newfstatat", fn: (p, a) => (copyToUser(p.mm, u64(a[2]), statBytes(statAt(p, i32(a[0]), u64(a[1]), i32(a[3])))), 0) });
   t.set(332, { name: "statx", fn: (p, a) => (copyToUser(p.mm, u64(a[4]), statxBytes(statAt(p, i32(a[0]), u64(a[1]), i32(a[2])))), 0) });
   t.set(137, { name: "statfs", fn: (p, a) => {
-    const r = p.fs.resolve(stringFromUser(p.mm, u64(a[0])), true);
-    copyToUser(p.mm, u64(a[1]), statfsBytes(r.host));
+    const r = p.fs.resolve(userPath(p, u64(a[0])));
+    copyToUser(p.mm, u64(a[1]), hostStatfs({ path: r.host }));
     return 0;
   } });
-  t.set(138, { name: "fstatfs", fn: (p, a) => {
-    const f = p.fds.must(i32(a[0]));
-    copyToUser(p.mm, u64(a[1]), statfsBytes(p.fs.hostOf(f.guestPath.startsWith("/") ? f.guestPath : "/")));
-    return 0;
-  } });
+  t.set(138, { name: "fstatfs", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), fileStatfs(p.fds.must(i32(a[0])))), 0) });
 }
