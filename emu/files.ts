@@ -222,6 +222,45 @@ export class DirFile extends OpenFile {
   }
 }
 
+/**
+ * An O_PATH descriptor (cf. FMODE_PATH): it names an inode (a symbolic link
+ * itself with O_NOFOLLOW) through a host O_PATH descriptor, answers fstat
+ * and serves as a *at() or AT_EMPTY_PATH anchor, and does no I/O (EBADF).
+ */
+export class PathFile extends OpenFile {
+  /** @param hostFd host O_PATH descriptor of the inode; closed on release */
+  constructor(guestPath: string, readonly hostFd: number, flags: number) {
+    super(guestPath, false, false, flags);
+  }
+  override read(): Uint8Array {
+    return fail("EBADF", "read: O_PATH descriptor");
+  }
+  override write(): number {
+    return fail("EBADF", "write: O_PATH descriptor");
+  }
+  override pread(): Uint8Array {
+    return fail("EBADF", "pread: O_PATH descriptor");
+  }
+  override pwrite(): number {
+    return fail("EBADF", "pwrite: O_PATH descriptor");
+  }
+  override seek(): number {
+    return fail("EBADF", "lseek: O_PATH descriptor");
+  }
+  override truncate(): void {
+    fail("EBADF", "ftruncate: O_PATH descriptor");
+  }
+  override get hostInode(): number {
+    return this.hostFd;
+  }
+  override stat(): FileStat {
+    return statOf(fs.fstatSync(this.hostFd, { bigint: true }));
+  }
+  override release(): void {
+    fs.closeSync(this.hostFd);
+  }
+}
+
 /** One of the host's standard streams (or any host descriptor passed through). */
 export class StreamFile extends OpenFile {
   constructor(guestPath: string, readonly hostFd: number, readable: boolean, writable: boolean, private readonly out: (fd: number, d: Uint8Array) => void) {

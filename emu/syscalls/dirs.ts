@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 import { fail, failHost } from "../../lib/errno.js";
-import { bytesFromUser, copyFromUser, copyToUser } from "../../mm/index.js";
+import { bytesFromUser, copyFromUser, copyToUser, PG_dirty, writebackPage } from "../../mm/index.js";
 import { DirFile, truncateFile, type OpenFile } from "../files.js";
 import {
   hostGetxattr, hostLink, hostListxattr, hostRemovexattr, hostRename, hostSetxattr, hostUtimens, type HostTarget,
@@ -187,11 +187,26 @@ function utimensat(p: Process, dirfd: number, pathAddr: number, timesAddr: numbe
   const times = timesAddr === 0 ? null : copyFromUser(p.mm, timesAddr, 32);
   if (pathAddr === 0) {
     if (dirfd === AT_FDCWD) fail("EFAULT", "utimensat: NULL path");
-    hostUtimens({ fd: inodeOf(p.fds.must(dirfd), "utimensat") }, times);
+    setTimes(p, { fd: inodeOf(p.fds.must(dirfd), "utimensat") }, times);
     return 0;
   }
-  hostUtimens(target(p, dirfd, pathAddr, flags), times);
+  setTimes(p, target(p, dirfd, pathAddr, flags), times);
   return 0;
+}
+
+/**
+ * Sets the times of `t` on the host, after writing back its dirty cached
+ * pages: write() has already changed the file as Linux sees it, and a later
+ * write-back must not move the times the guest sets now.
+ */
+function setTimes(p: Process, t: HostTarget, times: Uint8Array | null): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = "fd" in t ? fs.fstatSync(t.fd) : fs.lstatSync(t.path);
+  } catch { /* the host call below reports it */ }
+  const cache = st && p.mm.sys.files.get(`${st.dev}:${st.ino}`);
+  if (cache) for (const page of cache.pages.values()) if (page.flags & PG_dirty) writebackPage(p.mm.sys, page);
+  hostUtimens(t, times);
 }
 
 /** utime(2), utimes(2), futimesat(2): seconds (utimbuf) or microseconds (timeval) made into timespecs. */
@@ -209,7 +224,7 @@ function utimes(p: Process, dirfd: number, pathAddr: number, timesAddr: number, 
     }
     times = ts;
   }
-  hostUtimens(target(p, dirfd, pathAddr, 0), times);
+  setTimes(p, target(p, dirfd, pathAddr, 0), times);
   return 0;
 }
 

@@ -11,7 +11,7 @@ import { fail, failHost } from "../../lib/errno.js";
 import { bytesFromUser, copyFromUser, copyToUser } from "../../mm/index.js";
 import {
   DirFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDWR, O_TMPFILE, O_TRUNC,
-  O_WRONLY, PipeEnd, RegularFile, StreamFile, SyntheticFile, truncateFile, type OpenFile,
+  O_WRONLY, PathFile, PipeEnd, RegularFile, StreamFile, SyntheticFile, truncateFile, type OpenFile,
 } from "../files.js";
 import { procFile } from "../procfs.js";
 import type { Process } from "../process.js";
@@ -48,6 +48,21 @@ export function openHostDir(r: Resolved): number {
   }
 }
 
+/**
+ * An O_PATH open (cf. do_o_path): only O_DIRECTORY and O_NOFOLLOW count;
+ * the file (a symbolic link itself with O_NOFOLLOW) is held by a host O_PATH descriptor.
+ */
+function openPath(p: Process, name: GuestPath, base: GuestPath, flags: number): OpenFile {
+  const r = p.fs.resolve(name, { follow: (flags & O_NOFOLLOW) === 0, base });
+  let fd: number;
+  try {
+    fd = fs.openSync(r.host, O_PATH | O_NOFOLLOW | (flags & O_DIRECTORY));
+  } catch (e) {
+    return failHost(e, printable(r.guest));
+  }
+  return fs.fstatSync(fd).isDirectory() ? new DirFile(r.guest, fd, flags) : new PathFile(r.guest, fd, flags);
+}
+
 /** openat(2) (cf. do_sys_openat2 + path_openat). */
 export function openAt(p: Process, dirfd: number, pathAddr: number, flags: number, mode: number): number {
   const name = userPath(p, pathAddr);
@@ -56,6 +71,7 @@ export function openAt(p: Process, dirfd: number, pathAddr: number, flags: numbe
   const base = dirBase(p, dirfd, name);
   const synthetic = procFile(p, name, base);
   if (synthetic) return p.fds.install(synthetic, cloexec);
+  if (flags & O_PATH) return p.fds.install(openPath(p, name, base, flags), cloexec);
   const acc = flags & O_ACCMODE;
   if (acc === O_ACCMODE) fail("EINVAL", "open: bad access mode");
   const readable = acc !== O_WRONLY, writable = acc === O_WRONLY || acc === O_RDWR;
@@ -82,7 +98,6 @@ export function openAt(p: Process, dirfd: number, pathAddr: number, flags: numbe
   }
   if (flags & O_DIRECTORY) fail("ENOTDIR", `open: ${guest} is not a directory`);
   if (!st.isFile()) {
-    if (flags & O_PATH) return p.fds.install(new SyntheticFile(r.guest, new Uint8Array(0)), cloexec);
     return openDevice(p, r.guest, r.host, readable, writable, flags, cloexec);
   }
   try {
