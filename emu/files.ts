@@ -197,12 +197,15 @@ export class DirFile extends OpenFile {
     }
     return buf.subarray(0, n);
   }
-  /** lseek(2) on a directory: the host's position, a cookie from d_off (cf. generic_file_llseek on ext4's htree). */
+  /** lseek(2) on a directory with a number offset: a cookie handed out before is taken back exactly. */
   override seek(off: number, whence: number): number {
-    const exact = this.cookies.get(off) ?? BigInt(Math.trunc(off));
-    const at = hostLseek(this.hostFd, exact, whence);
+    return Number(this.seekBig(this.cookies.get(off) ?? BigInt(Math.trunc(off)), whence));
+  }
+  /** lseek(2) on a directory: the host's position, a cookie from d_off (cf. ext4_dir_llseek), with all 64 bits. */
+  seekBig(off: bigint, whence: number): bigint {
+    const at = hostLseek(this.hostFd, off, whence);
     this.cookies.set(Number(at), at);
-    return Number(at);
+    return at;
   }
   /**
    * The directory's guest path as it is now (after any rename), from the

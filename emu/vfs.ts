@@ -12,7 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fail } from "../lib/errno.js";
+import { fail, failHost, hostErrno } from "../lib/errno.js";
 
 /** Most symbolic links followed in one lookup (cf. MAXSYMLINKS). */
 const MAX_LINKS = 40;
@@ -129,7 +129,8 @@ export class Vfs {
       let st: fs.Stats | undefined;
       try {
         st = fs.lstatSync(host);
-      } catch {
+      } catch (e) {
+        if (hostErrno(e) !== "ENOENT") failHost(e, printable(guest)); // EACCES on a directory the guest may not search
         if (!last || mustExist) fail("ENOENT", `${printable(guest)}: no such file or directory`);
         parts.push(c);
         continue;
