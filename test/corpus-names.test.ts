@@ -110,6 +110,7 @@ describe("names.c: calls on names and on open files, native vs faultline", () =>
    */
   it.each([
     { name: "unlinked", what: "fstat, fstatfs, ftruncate, fchmod, fchown, mmap, pread/pwrite after unlink" },
+    { name: "tmpfile", what: "O_TMPFILE, written, then named by linkat(AT_EMPTY_PATH)" },
     { name: "renamed", what: "an open file and a directory fd renamed; openat and fchdir through the dirfd" },
     { name: "rmdired", what: "getdents64 (ENOENT), fstat, fstatfs, fchmod, openat on an rmdir'ed directory" },
     { name: "dirseek", what: "host order, d_off cookies, lseek back to one, rewind", pending: /^(lseek to d_off of entry 9 returns it|SEEK_CUR is the last d_off)/ },
@@ -234,6 +235,7 @@ describe("the guest path of a program under a root directory whose name starts w
     fs.mkdirSync(path.join(root, "..x"), { recursive: true });
     fs.mkdirSync(path.join(root, "proc"));
     fs.copyFileSync(BUSYBOX, path.join(root, "..x", "busybox"));
+    fs.copyFileSync(buildC(NAMES_C, "gcc-static"), path.join(root, "..x", "names"));
     // Ground truth: the same program chrooted, with a /proc to read its own links from.
     execFileSync("mount", ["-t", "proc", "proc", path.join(root, "proc")]);
   });
@@ -243,13 +245,14 @@ describe("the guest path of a program under a root directory whose name starts w
 
   it.each([
     { what: "/proc/self/exe", argv: ["/..x/busybox", "readlink", "/proc/self/exe"] },
-    { what: "the program's names in /proc/self/maps", argv: ["/..x/busybox", "awk", "/busybox/ { print $6 }", "/proc/self/maps"] },
-  ])("$what", ({ argv }) => {
+    { what: "the program's names in /proc/self/maps", argv: ["/..x/busybox", "awk", "/busybox/ { print $6 }", "/proc/self/maps"], mention: "/..x/busybox" },
+    { what: "fstatfs of fds 0-2 and /proc/self/maps under the root", argv: ["/..x/names", "fds", "/"], mention: "fstatfs /proc/self/maps: type 9fa0" },
+  ])("$what", ({ argv, mention = "/..x/busybox" }) => {
     const want = runNative(["/usr/sbin/chroot", root, ...argv]);
     const got = runFaultline(argv, {}, ["--timeout", "60", "--root", root]);
     const uniq = (r: RunResult): RunResult => ({ ...r, stdout: Buffer.from([...new Set(r.stdout.toString("latin1").split("\n"))].join("\n"), "latin1") });
     expectSameRun(uniq(got), uniq(want), argv.join(" "));
-    expect(want.stdout.toString(), "native names the guest path").toContain("/..x/busybox");
+    expect(want.stdout.toString(), "native output").toContain(mention);
   });
 });
 

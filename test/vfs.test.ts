@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Vfs } from "../emu/vfs.js";
+import { textPath, Vfs } from "../emu/vfs.js";
 import { scratchDir } from "./support/guest.js";
 
 const root = path.join(scratchDir(), "root");
@@ -39,9 +39,9 @@ describe("path resolution stays inside the root", () => {
     { p: "pw", guest: "/etc/passwd" },
     { p: "./.././user/../../bin/busybox", guest: "/bin/busybox" },
   ])("$p -> $guest", ({ p, guest }) => {
-    const r = vfs.resolve(p, true);
+    const r = vfs.resolve(textPath(p));
     expect(r.guest, `guest path: got ${r.guest}, want ${guest}`).toBe(guest);
-    expect(r.host, "host path").toBe(path.join(root, guest));
+    expect(r.host.toString(), "host path").toBe(path.join(root, guest));
   });
 
   it.each([
@@ -49,7 +49,7 @@ describe("path resolution stays inside the root", () => {
     { p: "/nope/passwd", code: "ENOENT" },
     { p: "/etc/passwd/x", code: "ENOTDIR" },
   ])("$p fails with $code", ({ p, code }) => {
-    expect(() => vfs.resolve(p, true)).toThrow(expect.objectContaining({ code }));
+    expect(() => vfs.resolve(textPath(p))).toThrow(expect.objectContaining({ code }));
   });
 
   it("a guest reading through links and .. sees the root's files, never the host's", () => {

@@ -63,12 +63,36 @@ function openPath(p: Process, name: GuestPath, base: GuestPath, flags: number): 
   return fs.fstatSync(fd).isDirectory() ? new DirFile(r.guest, fd, flags) : new PathFile(r.guest, fd, flags);
 }
 
+/**
+ * An O_TMPFILE open (cf. do_tmpfile): an unnamed regular file in directory
+ * `name`, made by the host (EOPNOTSUPP where its file system has none); its
+ * page cache reaches it through the host's /proc/self/fd link, and linkat
+ * with AT_EMPTY_PATH can give it a name later.
+ */
+function openTmpfile(p: Process, name: GuestPath, base: GuestPath, flags: number, mode: number): OpenFile {
+  const acc = flags & O_ACCMODE;
+  if (acc !== O_WRONLY && acc !== O_RDWR) fail("EINVAL", "open: O_TMPFILE needs O_WRONLY or O_RDWR");
+  const r = p.fs.resolve(name, { base });
+  let fd: number;
+  try {
+    fd = fs.openSync(r.host, O_TMPFILE | acc | (flags & O_EXCL), mode & ~p.fs.umask & 0o7777);
+  } catch (e) {
+    return failHost(e, printable(r.guest));
+  }
+  try {
+    const cache = p.mm.sys.openFile(`/proc/self/fd/${fd}`, true);
+    return new RegularFile(r.guest, r.host, p.mm.sys, cache, acc === O_RDWR, true, flags & (O_APPEND | O_NONBLOCK));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** openat(2) (cf. do_sys_openat2 + path_openat). */
 export function openAt(p: Process, dirfd: number, pathAddr: number, flags: number, mode: number): number {
   const name = userPath(p, pathAddr);
-  if ((flags & O_TMPFILE) === O_TMPFILE) fail("EOPNOTSUPP", "open: O_TMPFILE is not supported");
   const cloexec = (flags & O_CLOEXEC) !== 0;
   const base = dirBase(p, dirfd, name);
+  if ((flags & O_TMPFILE) === O_TMPFILE) return p.fds.install(openTmpfile(p, name, base, flags, mode), cloexec);
   const synthetic = procFile(p, name, base);
   if (synthetic) return p.fds.install(synthetic, cloexec);
   if (flags & O_PATH) return p.fds.install(openPath(p, name, base, flags), cloexec);

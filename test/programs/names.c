@@ -89,6 +89,23 @@ static void unlinked(void) {
   show("close", close(fd));
 }
 
+/* O_TMPFILE: an unnamed file, named later by linkat(AT_EMPTY_PATH). */
+static void tmpfile_case(void) {
+  int fd = show("open O_TMPFILE", open(".", O_TMPFILE | O_RDWR, 0600));
+  if (fd < 0) return;
+  show("write", write(fd, "unnamed", 7));
+  fstat_line("fstat", fd);
+  show("linkat AT_EMPTY_PATH", linkat(fd, "", AT_FDCWD, "named", AT_EMPTY_PATH));
+  fstat_line("fstat", fd);
+  close(fd);
+  char buf[16] = {0};
+  int in = open("named", O_RDONLY);
+  show("read named", read(in, buf, sizeof buf - 1));
+  printf("named holds: %s\n", buf);
+  show("open O_TMPFILE read-only", open(".", O_TMPFILE | O_RDONLY, 0600));
+  show("open O_TMPFILE of a file", open("named", O_TMPFILE | O_RDWR, 0600));
+}
+
 /* Names change under open files and directories. */
 static void renamed(void) {
   int fd = mkfile("f", "data");
@@ -369,7 +386,7 @@ int main(int argc, char **argv) {
   if (argc < 3 || chdir(argv[2]) != 0) { fprintf(stderr, "usage: names CASE DIR\n"); return 2; }
   setvbuf(stdout, NULL, _IONBF, 0);
   static const struct { const char *name; void (*fn)(void); } cases[] = {
-    {"unlinked", unlinked}, {"renamed", renamed}, {"rmdired", rmdired}, {"dirseek", dirseek}, {"fds", fds},
+    {"unlinked", unlinked}, {"tmpfile", tmpfile_case}, {"renamed", renamed}, {"rmdired", rmdired}, {"dirseek", dirseek}, {"fds", fds},
     {"xattrs", xattrs}, {"times", times}, {"truncate", truncates}, {"links", links}, {"bytes", bytes},
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
