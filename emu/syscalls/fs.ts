@@ -31,11 +31,12 @@ export function dirBase(p: Process, dirfd: number, pathStr: string): string {
 
 /** openat(2) (cf. do_sys_openat2 + path_openat). */
 export function openAt(p: Process, dirfd: number, pathAddr: number, flags: number, mode: number): number {
-  const name = stringFromUser(p.mm, pathAddr);
+  let name = stringFromUser(p.mm, pathAddr);
   if ((flags & O_TMPFILE) === O_TMPFILE) fail("EOPNOTSUPP", "open: O_TMPFILE is not supported");
   const cloexec = (flags & O_CLOEXEC) !== 0;
-  const synthetic = procFile(p, name, dirBase(p, dirfd, name));
-  if (synthetic) return p.fds.install(synthetic, cloexec);
+  const proc = procFile(p, name, dirBase(p, dirfd, name), flags);
+  if (proc !== null && typeof proc !== "string") return p.fds.install(proc, cloexec);
+  if (proc !== null) name = proc; // a link out of /proc (/proc/self/exe, /proc/self/fd/N): open its target
   const acc = flags & O_ACCMODE;
   if (acc === O_ACCMODE) fail("EINVAL", "open: bad access mode");
   const readable = acc !== O_WRONLY, writable = acc === O_WRONLY || acc === O_RDWR;

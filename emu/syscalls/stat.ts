@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { fail, failHost } from "../../lib/errno.js";
 import { copyToUser, stringFromUser } from "../../mm/index.js";
 import { statOf, type FileStat } from "../files.js";
+import { procStat } from "../procfs.js";
 import type { Process } from "../process.js";
 import { Out } from "./process.js";
 import { AT_FDCWD, dirBase } from "./fs.js";
@@ -12,6 +13,9 @@ const AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
 
 /** The stat of guest path `name` (from dirfd), following a last link unless told not to. */
 export function statPath(p: Process, dirfd: number, name: string, follow: boolean): FileStat {
+  const proc = procStat(p, name, dirBase(p, dirfd, name), follow);
+  if (proc !== null && typeof proc !== "string") return proc;
+  if (proc !== null) name = proc; // a link out of /proc, followed
   const r = p.fs.resolve(name, follow, dirBase(p, dirfd, name));
   let st: FileStat;
   try {
