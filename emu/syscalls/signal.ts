@@ -71,15 +71,23 @@ function sigprocmask(p: Process, how: number, set: number, old: number, size: nu
   return 0;
 }
 
+/** Signals whose default action is to ignore them (cf. SIG_KERNEL_IGNORE_MASK). */
+const DEFAULT_IGNORED = new Set([17, 18, 23, 28]); // SIGCHLD, SIGCONT, SIGURG, SIGWINCH
+
 /**
  * Sends `sig` to the guest itself once the target is known to be it (cf.
- * check_kill_permission's valid_signal, then the default action): 0 only
- * probes; any other signal ends the guest as its default action would, since
- * delivery to handlers is not built yet.
+ * check_kill_permission's valid_signal, then sig_ignored and the default
+ * action): 0 only probes; a blocked or ignored signal is dropped (Linux
+ * keeps a blocked one pending; delivery is not built yet); any other ends
+ * the guest as its default action would, even when a handler is set.
  */
 function sendToSelf(p: Process, sig: number, call: string): number {
   if (sig < 0 || sig > NSIG) fail("EINVAL", `${call}: bad signal ${sig}`);
-  return sig === 0 ? 0 : p.exit(128 + sig);
+  if (sig === 0 || (p.sigmask >> BigInt(sig - 1)) & 1n) return 0;
+  const act = p.sigactions.get(sig);
+  const handler = act ? new DataView(act.buffer, act.byteOffset, act.byteLength).getBigUint64(0, true) : 0n;
+  if (handler === 1n || (handler === 0n && DEFAULT_IGNORED.has(sig))) return 0; // SIG_IGN, or SIG_DFL that ignores
+  return p.exit(128 + sig);
 }
 
 /**
@@ -112,7 +120,7 @@ export function registerSignal(t: SyscallTable): void {
     if (u64(a[1]) !== 0) copyToUser(p.mm, u64(a[1]), new Uint8Array(24).fill(0).map((_, k) => (k === 8 ? 2 : 0))); // SS_DISABLE
     return 0;
   } });
-  t.set(62, { name: "kill", partial: "only the guest itself; a signal ends it with the default action (no handlers run)", fn: (p, a) => kill(p, i32(a[0]), i32(a[1])) });
-  t.set(200, { name: "tkill", partial: "only the guest's one thread; a signal ends it with the default action", fn: (p, a) => tgkill(p, null, i32(a[0]), i32(a[1]), "tkill") });
-  t.set(234, { name: "tgkill", partial: "only the guest's one thread; a signal ends it with the default action", fn: (p, a) => tgkill(p, i32(a[0]), i32(a[1]), i32(a[2]), "tgkill") });
+  t.set(62, { name: "kill", partial: "only the guest itself; a blocked signal is dropped, not kept pending; a caught one ends the guest with the default action (no handlers run)", fn: (p, a) => kill(p, i32(a[0]), i32(a[1])) });
+  t.set(200, { name: "tkill", partial: "only the guest's one thread; as kill: blocked signals are dropped, handlers do not run", fn: (p, a) => tgkill(p, null, i32(a[0]), i32(a[1]), "tkill") });
+  t.set(234, { name: "tgkill", partial: "only the guest's one thread; as kill: blocked signals are dropped, handlers do not run", fn: (p, a) => tgkill(p, i32(a[0]), i32(a[1]), i32(a[2]), "tgkill") });
 }
