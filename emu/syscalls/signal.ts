@@ -114,8 +114,8 @@ function tgkill(p: Process, tgid: number | null, tid: number, sig: number, call:
 
 /** Registers the signal calls. */
 export function registerSignal(t: SyscallTable): void {
-  t.set(13, { name: "rt_sigaction", fn: (p, a) => sigaction(p, i32(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
-  t.set(14, { name: "rt_sigprocmask", fn: (p, a) => sigprocmask(p, i32(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
+  t.set(13, { name: "rt_sigaction", partial: "dispositions are recorded and read back; no handler ever runs", fn: (p, a) => sigaction(p, i32(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
+  t.set(14, { name: "rt_sigprocmask", partial: "the mask is kept (and shown in /proc/self/status); no signal is ever pending", fn: (p, a) => sigprocmask(p, i32(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
   t.set(131, { name: "sigaltstack", partial: "a new stack is accepted and forgotten; the old one always reads as SS_DISABLE", fn: (p, a) => {
     if (u64(a[1]) !== 0) copyToUser(p.mm, u64(a[1]), new Uint8Array(24).fill(0).map((_, k) => (k === 8 ? 2 : 0))); // SS_DISABLE
     return 0;
