@@ -14,7 +14,7 @@ import { registerProcess } from "./process.js";
 import { registerSignal } from "./signal.js";
 import { registerStat } from "./stat.js";
 import { SYSCALL_NAMES } from "./names.js";
-import { formatCall, formatResult } from "./strace.js";
+import { formatLine } from "./strace.js";
 import type { SyscallTable } from "./types.js";
 
 /** Every implemented call. */
@@ -94,20 +94,19 @@ export function dispatch(p: Process, nr: number, args: readonly number[]): numbe
     if (!ENOSYS_ON_PURPOSE.has(nr)) {
       p.warnOnce(`syscall-${nr}`, `faultline: unimplemented system call ${nr} (${name ?? "no such x86-64 call"}), returning -ENOSYS`);
     }
-    trace?.(`${name ?? `syscall_${nr}`}(${args.slice(0, 3).map((a) => `0x${a.toString(16)}`).join(", ")}, ...) = -1 ENOSYS (Function not implemented)`);
+    trace?.(formatLine(p, name ?? `syscall_0x${nr.toString(16)}`, args, -Errno.ENOSYS));
     return -Errno.ENOSYS;
   }
-  const call = trace ? formatCall(p, entry.name, args) : "";
   let ret: number;
   try {
     ret = entry.fn(p, args);
   } catch (e) {
     ret = errnoOf(e);
     if (ret === 0) {
-      if (trace) trace(`${call} = ?`);
+      trace?.(formatLine(p, entry.name, args, null)); // exit, or a bug: the call does not return
       throw e;
     }
   }
-  trace?.(call + formatResult(ret));
+  trace?.(formatLine(p, entry.name, args, ret));
   return ret;
 }
