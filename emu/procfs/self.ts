@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { copyFromUser, stringFromUser, type Mm } from "../../mm/index.js";
+import { copyFromUser, type Mm } from "../../mm/index.js";
 import { NOFILE } from "../fdtable.js";
 import type { OpenFile } from "../files.js";
 import type { Process } from "../process.js";
@@ -43,27 +43,36 @@ const PAGE = 4096;
  */
 export function readExecImage(mm: Mm, rsp: number): ExecImage {
   const word = (addr: number) => Number(new DataView(copyFromUser(mm, addr, 8).buffer).getBigUint64(0, true));
-  const argc = word(rsp);
-  const strings = (first: number, n: number | null): { list: Buffer[]; next: number; lo: number; hi: number } => {
-    const list: Buffer[] = [];
-    let at = first, lo = Infinity, hi = 0;
-    for (let k = 0; n === null || k < n; k++, at += 8) {
+  const pointers = (first: number, n: number | null): number[] => {
+    const out: number[] = [];
+    for (let at = first; n === null || out.length < n; at += 8) {
       const ptr = word(at);
       if (ptr === 0) break;
-      const s = Buffer.from(stringFromUser(mm, ptr), "utf8");
-      list.push(s);
-      lo = Math.min(lo, ptr);
-      hi = Math.max(hi, ptr + s.length + 1);
+      out.push(ptr);
     }
-    return { list, next: at + 8, lo: lo === Infinity ? 0 : lo, hi };
+    return out;
   };
-  const args = strings(rsp + 8, argc);
-  const env = strings(args.next, null);
-  let end = env.next;
+  const argPtrs = pointers(rsp + 8, word(rsp));
+  const envAt = rsp + 8 + (argPtrs.length + 1) * 8;
+  const envPtrs = pointers(envAt, null);
+  const auxAt = envAt + (envPtrs.length + 1) * 8;
+  let end = auxAt;
   while (word(end) !== 0) end += 16; // AT_NULL ends the vector
+  // The strings, as bytes: one copy from the lowest of them to the end of the stack area that holds them.
+  const all = [...argPtrs, ...envPtrs];
+  const lo = all.length ? Math.min(...all) : rsp;
+  const area = mm.vmas.all().find((v) => v.start <= lo && lo < v.end);
+  const bytes = Buffer.from(copyFromUser(mm, lo, (area?.end ?? lo) - lo));
+  const str = (ptr: number) => {
+    const off = ptr - lo, nul = bytes.indexOf(0, off);
+    return bytes.subarray(off, nul < 0 ? bytes.length : nul);
+  };
+  const argv = argPtrs.map(str), envp = envPtrs.map(str);
+  const span = (ptrs: number[], list: Buffer[]) => ptrs.length === 0 ? [0, 0]
+    : [Math.min(...ptrs), Math.max(...ptrs.map((p, k) => p + list[k].length + 1))];
+  const [argStart, argEnd] = span(argPtrs, argv), [envStart, envEnd] = span(envPtrs, envp);
   return {
-    argv: args.list, envp: env.list, auxv: copyFromUser(mm, env.next, end + 16 - env.next),
-    argStart: args.lo, argEnd: args.hi, envStart: env.lo, envEnd: env.hi, startStack: rsp,
+    argv, envp, auxv: copyFromUser(mm, auxAt, end + 16 - auxAt), argStart, argEnd, envStart, envEnd, startStack: rsp,
     startTicks: Math.round(os.uptime() * CLK_TCK),
   };
 }
