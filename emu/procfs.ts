@@ -258,3 +258,23 @@ export function procStat(p: Process, name: string, base: string, follow: boolean
   }
   return nodeStat(p, found.node, found.at);
 }
+
+/**
+ * access(2) of guest path `name` (from `base`) when it lies under /proc or
+ * /sys, by the node's permission bits (cf. generic_permission: the owner's
+ * bits for the owner, else the others'; root may read and write anything
+ * and execute what has an x bit).
+ * @returns 0 when allowed; a guest path to check instead (a link out of the
+ *   tree); or null when `name` is not under /proc or /sys
+ * @throws ErrnoError EACCES when denied, ENOENT for what faultline does not provide
+ */
+export function procAccess(p: Process, name: string, base: string, follow: boolean, mode: number): 0 | string | null {
+  const st = procStat(p, name, base, follow);
+  if (st === null || typeof st === "string") return st;
+  const euid = process.geteuid?.() ?? 0;
+  const bits = (st.mode >> (st.uid === euid ? 6 : 0)) & 7;
+  const granted = euid === 0 ? 6 | (st.mode & 0o111 ? 1 : 0) : bits;
+  if (mode & ~granted & 7) fail("EACCES", `access: ${name}: mode ${mode} not granted`);
+  return 0;
+}
+

@@ -134,6 +134,28 @@ describe("files whose content is the host's, read to their end, native vs faultl
   });
 });
 
+describe("commands that read these files, native vs faultline", () => {
+  it("head -n 5 /proc/cpuinfo (the identification lines of processor 0)", () => {
+    const argv = [BUSYBOX, "head", "-n", "5", "/proc/cpuinfo"];
+    expectSameRun(runFaultline(argv), runNative(argv), "head cpuinfo");
+  });
+
+  it("uptime(1) prints its line from /proc/uptime and /proc/loadavg", () => {
+    const shape = /^ \d\d:\d\d:\d\d up .*load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d\n$/;
+    for (const r of [runNative(["/usr/bin/uptime"]), runFaultline(["/usr/bin/uptime"])]) expect(out(r, "uptime")).toMatch(shape);
+  });
+
+  it("access(2) (test -e/-r/-w/-x) answers as natively", () => {
+    for (const name of ["/proc/self/status", "/proc/self/fd/1", "/proc/self/fd/77", "/proc/self/no-such", "/proc/self/fd",
+      "/sys/devices/system/cpu/online", "/proc/sys/kernel/osrelease", "/proc/cpuinfo"]) {
+      for (const op of ["-e", "-r", "-w", "-x"]) {
+        const argv = [BUSYBOX, "test", op, name];
+        expectSameRun(runFaultline(argv), runNative(argv), `test ${op} ${name}`);
+      }
+    }
+  });
+});
+
 describe("/proc/self/fd names the guest's files", () => {
   // (A listing of fd/ is in procself.c, below fd 10: the test runner leaks descriptors to native children.)
   it("fd 0 from a file: readlink and cat of /proc/self/fd/0 and /dev/stdin", () => {

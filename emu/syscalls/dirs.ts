@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { fail, failHost } from "../../lib/errno.js";
 import { copyToUser, stringFromUser } from "../../mm/index.js";
 import { DirFile, truncateFile } from "../files.js";
-import { procLink } from "../procfs.js";
+import { procAccess, procLink } from "../procfs.js";
 import type { Process } from "../process.js";
 import { AT_FDCWD, dirBase } from "./fs.js";
 import { i32, u64, type SyscallTable } from "./types.js";
@@ -73,7 +73,11 @@ function readlink(p: Process, dirfd: number, pathAddr: number, buf: number, size
 /** access(2)/faccessat(2): existence and permission on the host file. */
 function access(p: Process, dirfd: number, pathAddr: number, mode: number, flags: number): number {
   if (mode & ~7) fail("EINVAL", "access: bad mode");
-  const r = at(p, dirfd, pathAddr, (flags & AT_SYMLINK_NOFOLLOW) === 0);
+  const follow = (flags & AT_SYMLINK_NOFOLLOW) === 0;
+  const name = stringFromUser(p.mm, pathAddr);
+  const proc = procAccess(p, name, dirBase(p, dirfd, name), follow, mode);
+  if (proc === 0) return 0;
+  const r = p.fs.resolve(proc ?? name, follow, dirBase(p, dirfd, name)); // proc: a link out of /proc, followed
   try {
     fs.accessSync(r.host, mode);
   } catch (e) {
