@@ -80,6 +80,12 @@ function rootNode(p: Process): Node {
   return dir(() => [["proc", proc], ["sys", sys]]);
 }
 
+/** Whether absolute guest path `target` lies in the tree (/proc or /sys). */
+function insideTree(target: string): boolean {
+  const first = target.split("/").filter((s) => s !== "")[0];
+  return first === "proc" || first === "sys";
+}
+
 /** Where a lookup ended: a node of the tree (with its canonical path), or a path outside it to go on with. */
 type Found = { node: Node; at: string } | { outside: string; via: Node & { kind: "magic" } };
 
@@ -90,13 +96,24 @@ type Found = { node: Node; at: string } | { outside: string; via: Node & { kind:
  * @throws ErrnoError ENOENT for what faultline does not provide, ENOTDIR, ELOOP
  */
 function lookup(p: Process, name: string, base: string, follow: boolean): Found | null {
-  if (name.endsWith("/")) follow = true; // a trailing slash follows the last link (cf. LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
-  const abs = path.posix.normalize(name.startsWith("/") ? name : `${base}/${name}`);
-  const parts = abs.split("/").filter((s) => s !== "");
+  // A trailing slash, "." or ".." makes the last link one to follow (cf. LOOKUP_FOLLOW | LOOKUP_DIRECTORY).
+  if (/(^|\/)(\.\.?)?$/.test(name)) follow = true;
+  const abs = name.startsWith("/") ? name : `${base}/${name}`;
+  // Components walked as they come, so that ".." after a link out of the tree applies to its target;
+  // a path that only reaches the tree through ".." outside it is taken lexically.
+  let parts = abs.split("/").filter((s) => s !== "" && s !== ".");
+  if (!insideTree("/" + parts.join("/"))) parts = path.posix.normalize(abs).split("/").filter((s) => s !== "");
   if (parts[0] !== "proc" && parts[0] !== "sys") return null;
   let node = rootNode(p), at: string[] = [], hops = 0;
   while (parts.length > 0) {
     const part = parts.shift() as string;
+    if (part === "..") { // within the tree, lexical; leaving it, the caller walks the path itself
+      if (at.length <= 1 && parts[0] !== "proc" && parts[0] !== "sys") return null;
+      parts.unshift(...at.slice(0, -1));
+      node = rootNode(p);
+      at = [];
+      continue;
+    }
     if (node.kind === "host") {
       return { node: { kind: "host", host: path.posix.join(node.host, part, ...parts) }, at: "/" + [...at, part, ...parts].join("/") };
     }
@@ -104,14 +121,20 @@ function lookup(p: Process, name: string, base: string, follow: boolean): Found 
     const next = node.children().get(part);
     if (!next) return fail("ENOENT", `/${[...at, part].join("/")}: not provided by faultline`);
     const last = parts.length === 0;
-    if (next.kind === "link" && (!last || follow)) {
+    const target = (next.kind === "link" || next.kind === "magic") && (!last || follow) ? next.target() : null;
+    if (target !== null && next.kind === "magic" && !target.startsWith("/")) {
+      if (!last) fail("ENOTDIR", `${abs}: ${target} is not a directory`);
+      return { outside: target, via: next };
+    }
+    if (target !== null && next.kind === "magic" && !insideTree(target)) return { outside: path.posix.join(target, ...parts), via: next };
+    if (target !== null) { // a link inside the tree (also a magic link back into /proc or /sys): walk on from its target
       if (++hops > 40) fail("ELOOP", `${abs}: too many links`);
-      parts.unshift(...path.posix.normalize(`${at.join("/")}/${next.target()}`).split("/").filter((s) => s !== ""));
+      const from = target.startsWith("/") ? target : `/${at.join("/")}/${target}`;
+      parts.unshift(...path.posix.normalize(from).split("/").filter((s) => s !== ""));
       node = rootNode(p);
       at = [];
       continue;
     }
-    if (next.kind === "magic" && (!last || follow)) return { outside: path.posix.join(next.target(), ...parts), via: next };
     node = next;
     at.push(part);
   }

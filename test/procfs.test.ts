@@ -157,6 +157,16 @@ describe("commands that read these files, native vs faultline", () => {
 });
 
 describe("/proc/self/fd names the guest's files", () => {
+  it("paths through links and dot-dot: /proc/self/cwd/., /proc/self/cwd/../, /proc/../etc, /sys/../proc", () => {
+    const dir = scratch();
+    fs.mkdirSync(path.join(dir, "sub"));
+    fs.writeFileSync(path.join(dir, "data"), "in the parent\n");
+    const cases = [[BUSYBOX, "cat", "/proc/self/cwd/./../data"], [BUSYBOX, "cat", "/proc/../etc/hostname"],
+      [BUSYBOX, "cat", "/sys/../proc/self/comm"], [BUSYBOX, "cat", "/proc/self/../self/comm"], [BUSYBOX, "test", "-d", "/proc/self/cwd/."],
+      [BUSYBOX, "readlink", "/proc/self/cwd/."], [BUSYBOX, "readlink", "/proc/self/cwd"], [BUSYBOX, "cat", "/proc/self/fd/0/x"]];
+    for (const argv of cases) expectSameRun(runFaultline(argv, { cwd: path.join(dir, "sub") }), runNative(argv, { cwd: path.join(dir, "sub") }), argv.join(" "));
+  });
+
   // (A listing of fd/ is in procself.c, below fd 10: the test runner leaks descriptors to native children.)
   it("fd 0 from a file: readlink and cat of /proc/self/fd/0 and /dev/stdin", () => {
     const dir = scratch();

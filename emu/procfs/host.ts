@@ -63,7 +63,7 @@ export function meminfoText(p: Process): string {
 export function statText(): string {
   const lines = hostText("/proc/stat").split("\n");
   const perCpu = lines.filter((l) => /^cpu\d+ /.test(l)).slice(0, GUEST_CPUS);
-  const sum = perCpu.map((l) => l.split(/\s+/).slice(1).map(Number)).reduce((a, b) => a.map((v, k) => v + (b[k] ?? 0)));
+  const sum = perCpu.map((l) => l.split(/\s+/).slice(1).map(Number)).reduce((a, b) => b.map((v, k) => v + (a[k] ?? 0)), [] as number[]);
   const out: string[] = [];
   for (const l of lines) {
     if (l.startsWith("cpu ")) out.push(`cpu  ${sum.join(" ")}`, ...perCpu);
