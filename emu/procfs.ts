@@ -21,8 +21,6 @@ import { GUEST_CPUS, cpuListText, cpuinfoText, hostText, meminfoText, mountsText
 import { fdTarget, mapsText, nulJoined, statText, statmText, statusText, comm } from "./procfs/self.js";
 import type { Process } from "./process.js";
 
-export { mapsText } from "./procfs/self.js";
-
 /** One node of the tree. Content and children are made when asked for, from the state of that moment. */
 type Node =
   | { readonly kind: "file"; readonly read: () => string | Uint8Array }

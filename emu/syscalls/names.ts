@@ -370,7 +370,3 @@ export const SYSCALL_NAMES: ReadonlyMap<number, string> = new Map<number, string
   [450, "set_mempolicy_home_node"],
 ]);
 
-/** The name of syscall `nr` ("syscall_<nr>" for a number Linux does not assign on x86-64). */
-export function syscallName(nr: number): string {
-  return SYSCALL_NAMES.get(nr) ?? `syscall_${nr}`;
-}
