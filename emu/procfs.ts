@@ -112,8 +112,10 @@ function lookup(p: Process, name: string, base: string, follow: boolean): Found 
       at = [];
       continue;
     }
-    if (node.kind === "host") {
-      return { node: { kind: "host", host: path.posix.join(node.host, part, ...parts) }, at: "/" + [...at, part, ...parts].join("/") };
+    if (node.kind === "host") { // one component at a time, so that ".." cannot lead out of the passed-through directory
+      node = { kind: "host", host: `${node.host}/${part}` };
+      at.push(part);
+      continue;
     }
     if (node.kind !== "dir") fail("ENOTDIR", `/${at.join("/")} is not a directory`);
     const next = node.children().get(part);

@@ -163,7 +163,8 @@ describe("/proc/self/fd names the guest's files", () => {
     fs.writeFileSync(path.join(dir, "data"), "in the parent\n");
     const cases = [[BUSYBOX, "cat", "/proc/self/cwd/./../data"], [BUSYBOX, "cat", "/proc/../etc/hostname"],
       [BUSYBOX, "cat", "/sys/../proc/self/comm"], [BUSYBOX, "cat", "/proc/self/../self/comm"], [BUSYBOX, "test", "-d", "/proc/self/cwd/."],
-      [BUSYBOX, "readlink", "/proc/self/cwd/."], [BUSYBOX, "readlink", "/proc/self/cwd"], [BUSYBOX, "cat", "/proc/self/fd/0/x"]];
+      [BUSYBOX, "readlink", "/proc/self/cwd/."], [BUSYBOX, "readlink", "/proc/self/cwd"], [BUSYBOX, "cat", "/proc/self/fd/0/x"],
+      [BUSYBOX, "cat", "/proc/sys/kernel/random/../../../self/comm"], [BUSYBOX, "cat", "/proc/sys/kernel/random/../osrelease"]];
     for (const argv of cases) expectSameRun(runFaultline(argv, { cwd: path.join(dir, "sub") }), runNative(argv, { cwd: path.join(dir, "sub") }), argv.join(" "));
   });
 
