@@ -22,6 +22,7 @@ import * as path from "node:path";
 import { StreamFile } from "./files.js";
 import { loadElf, type LoadedProgram } from "./loader.js";
 import { Vfs } from "./vfs.js";
+import { readExecImage, type ExecImage } from "./procfs/self.js";
 
 /** The host's cwd as a guest path when it lies under `root`, else "/". */
 function defaultCwd(root: string): string {
@@ -105,6 +106,10 @@ export class Process {
   traps: TrapHandler | undefined;
   /** Signal dispositions the guest set (recorded; signals are not delivered yet). */
   readonly sigactions = new Map<number, Uint8Array>();
+  /** Blocked signals (cf. task->blocked): bit N-1 for signal N. */
+  sigmask = 0n;
+  /** What exec laid out on the initial stack, for /proc/self/{cmdline,environ,auxv,stat}; undefined before exec. */
+  execImage: ExecImage | undefined;
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
@@ -156,6 +161,7 @@ export class Process {
   exec(program: string, argv: readonly (string | Uint8Array)[], envp: string[]): LoadedProgram {
     const loaded = loadElf(this.mm, this.fs, program, argv, envp);
     this.exePath = loaded.exePath;
+    this.execImage = readExecImage(this.mm, loaded.rsp);
     return loaded;
   }
 

@@ -12,9 +12,9 @@ import { DirFile, truncateFile, type OpenFile } from "../files.js";
 import {
   hostGetxattr, hostLink, hostListxattr, hostRemovexattr, hostRename, hostSetxattr, hostUtimens, type HostTarget,
 } from "../hostfs.js";
-import { procLink } from "../procfs.js";
+import { procAccess, procLink } from "../procfs.js";
 import type { Process } from "../process.js";
-import { pathBytes, printable, type Resolved } from "../vfs.js";
+import { pathBytes, printable, type GuestPath, type Resolved } from "../vfs.js";
 import { AT_FDCWD, dirBase, userPath } from "./fs.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
@@ -89,7 +89,12 @@ function readlink(p: Process, dirfd: number, pathAddr: number, buf: number, size
 /** access(2)/faccessat(2): existence and permission on the host file. */
 function access(p: Process, dirfd: number, pathAddr: number, mode: number, flags: number): number {
   if (mode & ~7) fail("EINVAL", "access: bad mode");
-  const r = at(p, dirfd, pathAddr, { follow: (flags & AT_SYMLINK_NOFOLLOW) === 0 });
+  const follow = (flags & AT_SYMLINK_NOFOLLOW) === 0;
+  const name = userPath(p, pathAddr);
+  const base = dirBase(p, dirfd, name);
+  const proc = procAccess(p, name, base, follow, mode);
+  if (proc === 0) return 0;
+  const r = p.fs.resolve((proc as GuestPath | null) ?? name, { follow, base }); // proc: a link out of /proc, followed
   return host(printable(r.guest), () => fs.accessSync(r.host, mode));
 }
 

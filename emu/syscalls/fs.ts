@@ -89,12 +89,16 @@ function openTmpfile(p: Process, name: GuestPath, base: GuestPath, flags: number
 
 /** openat(2) (cf. do_sys_openat2 + path_openat). */
 export function openAt(p: Process, dirfd: number, pathAddr: number, flags: number, mode: number): number {
-  const name = userPath(p, pathAddr);
+  let name = userPath(p, pathAddr);
   const cloexec = (flags & O_CLOEXEC) !== 0;
-  const base = dirBase(p, dirfd, name);
+  let base = dirBase(p, dirfd, name);
   if ((flags & O_TMPFILE) === O_TMPFILE) return p.fds.install(openTmpfile(p, name, base, flags, mode), cloexec);
-  const synthetic = procFile(p, name, base);
-  if (synthetic) return p.fds.install(synthetic, cloexec);
+  const proc = procFile(p, name, base, flags);
+  if (proc !== null && typeof proc !== "string") return p.fds.install(proc, cloexec);
+  if (proc !== null) { // a link out of /proc (/proc/self/exe, /proc/self/fd/N): open its target
+    name = proc as GuestPath;
+    base = dirBase(p, dirfd, name);
+  }
   if (flags & O_PATH) return p.fds.install(openPath(p, name, base, flags), cloexec);
   const acc = flags & O_ACCMODE;
   if (acc === O_ACCMODE) fail("EINVAL", "open: bad access mode");

@@ -4,6 +4,7 @@ import { fail, failHost } from "../../lib/errno.js";
 import { copyToUser } from "../../mm/index.js";
 import { PipeEnd, SyntheticFile, statOf, type FileStat, type OpenFile } from "../files.js";
 import { hostPipeStatfs, hostStatfs } from "../hostfs.js";
+import { procStat } from "../procfs.js";
 import type { Process } from "../process.js";
 import { textPath, type GuestPath } from "../vfs.js";
 import { Out } from "./process.js";
@@ -14,6 +15,9 @@ const AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
 
 /** The stat of guest path `name` (from dirfd), following a last link unless told not to. */
 export function statPath(p: Process, dirfd: number, name: GuestPath, follow: boolean): FileStat {
+  const proc = procStat(p, name, dirBase(p, dirfd, name), follow);
+  if (proc !== null && typeof proc !== "string") return proc;
+  if (proc !== null) name = proc as GuestPath; // a link out of /proc, followed
   const r = p.fs.resolve(name, { follow, base: dirBase(p, dirfd, name) });
   let st: FileStat;
   try {

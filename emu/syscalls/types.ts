@@ -8,8 +8,12 @@ import type { Process } from "../process.js";
 
 export type SyscallHandler = (p: Process, a: readonly number[]) => number;
 
-/** A table of handlers by x86-64 syscall number, with names for --strace. */
-export type SyscallTable = Map<number, { name: string; fn: SyscallHandler }>;
+/**
+ * A table of handlers by x86-64 syscall number, with names for --strace and,
+ * for a call that does only part of what Linux's does, what is missing
+ * (`partial`, shown in emu/syscalls/README.md's generated table).
+ */
+export type SyscallTable = Map<number, { name: string; fn: SyscallHandler; partial?: string }>;
 
 /** Unsigned view of a signed argument (lossy above 2^53, which only ever means "huge"). */
 export function u64(v: number): number {

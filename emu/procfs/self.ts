@@ -1,0 +1,234 @@
+/**
+ * The guest's own /proc/<pid> files, made from faultline's state of the
+ * process (cf. fs/proc/array.c, fs/proc/base.c, fs/proc/task_mmu.c):
+ * status, stat, statm, cmdline, environ, auxv, maps, comm, and the targets
+ * of the exe, cwd, root and fd/N links.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { copyFromUser, type Mm } from "../../mm/index.js";
+import { NOFILE } from "../fdtable.js";
+import type { OpenFile } from "../files.js";
+import type { Process } from "../process.js";
+import type { GuestPath } from "../vfs.js";
+
+/** What exec left on the initial stack, kept for /proc (cf. mm->arg_start..env_end, mm->saved_auxv). */
+export interface ExecImage {
+  /** The argument strings, without their NULs. */
+  readonly argv: readonly Buffer[];
+  /** The environment strings, without their NULs. */
+  readonly envp: readonly Buffer[];
+  /** The auxiliary vector as the stack held it: (key, value) words up to and including AT_NULL. */
+  readonly auxv: Uint8Array;
+  /** Lowest and one-past-highest address of the argument strings; likewise the environment's. */
+  readonly argStart: number;
+  readonly argEnd: number;
+  readonly envStart: number;
+  readonly envEnd: number;
+  /** The initial stack pointer (where argc is; cf. mm->start_stack). */
+  readonly startStack: number;
+  /** Host uptime in clock ticks (1/100 s) at exec (cf. task->start_time in /proc/<pid>/stat). */
+  readonly startTicks: number;
+}
+
+/** Clock ticks per second as AT_CLKTCK tells the guest (USER_HZ). */
+export const CLK_TCK = 100;
+const PAGE = 4096;
+
+/**
+ * Reads back what exec laid out at `rsp` (argc, argv and envp pointers, the
+ * auxiliary vector), before the guest first runs.
+ * Preconditions: `rsp` is the stack pointer exec returned.
+ * @throws ErrnoError EFAULT when the stack is not what exec builds
+ */
+export function readExecImage(mm: Mm, rsp: number): ExecImage {
+  const word = (addr: number) => Number(new DataView(copyFromUser(mm, addr, 8).buffer).getBigUint64(0, true));
+  const pointers = (first: number, n: number | null): number[] => {
+    const out: number[] = [];
+    for (let at = first; n === null || out.length < n; at += 8) {
+      const ptr = word(at);
+      if (ptr === 0) break;
+      out.push(ptr);
+    }
+    return out;
+  };
+  const argPtrs = pointers(rsp + 8, word(rsp));
+  const envAt = rsp + 8 + (argPtrs.length + 1) * 8;
+  const envPtrs = pointers(envAt, null);
+  const auxAt = envAt + (envPtrs.length + 1) * 8;
+  let end = auxAt;
+  while (word(end) !== 0) end += 16; // AT_NULL ends the vector
+  // The strings, as bytes: one copy from the lowest of them to the end of the stack area that holds them.
+  const all = [...argPtrs, ...envPtrs];
+  const lo = all.length ? Math.min(...all) : rsp;
+  const area = mm.vmas.all().find((v) => v.start <= lo && lo < v.end);
+  const bytes = Buffer.from(copyFromUser(mm, lo, (area?.end ?? lo) - lo));
+  const str = (ptr: number) => {
+    const off = ptr - lo, nul = bytes.indexOf(0, off);
+    return bytes.subarray(off, nul < 0 ? bytes.length : nul);
+  };
+  const argv = argPtrs.map(str), envp = envPtrs.map(str);
+  const span = (ptrs: number[], list: Buffer[]) => ptrs.length === 0 ? [0, 0]
+    : [Math.min(...ptrs), Math.max(...ptrs.map((p, k) => p + list[k].length + 1))];
+  const [argStart, argEnd] = span(argPtrs, argv), [envStart, envEnd] = span(envPtrs, envp);
+  return {
+    argv, envp, auxv: copyFromUser(mm, auxAt, end + 16 - auxAt), argStart, argEnd, envStart, envEnd, startStack: rsp,
+    startTicks: Math.round(os.uptime() * CLK_TCK),
+  };
+}
+
+/** The NUL-terminated strings of `list`, concatenated (cmdline, environ). */
+export function nulJoined(list: readonly Buffer[]): Buffer {
+  return Buffer.concat(list.flatMap((s) => [s, Buffer.from([0])]));
+}
+
+/** The command name: the program's base name, at most 15 bytes (cf. __set_task_comm, TASK_COMM_LEN). */
+export function comm(p: Process): string {
+  return Buffer.from(path.posix.basename(p.exePath), "latin1").subarray(0, 15).toString("latin1"); // GuestPath bytes
+}
+
+/** Sizes in pages of the address space, by kind (cf. task_mem, task_statm). */
+interface MemUse {
+  size: number; rssAnon: number; rssFile: number; data: number; stack: number; exe: number; lib: number; shared: number;
+}
+
+/** Walks the VMAs and their present PTEs. */
+function memUse(p: Process): MemUse {
+  const u: MemUse = { size: 0, rssAnon: 0, rssFile: 0, data: 0, stack: 0, exe: 0, lib: 0, shared: 0 };
+  const PTE_P = 0x1, PTE_SW_ANON = 0x200;
+  const exeHost = p.fs.hostOf(p.exePath as GuestPath);
+  for (const v of p.mm.vmas.all()) {
+    const pages = (v.end - v.start) / PAGE;
+    u.size += pages;
+    if (v.growsDown) u.stack += pages;
+    else if (v.file && v.prot & 4) {
+      if (Buffer.from(v.file.path as string | Buffer).equals(exeHost)) u.exe += pages;
+      else u.lib += pages;
+    } else if (v.prot & 2 && !v.shared) u.data += pages; // cf. is_data_mapping: private writable
+    p.mm.pt.forEach(v.start, v.end, (_va, i) => {
+      const lo = p.mm.pt.lo(i);
+      if (!(lo & PTE_P)) return;
+      if (!v.file || lo & PTE_SW_ANON) u.rssAnon++;
+      else {
+        u.rssFile++;
+        u.shared++;
+      }
+    });
+  }
+  return u;
+}
+
+/** The host's ids, as getuid/getgid answer the guest. */
+const ids = () => ({
+  uid: process.getuid?.() ?? 0, euid: process.geteuid?.() ?? 0, gid: process.getgid?.() ?? 0, egid: process.getegid?.() ?? 0,
+});
+
+/** A sigset as /proc prints it: 16 hex digits. */
+const sigset = (s: bigint) => s.toString(16).padStart(16, "0");
+
+/** The ignored and caught signals, from the recorded dispositions (cf. collect_sigign_sigcatch). */
+function dispositions(p: Process): { ign: bigint; cgt: bigint } {
+  let ign = 0n, cgt = 0n;
+  for (const [sig, act] of p.sigactions) {
+    const handler = new DataView(act.buffer, act.byteOffset, act.byteLength).getBigUint64(0, true);
+    if (handler === 1n) ign |= 1n << BigInt(sig - 1); // SIG_IGN
+    else if (handler > 1n) cgt |= 1n << BigInt(sig - 1);
+  }
+  return { ign, cgt };
+}
+
+/** FDSize: the descriptor table's capacity, 64 and doubling (cf. expand_fdtable). */
+function fdSize(p: Process): number {
+  let top = 0;
+  for (let fd = 0; fd < NOFILE; fd++) if (p.fds.get(fd)) top = fd + 1;
+  let size = 64;
+  while (size < top) size *= 2;
+  return size;
+}
+
+/** /proc/<pid>/status (cf. proc_pid_status): the lines faultline has state for, in Linux's order and format. */
+export function statusText(p: Process): string {
+  const kb = (pages: number) => `${String(pages * 4).padStart(8)} kB`;
+  const u = memUse(p), id = ids(), d = dispositions(p);
+  const lines: [string, string | number][] = [
+    ["Name", comm(p)], ["Umask", p.fs.umask.toString(8).padStart(4, "0")], ["State", "R (running)"],
+    ["Tgid", p.pid], ["Ngid", 0], ["Pid", p.pid], ["PPid", process.ppid], ["TracerPid", 0],
+    ["Uid", `${id.uid}\t${id.euid}\t${id.euid}\t${id.euid}`], ["Gid", `${id.gid}\t${id.egid}\t${id.egid}\t${id.egid}`],
+    ["FDSize", fdSize(p)], ["Groups", " "], ["NStgid", p.pid], ["NSpid", p.pid], ["NSpgid", p.pid], ["NSsid", p.pid],
+    ["VmSize", kb(u.size)], ["VmLck", kb(0)], ["VmPin", kb(0)], ["VmRSS", kb(u.rssAnon + u.rssFile)],
+    ["RssAnon", kb(u.rssAnon)], ["RssFile", kb(u.rssFile)], ["RssShmem", kb(0)], ["VmData", kb(u.data)],
+    ["VmStk", kb(u.stack)], ["VmExe", kb(u.exe)], ["VmLib", kb(u.lib)], ["VmSwap", kb(0)],
+    ["Threads", 1], ["SigPnd", sigset(0n)], ["ShdPnd", sigset(0n)], ["SigBlk", sigset(p.sigmask)],
+    ["SigIgn", sigset(d.ign)], ["SigCgt", sigset(d.cgt)], ["Cpus_allowed", "1"], ["Cpus_allowed_list", "0"],
+    ["voluntary_ctxt_switches", 0], ["nonvoluntary_ctxt_switches", 0],
+  ];
+  return lines.map(([k, v]) => `${k}:\t${v}\n`).join("");
+}
+
+/** /proc/<pid>/stat (cf. do_task_stat): the 52 fields; what faultline does not track is 0, as Linux shows hidden fields. */
+export function statText(p: Process): string {
+  const u = memUse(p), img = p.execImage, d = dispositions(p);
+  const cpu = process.cpuUsage();
+  const ticks = (us: number) => Math.round((us / 1e6) * CLK_TCK);
+  const counters = p.mm.sys.counters;
+  const text = p.mm.vmas.all().filter((v) => v.file && v.prot & 4 && Buffer.from(v.file.path as string | Buffer).equals(p.fs.hostOf(p.exePath as GuestPath)));
+  const f: (number | bigint | string)[] = [
+    p.pid, `(${comm(p)})`, "R", process.ppid, p.pid, p.pid, 0, -1, 0x400000, // flags: PF_RANDOMIZE... as an exec'd task
+    counters.minorFaults, 0, counters.majorFaults, 0, ticks(cpu.user), ticks(cpu.system), 0, 0,
+    20, 0, 1, 0, img?.startTicks ?? 0, u.size * PAGE, u.rssAnon + u.rssFile, 2n ** 64n - 1n,
+    text[0]?.start ?? 0, text.at(-1)?.end ?? 0, img?.startStack ?? 0, 0, 0,
+    0, 0, d.ign, d.cgt, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0,
+    0, 0, p.mm.brkStart, img?.argStart ?? 0, img?.argEnd ?? 0, img?.envStart ?? 0, img?.envEnd ?? 0, 0,
+  ];
+  return f.join(" ") + "\n";
+}
+
+/** /proc/<pid>/statm (cf. task_statm): size resident shared text lib data dt, in pages. */
+export function statmText(p: Process): string {
+  const u = memUse(p);
+  return `${u.size} ${u.rssAnon + u.rssFile} ${u.shared} ${u.exe} 0 ${u.data + u.stack} 0\n`;
+}
+
+/** /proc/<pid>/maps text: one line per VMA, as Linux prints it (cf. show_map_vma). */
+export function mapsText(p: Process): string {
+  const hex = (n: number, w = 8) => n.toString(16).padStart(w, "0");
+  const lines: string[] = [];
+  for (const v of p.mm.vmas.all()) {
+    const perms = (v.prot & 1 ? "r" : "-") + (v.prot & 2 ? "w" : "-") + (v.prot & 4 ? "x" : "-") + (v.shared ? "s" : "p");
+    let dev = "00:00", ino = 0, name = v.name;
+    if (v.file) {
+      const [d, i] = v.file.key.split(":").map(Number);
+      dev = `${hex(Math.floor(d / 256) & 0xfff, 2)}:${hex(d & 0xff, 2)}`;
+      ino = i;
+      name = p.fs.guestOf(v.file.path);
+    }
+    const head = `${hex(v.start)}-${hex(v.end)} ${perms} ${hex(v.file ? v.pgoff * 4096 : 0)} ${dev} ${ino}`;
+    lines.push(name ? `${head.padEnd(73)}${name}` : head);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * What /proc/<pid>/fd/N reads as (cf. proc_fd_link + d_path): a file's guest
+ * path, `pipe:[ino]` for a pipe, and for a descriptor passed through from the
+ * host (the standard streams, devices) what the host's link names, as a guest
+ * path when it lies inside the root.
+ */
+export function fdTarget(p: Process, f: OpenFile): string {
+  if (f.guestPath === "pipe:") return `pipe:[${f.stat().ino}]`;
+  if (f.hostTty >= 0) {
+    const host = hostFdLink(f.hostTty);
+    if (host !== null) return host[0] === 0x2f ? p.fs.guestOf(host) : host.toString("latin1");
+  }
+  return f.guestPath;
+}
+
+/** The host's /proc/self/fd/N link of Node's descriptor `fd`, or null when unreadable. */
+function hostFdLink(fd: number): Buffer | null {
+  try {
+    return os.platform() === "linux" ? fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: "buffer" }) : null;
+  } catch {
+    return null;
+  }
+}
