@@ -105,6 +105,8 @@ export class Process {
   traps: TrapHandler | undefined;
   /** Signal dispositions the guest set (recorded; signals are not delivered yet). */
   readonly sigactions = new Map<number, Uint8Array>();
+  /** When the current run() began (process.hrtime.bigint()); a guest that waits is killed at this plus timeoutMs. */
+  runStartNs = 0n;
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
@@ -191,7 +193,7 @@ export class Process {
     const r = this.regs;
     this.engine.readRegs(SYSCALL_REGS, r, true);
     const ret = dispatch(this, r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
-    this.engine.writeReg(Reg.RAX, ret < 0 ? BigInt(ret) : ret);
+    this.engine.writeReg(Reg.RAX, typeof ret === "bigint" || ret < 0 ? BigInt(ret) : ret);
     // As the CPU's syscall leaves them: RCX = the next instruction (in this hook RIP is still
     // at the 2-byte syscall itself), R11 = RFLAGS.
     this.sysret[0] = this.engine.rip() + 2;
@@ -209,6 +211,7 @@ export class Process {
     this.engine.writeReg(Reg.RSP, rsp);
     this.exc.reset();
     const timeoutUs = (this.options.timeoutMs ?? 0) * 1000;
+    this.runStartNs = process.hrtime.bigint();
     try {
       this.engine.run(entry, { timeoutUs });
     } catch (e) {

@@ -43,7 +43,7 @@ function errnoOf(e: unknown): number {
  * @returns the value for RAX (-errno on failure; -ENOSYS for unknown calls,
  *   with one warning per call number)
  */
-export function dispatch(p: Process, nr: number, args: readonly number[]): number {
+export function dispatch(p: Process, nr: number, args: readonly number[]): number | bigint {
   const entry = SYSCALLS.get(nr);
   const trace = p.options.strace;
   if (!entry) {
@@ -52,7 +52,7 @@ export function dispatch(p: Process, nr: number, args: readonly number[]): numbe
     return -Errno.ENOSYS;
   }
   const call = trace ? formatCall(p, entry.name, args) : "";
-  let ret: number;
+  let ret: number | bigint;
   try {
     ret = entry.fn(p, args);
   } catch (e) {
@@ -62,6 +62,6 @@ export function dispatch(p: Process, nr: number, args: readonly number[]): numbe
       throw e;
     }
   }
-  trace?.(call + formatResult(ret));
+  trace?.(call + formatResult(Number(ret)));
   return ret;
 }
