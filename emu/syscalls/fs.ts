@@ -6,8 +6,7 @@
 import * as fs from "node:fs";
 import * as tty from "node:tty";
 import koffi from "koffi";
-import { HostRegion } from "../../lib/hostmem.js";
-import { fail, failHost } from "../../lib/errno.js";
+import { errnoName, fail, failHost } from "../../lib/errno.js";
 import { ErrnoError } from "../../lib/errors.js";
 import { accessOk, copyFromUser, copyToUser, faultInPrefix, stringFromUser, USER_COPY_MAX } from "../../mm/index.js";
 import { NOFILE } from "../fdtable.js";
@@ -308,22 +307,44 @@ function iovecs(p: Process, iov: number, cnt: number): [number, number][] {
   return out;
 }
 
-const c_ioctl = koffi.load("libc.so.6").func("int ioctl(int fd, unsigned long req, uint64_t arg)");
-/** Native scratch for a host ioctl's result. */
-let ioctlScratch: HostRegion | undefined;
+const c_ioctl = koffi.load("libc.so.6").func("int ioctl(int fd, unsigned long req, void *arg)");
 
-/** ioctl(2): terminal queries pass through to a host terminal; anything else is ENOTTY. */
+/**
+ * Terminal requests passed through to a host terminal, with the size of
+ * their argument and its direction (cf. tty_ioctl / tty_mode_ioctl; the
+ * kernel's struct termios is 36 bytes, not glibc's 60).
+ */
+const TTY_IOCTLS = new Map<number, { size: number; dir: "out" | "in" }>([
+  [0x5401, { size: 36, dir: "out" }], // TCGETS
+  [0x5402, { size: 36, dir: "in" }], // TCSETS
+  [0x5403, { size: 36, dir: "in" }], // TCSETSW
+  [0x5404, { size: 36, dir: "in" }], // TCSETSF
+  [0x540f, { size: 4, dir: "out" }], // TIOCGPGRP
+  [0x5410, { size: 4, dir: "in" }], // TIOCSPGRP
+  [0x5413, { size: 8, dir: "out" }], // TIOCGWINSZ
+  [0x5414, { size: 8, dir: "in" }], // TIOCSWINSZ
+  [0x5429, { size: 4, dir: "out" }], // TIOCGSID
+  [0x541b, { size: 4, dir: "out" }], // FIONREAD
+]);
+
+/** ioctl(2): FIONBIO, and terminal requests passed through to a host terminal (the host's errno); anything else is ENOTTY. */
 function ioctl(p: Process, fd: number, req: number, arg: number): number {
   const f = p.fds.must(fd);
-  const TCGETS = 0x5401, TIOCGWINSZ = 0x5413, TIOCGPGRP = 0x540f, FIONBIO = 0x5421;
-  if (req === FIONBIO) return 0;
-  const sizes: Record<number, number> = { [TCGETS]: 60, [TIOCGWINSZ]: 8, [TIOCGPGRP]: 4 };
-  const size = sizes[req];
-  if (size === undefined || f.hostTty < 0 || !isatty(f.hostTty)) return fail("ENOTTY", `ioctl 0x${req.toString(16)}: not a terminal`);
-  const mem = new Uint8Array(size);
-  const rc = hostIoctl(f.hostTty, req, mem);
-  if (rc < 0) fail("ENOTTY", "ioctl: host refused");
-  copyToUser(p.mm, arg, mem);
+  const FIONBIO = 0x5421;
+  if (req === FIONBIO) {
+    const on = new DataView(copyFromUser(p.mm, arg, 4).buffer).getInt32(0, true) !== 0;
+    f.flags = on ? f.flags | O_NONBLOCK : f.flags & ~O_NONBLOCK;
+    return 0;
+  }
+  const how = TTY_IOCTLS.get(req);
+  if (how === undefined || f.hostTty < 0 || !isatty(f.hostTty)) return fail("ENOTTY", `ioctl 0x${req.toString(16)}: not a terminal`);
+  const mem = Buffer.alloc(how.size);
+  if (how.dir === "in") mem.set(copyFromUser(p.mm, arg, how.size));
+  if (c_ioctl(f.hostTty, req, mem) < 0) {
+    const name = errnoName(koffi.errno());
+    fail(name ?? "ENOTTY", `ioctl 0x${req.toString(16)}: the host refused`);
+  }
+  if (how.dir === "out") copyToUser(p.mm, arg, mem);
   return 0;
 }
 
@@ -333,14 +354,6 @@ function isatty(fd: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** ioctl on a host descriptor, its result copied into `into`. */
-function hostIoctl(fd: number, req: number, into: Uint8Array): number {
-  const region = (ioctlScratch ??= new HostRegion(4096));
-  const rc = c_ioctl(fd, req, region.addr);
-  into.set(region.view(0, into.length));
-  return rc;
 }
 
 /** fcntl(2) (cf. do_fcntl). Locks are granted: one process holds them all. */

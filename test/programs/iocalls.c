@@ -4,6 +4,9 @@
  *
  *   iocalls CASE [FILE] */
 #define _GNU_SOURCE
+/* The bad buffers are on purpose. */
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Wstringop-overread"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -383,6 +386,28 @@ static void fifos(const char *file) {
   say("open fifo O_WRONLY with a reader", wb >= 0 ? 0 : -1);
 }
 
+/* Waits forever on its own empty pipe (natively too): only --timeout ends it. */
+static void selfpipe(void) {
+  int pf[2];
+  char c;
+  pipe(pf);
+  say("read own empty pipe", read(pf[0], &c, 1));
+}
+
+/* With a controlling terminal: /dev/tty opens, and is a terminal. */
+static void tty(void) {
+  int fd = open("/dev/tty", O_RDWR);
+  say("open /dev/tty", fd >= 0 ? 0 : -1);
+  say("isatty /dev/tty", isatty(fd));
+  say("isatty 1", isatty(1));
+  say("write /dev/tty", write(fd, "", 0));
+  struct pollfd p = { fd, POLLOUT, 0 };
+  say("poll /dev/tty POLLOUT", poll(&p, 1, 1000));
+  printf("  revents %#x\n", p.revents);
+  say("lseek /dev/tty", lseek(fd, 0, SEEK_CUR));
+  say("pread /dev/tty", pread(fd, &p, 1, 0));
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
   const char *c = argv[1], *f = argc > 2 ? argv[2] : "";
@@ -397,6 +422,8 @@ int main(int argc, char **argv) {
   else if (!strcmp(c, "copy")) copies(f);
   else if (!strcmp(c, "devices")) devices(f);
   else if (!strcmp(c, "fifo")) fifos(f);
+  else if (!strcmp(c, "selfpipe")) selfpipe();
+  else if (!strcmp(c, "tty")) tty();
   else return 2;
   return 0;
 }
