@@ -189,6 +189,10 @@ export class RegularFile extends OpenFile {
   get maxBytes(): bigint {
     return (this.maxBytesFound ??= hostMaxBytes(this.cache.hostFd));
   }
+  /** The largest size this file may be given: the file system's, within what the page cache addresses exactly. */
+  get maxSize(): bigint {
+    return this.maxBytes < CACHE_MAX_BYTES ? this.maxBytes : CACHE_MAX_BYTES - 1n;
+  }
   override read(len: number): Uint8Array {
     const data = this.pread(len, Number(this.pos));
     this.pos += BigInt(data.length);
@@ -217,7 +221,7 @@ export class RegularFile extends OpenFile {
    * offset, else cut to it.
    */
   writeLimit(pos: bigint, count: number): number {
-    const max = this.maxBytes < CACHE_MAX_BYTES ? this.maxBytes : CACHE_MAX_BYTES;
+    const max = this.maxSize;
     if (count === 0) return 0;
     if (pos >= max) fail("EFBIG", `write at ${pos}: past the file system's largest offset ${max}`);
     return Number(BigInt(count) < max - pos ? BigInt(count) : max - pos);

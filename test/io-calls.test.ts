@@ -130,3 +130,30 @@ describe("FIFOs carry data between faultline and a native peer", () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe("sizes the host file system refuses, by real programs", () => {
+  /** stderr without what legitimately differs: the program's spelling (/bin/dd vs dd) and dd's timing line. */
+  const messages = (s: string) => s.split("\n").filter((l) => !/ copied, /.test(l)).map((l) => l.replace(/^\/bin\//, "")).join("\n");
+  const CMDS: { name: string; argv: (f: string) => string[] }[] = [
+    { name: "truncate -s 2^50", argv: (f) => ["/bin/truncate", "-s", String(2 ** 50), f] },
+    { name: "truncate -s 2^44", argv: (f) => ["/bin/truncate", "-s", String(2 ** 44), f] },
+    { name: "dd seek=2^44", argv: (f) => ["/bin/dd", "if=/dev/zero", `of=${f}`, "bs=1", "count=1", `seek=${2 ** 44}`] },
+    { name: "dd seek=2^53", argv: (f) => ["/bin/dd", "if=/dev/zero", `of=${f}`, "bs=1", "count=1", `seek=${2 ** 53}`] },
+    { name: "dd seek=2^44-4097 (the last byte ext4 allows)", argv: (f) => ["/bin/dd", "if=/dev/zero", `of=${f}`, "bs=1", "count=1", `seek=${2 ** 44 - 4097}`] },
+    { name: "truncate /dev/null", argv: () => ["/bin/truncate", "-s", "5", "/dev/null"] },
+  ];
+  for (const c of CMDS) {
+    it(c.name, () => {
+      const side = (who: string) => {
+        const f = `${dir}/size`; // one name for both sides (they run one after the other): messages name it
+        fs.rmSync(f, { force: true });
+        const r = who === "native" ? runNative(c.argv(f)) : runFaultline(c.argv(f));
+        return { r, size: fs.existsSync(f) ? fs.statSync(f).size : -1 };
+      };
+      const want = side("native"), got = side("faultline");
+      expectSameRun(got.r, want.r, c.name);
+      expect(messages(got.r.stderr), "stderr (errno messages)").toBe(messages(want.r.stderr));
+      expect(got.size, "file size after").toBe(want.size);
+    });
+  }
+});

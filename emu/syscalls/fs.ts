@@ -476,6 +476,19 @@ function lseek(p: Process, fd: number, whence: number): number | bigint {
   return f.seek(Number(off), whence);
 }
 
+/**
+ * ftruncate(2) with the length's exact 64 bits (cf. do_ftruncate): EINVAL
+ * when negative, EFBIG past the file system's largest size (cf.
+ * inode_newsize_ok), asked of the host; the truncation itself is the file's.
+ */
+function ftruncate(p: Process, fd: number, len: bigint): number {
+  if (len < 0n) fail("EINVAL", "ftruncate: negative length");
+  const f = p.fds.must(fd);
+  if (f instanceof RegularFile && f.writable && len > f.maxSize) fail("EFBIG", `ftruncate to ${len}: past the largest size ${f.maxSize}`);
+  f.truncate(Number(len));
+  return 0;
+}
+
 /** An iovec call's vector: `a[1]`, `a[2]`. */
 function iovOf(p: Process, a: readonly number[]): Iov {
   return iovecs(p, u64(a[1]), i32(a[2]));
@@ -519,7 +532,7 @@ export function registerFs(t: SyscallTable): void {
   t.set(293, { name: "pipe2", fn: (p, a) => pipe(p, u64(a[0]), i32(a[1])) });
   t.set(40, { name: "sendfile", fn: (p, a) => sendfile(p, i32(a[0]), i32(a[1]), u64(a[2]), u64(a[3])) });
   t.set(326, { name: "copy_file_range", fn: (p, a) => copyFileRange(p, a) });
-  t.set(77, { name: "ftruncate", fn: (p, a) => (a[1] < 0 ? fail("EINVAL", "ftruncate: negative length") : (p.fds.must(i32(a[0])).truncate(a[1]), 0)) });
+  t.set(77, { name: "ftruncate", fn: (p, a) => ftruncate(p, i32(a[0]), argBig(p, 1)) });
   t.set(74, { name: "fsync", fn: (p, a) => (p.fds.must(i32(a[0])), p.mm.sys.sync(), 0) });
   t.set(75, { name: "fdatasync", fn: (p, a) => (p.fds.must(i32(a[0])), p.mm.sys.sync(), 0) });
   t.set(221, { name: "fadvise64", fn: (p, a) => (p.fds.must(i32(a[0])), 0) });
