@@ -67,16 +67,24 @@ export function checkTimeout(p: Process): void {
   throw new GuestSignal("SIGKILL", SIG.SIGKILL, p.engine.readReg(Reg.RIP), "timeout", undefined, `killed: timeout after ${ms} ms`);
 }
 
+/** Host descriptors a wait may sleep on, and the events that end the sleep (POLLIN / POLLOUT). */
+export interface HostWait {
+  readonly fds: readonly number[];
+  readonly events: number;
+}
+
+const NO_HOST: HostWait = { fds: [], events: 0 };
+
 /**
  * Sleeps one bounded slice, at most until `untilNs`: in the host's poll of
- * `hostFds` when there are any (woken early by their readiness), else plainly.
+ * `host` when it names descriptors (woken early by their readiness), else plainly.
  * @throws GuestSignal SIGKILL when the run's --timeout has passed
  */
-export function sleepSlice(p: Process, hostFds: readonly number[], untilNs?: bigint): void {
+export function sleepSlice(p: Process, host: HostWait, untilNs?: bigint): void {
   checkTimeout(p);
   let ms = SLICE_MS;
   if (untilNs !== undefined) ms = Math.min(ms, Math.max(0, Number(untilNs - nowNs()) / 1e6));
-  if (hostFds.length > 0) hostPoll(hostFds, POLLIN | POLLOUT, ms);
+  if (host.fds.length > 0 && host.events !== 0) hostPoll(host.fds, host.events, ms);
   else if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   checkTimeout(p);
 }
@@ -87,11 +95,11 @@ export function sleepSlice(p: Process, hostFds: readonly number[], untilNs?: big
  * @returns whether ready() held
  * @throws GuestSignal SIGKILL when the run's --timeout passes first
  */
-export function waitUntil(p: Process, ready: () => boolean, hostFds: readonly number[] = [], untilNs?: bigint): boolean {
+export function waitUntil(p: Process, ready: () => boolean, host: HostWait = NO_HOST, untilNs?: bigint): boolean {
   for (;;) {
     if (ready()) return true;
     if (untilNs !== undefined && nowNs() >= untilNs) return false;
-    sleepSlice(p, hostFds, untilNs);
+    sleepSlice(p, host, untilNs);
   }
 }
 
@@ -109,15 +117,15 @@ export function blocking<T>(p: Process, f: OpenFile, events: number, op: () => T
     } catch (e) {
       if (!(e instanceof ErrnoError) || e.code !== "EAGAIN" || f.flags & O_NONBLOCK) throw e;
     }
-    const hostFds = isPollable(f) ? f.pollHostFds ?? [] : [];
-    sleepSlice(p, hostFds);
-    waitUntil(p, () => (pollMask(f) & (events | ALWAYS)) !== 0, hostFds);
+    const host = { fds: isPollable(f) ? f.pollHostFds ?? [] : [], events: events & (POLLIN | POLLOUT) };
+    sleepSlice(p, host);
+    waitUntil(p, () => (pollMask(f) & (events | ALWAYS)) !== 0, host);
   }
 }
 
 /** Sleeps until monotonic time `untilNs` (cf. hrtimer_nanosleep). @throws GuestSignal on --timeout */
 export function sleepUntil(p: Process, untilNs: bigint): void {
-  waitUntil(p, () => false, [], untilNs);
+  waitUntil(p, () => false, NO_HOST, untilNs);
 }
 
 /** One descriptor a poll-like call watches. */
@@ -144,14 +152,17 @@ function scan(p: Process, watches: Watch[]): number {
   return n;
 }
 
-/** The host descriptors behind watched files, to sleep in the host's poll. */
-function hostFdsOf(p: Process, fds: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const fd of fds) {
-    const f = fd >= 0 ? p.fds.get(fd) : undefined;
-    if (f && isPollable(f)) out.push(...(f.pollHostFds ?? []));
+/** The host descriptors behind watched files and the events asked of them, to sleep in the host's poll. */
+function hostWaitOf(p: Process, watches: readonly Watch[]): HostWait {
+  const fds: number[] = [];
+  let events = 0;
+  for (const w of watches) {
+    const f = w.fd >= 0 ? p.fds.get(w.fd) : undefined;
+    if (!f || !isPollable(f) || !f.pollHostFds?.length) continue;
+    fds.push(...f.pollHostFds);
+    events |= w.events & (POLLIN | POLLOUT);
   }
-  return out;
+  return { fds, events };
 }
 
 /**
@@ -160,9 +171,8 @@ function hostFdsOf(p: Process, fds: readonly number[]): number[] {
  * @returns the number of ready watches
  */
 function pollWait(p: Process, watches: Watch[], untilNs?: bigint): number {
-  const hostFds = hostFdsOf(p, watches.map((w) => w.fd));
   let n = 0;
-  waitUntil(p, () => (n = scan(p, watches)) > 0, hostFds, untilNs);
+  waitUntil(p, () => (n = scan(p, watches)) > 0, hostWaitOf(p, watches), untilNs);
   return n;
 }
 
@@ -280,10 +290,16 @@ export class EpollFile extends OpenFile implements Pollable {
   pollMask(): number {
     return this.ready(1).length > 0 ? POLLIN | POLLRDNORM : 0;
   }
-  get pollHostFds(): number[] {
-    const out: number[] = [];
-    for (const it of this.items.values()) if (isPollable(it.file)) out.push(...(it.file.pollHostFds ?? []));
-    return out;
+  /** What to sleep on in the host's poll: the watched host descriptors, for the events asked of them. */
+  hostWait(): HostWait {
+    const fds: number[] = [];
+    let events = 0;
+    for (const it of this.items.values()) {
+      if (!isPollable(it.file) || !it.file.pollHostFds?.length) continue;
+      fds.push(...it.file.pollHostFds);
+      events |= it.events & (POLLIN | POLLOUT);
+    }
+    return { fds, events };
   }
   override read(): Uint8Array {
     return fail("EINVAL", "read: an epoll instance");
@@ -350,7 +366,7 @@ function epollWait(p: Process, epfd: number, evAddr: number, max: number, timeou
   let got: { data: bigint; events: number }[] = [];
   // Closed descriptors leave the set (cf. eventpoll_release).
   for (const [fd, it] of ep.items) if (p.fds.get(fd) !== it.file) ep.items.delete(fd);
-  waitUntil(p, () => (got = ep.ready(max)).length > 0, ep.pollHostFds, msDeadline(timeoutMs));
+  waitUntil(p, () => (got = ep.ready(max)).length > 0, ep.hostWait(), msDeadline(timeoutMs));
   if (got.length === 0) return 0;
   const out = new DataView(new ArrayBuffer(12 * got.length));
   got.forEach((e, k) => {
