@@ -441,8 +441,10 @@ function hostIsPipeLike(fd: number): boolean {
   }
 }
 
-/** Bytes a pipe holds before a writer must wait (cf. PIPE_DEF_BUFFERS pages). */
+/** Bytes a new pipe holds before a writer must wait (cf. PIPE_DEF_BUFFERS pages). */
 export const PIPE_CAPACITY = 65536;
+/** Largest capacity an unprivileged F_SETPIPE_SZ may ask (cf. /proc/sys/fs/pipe-max-size). */
+const PIPE_MAX_SIZE = 1 << 20;
 /** Writes up to this size are atomic: all or nothing (cf. PIPE_BUF). */
 const PIPE_BUF = 4096;
 
@@ -451,6 +453,8 @@ class PipeBuffer {
   chunks: Uint8Array[] = [];
   /** Bytes held in chunks. */
   bytes = 0;
+  /** Bytes it may hold (F_SETPIPE_SZ changes it). */
+  capacity = PIPE_CAPACITY;
   readers = 0;
   writers = 0;
 }
@@ -475,7 +479,7 @@ export class PipeEnd extends OpenFile {
   pollMask(): number {
     const b = this.buf;
     if (this.readable) return (b.bytes > 0 ? POLLIN | POLLRDNORM : 0) | (b.writers === 0 ? POLLHUP : 0);
-    return (b.bytes + PIPE_BUF <= PIPE_CAPACITY ? POLLOUT | POLLWRNORM : 0) | (b.readers === 0 ? POLLERR : 0);
+    return (b.bytes + PIPE_BUF <= b.capacity ? POLLOUT | POLLWRNORM : 0) | (b.readers === 0 ? POLLERR : 0);
   }
   override read(len: number): Uint8Array {
     if (!this.readable) fail("EBADF", "read: write end of a pipe");
@@ -502,12 +506,30 @@ export class PipeEnd extends OpenFile {
     if (!this.writable) fail("EBADF", "write: read end of a pipe");
     const b = this.buf;
     if (b.readers === 0) fail("EPIPE", "write: no reader");
-    const room = PIPE_CAPACITY - b.bytes;
+    const room = b.capacity - b.bytes;
     const n = data.length <= PIPE_BUF ? (data.length <= room ? data.length : 0) : Math.min(room, data.length);
     if (n === 0 && data.length > 0) fail("EAGAIN", "write: the pipe is full");
     b.chunks.push(data.slice(0, n));
     b.bytes += n;
     return n;
+  }
+  /** The pipe's capacity (F_GETPIPE_SZ). */
+  get capacity(): number {
+    return this.buf.capacity;
+  }
+  /**
+   * Sets the capacity (cf. pipe_set_size): rounded up to a power of two of
+   * pages; EPERM over pipe-max-size unprivileged, EBUSY below what it holds.
+   * @returns the new capacity
+   */
+  setCapacity(want: number, privileged: boolean): number {
+    if (want > 0x7fffffff) fail("EINVAL", "F_SETPIPE_SZ: too large");
+    let size = 4096;
+    while (size < want) size *= 2;
+    if (size > PIPE_MAX_SIZE && !privileged) fail("EPERM", `F_SETPIPE_SZ: ${size} is over pipe-max-size`);
+    if (size < this.buf.bytes) fail("EBUSY", "F_SETPIPE_SZ: the pipe holds more");
+    this.buf.capacity = size;
+    return size;
   }
   override stat(): FileStat {
     return { dev: 12, ino: 1, mode: S_IFIFO | 0o600, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n };

@@ -12,7 +12,7 @@ import { accessOk, copyFromUser, copyToUser, faultInPrefix, stringFromUser, USER
 import { NOFILE } from "../fdtable.js";
 import {
   DirFile, MAX_LFS_FILESIZE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDWR,
-  O_TMPFILE, O_TRUNC, O_WRONLY, PIPE_CAPACITY, PipeEnd, POLLIN, POLLOUT, RegularFile, StreamFile, SyntheticFile, truncateFile,
+  O_TMPFILE, O_TRUNC, O_WRONLY, PipeEnd, POLLIN, POLLOUT, RegularFile, StreamFile, SyntheticFile, truncateFile,
   type OpenFile,
 } from "../files.js";
 import { procFile } from "../procfs.js";
@@ -359,6 +359,7 @@ function isatty(fd: number): boolean {
 /** fcntl(2) (cf. do_fcntl). Locks are granted: one process holds them all. */
 function fcntl(p: Process, fd: number, cmd: number, arg: number): number {
   const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7;
+  const F_SETOWN = 8, F_GETOWN = 9, F_SETSIG = 10, F_GETSIG = 11, F_SETPIPE_SZ = 1031, F_SETOWN_EX = 15, F_GETOWN_EX = 16;
   const F_DUPFD_CLOEXEC = 1030, F_GETPIPE_SZ = 1032, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38;
   const f = p.fds.must(fd);
   switch (cmd) {
@@ -377,9 +378,13 @@ function fcntl(p: Process, fd: number, cmd: number, arg: number): number {
       return 0;
     }
     case F_SETLK: case F_SETLKW: case F_OFD_SETLK: case F_OFD_SETLKW: return 0;
-    case F_GETPIPE_SZ:
+    case F_GETPIPE_SZ: case F_SETPIPE_SZ:
       if (!(f instanceof PipeEnd)) fail("EBADF", "fcntl: F_GETPIPE_SZ on a file that is not a pipe");
-      return PIPE_CAPACITY;
+      return cmd === F_GETPIPE_SZ ? f.capacity : f.setCapacity(arg, (process.geteuid?.() ?? 1) === 0);
+    case F_SETOWN: case F_SETSIG: return 0; // no signals are delivered: nobody to notify
+    case F_GETOWN: case F_GETSIG: return 0;
+    case F_SETOWN_EX: copyFromUser(p.mm, arg, 8); return 0;
+    case F_GETOWN_EX: copyToUser(p.mm, arg, new Uint8Array(8)); return 0; // { F_OWNER_TID, pid 0 }: no owner (glibc's F_GETOWN asks this)
     default: return fail("EINVAL", `fcntl: command ${cmd} not supported`);
   }
 }

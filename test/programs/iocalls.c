@@ -190,6 +190,12 @@ static void fcntls(const char *file) {
   int pf[2];
   pipe(pf);
   say("F_GETPIPE_SZ", fcntl(pf[0], F_GETPIPE_SZ));
+  say("F_SETPIPE_SZ 5000", fcntl(pf[0], F_SETPIPE_SZ, 5000));
+  say("F_GETPIPE_SZ", fcntl(pf[1], F_GETPIPE_SZ));
+  say("F_SETPIPE_SZ 1", fcntl(pf[1], F_SETPIPE_SZ, 1));
+  say("F_SETPIPE_SZ on a file", fcntl(fd, F_SETPIPE_SZ, 4096));
+  say("F_GETOWN", fcntl(fd, F_GETOWN));
+  say("F_SETFD on a bad fd", fcntl(77, F_SETFD, 1));
   say("F_SETFL O_NONBLOCK pipe", fcntl(pf[0], F_SETFL, O_NONBLOCK));
   say("F_GETFL pipe", fcntl(pf[0], F_GETFL));
   char c;
