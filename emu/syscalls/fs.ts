@@ -214,12 +214,9 @@ function readInto(p: Process, f: OpenFile, iov: Iov, off?: bigint): number {
   if (f instanceof RegularFile && (off ?? f.pos) >= BigInt(f.mapping.size)) return 0; // cf. filemap_read at or past EOF
   let done = 0;
   while (done < total) {
-    const want = Math.min(STEP, total - done);
-    const ok = accessible(p, iov, done, want, true);
-    if (ok === 0) {
-      if (done > 0) break;
-      fail("EFAULT", "read: bad buffer");
-    }
+    const step = nextStep(p, iov, { done, total, write: true });
+    if (!step) break;
+    const { want, ok } = step;
     const pos = off === undefined ? undefined : Number(off + BigInt(done));
     const op = () => (pos === undefined ? f.read(ok) : f.pread(ok, pos));
     const data = done === 0 ? blocking(p, f, POLLIN, op) : op();
@@ -228,6 +225,21 @@ function readInto(p: Process, f: OpenFile, iov: Iov, off?: bigint): number {
     if (data.length < want || !fillsCount(f)) break;
   }
   return done;
+}
+
+/**
+ * The next step of a transfer that has moved `done` of `total` bytes: how
+ * many it wants (at most STEP) and how many of those the buffers make
+ * accessible (faulted in, for writing into them when `write`).
+ * @returns the step, or null when the buffers fault after earlier steps moved data (a short count)
+ * @throws ErrnoError EFAULT when the very first byte is not accessible
+ */
+function nextStep(p: Process, iov: Iov, at: { done: number; total: number; write: boolean }): { want: number; ok: number } | null {
+  const want = Math.min(STEP, at.total - at.done);
+  const ok = accessible(p, iov, at.done, want, at.write);
+  if (ok > 0) return { want, ok };
+  if (at.done > 0) return null;
+  return fail("EFAULT", `${at.write ? "read" : "write"}: bad buffer`);
 }
 
 /** Whether `f` is the host's /dev/null (cf. write_null / read_null: memory never touched). */
@@ -254,12 +266,9 @@ function writeFrom(p: Process, f: OpenFile, iov: Iov, off?: bigint): number {
   if (f instanceof RegularFile) total = f.writeLimit(off ?? (f.flags & O_APPEND ? BigInt(f.mapping.size) : f.pos), total);
   let done = 0;
   while (done < total) {
-    const want = Math.min(STEP, total - done);
-    const ok = accessible(p, iov, done, want, false);
-    if (ok === 0) {
-      if (done > 0) break;
-      fail("EFAULT", "write: bad buffer");
-    }
+    const step = nextStep(p, iov, { done, total, write: false });
+    if (!step) break;
+    const { want, ok } = step;
     const data = new Uint8Array(ok);
     eachPiece(iov, done, ok, (va, o, n) => data.set(copyFromUser(p.mm, va, n), o));
     const wrote = writeAll(p, f, data, off === undefined ? undefined : off + BigInt(done), done > 0);
