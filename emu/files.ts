@@ -356,7 +356,7 @@ export class StreamFile extends OpenFile {
     // faultline opened O_NONBLOCK answers EAGAIN itself, but for a guest that blocks it must
     // also wait for a first writer (poll shows POLLHUP only once one came and went).
     const direct = this.hostNonblock && this.flags & O_NONBLOCK;
-    if (!direct && (hostPoll([this.hostFd], POLLIN)[0] & (POLLIN | POLLHUP | POLLERR)) === 0) fail("EAGAIN", "read: nothing to read yet");
+    if (!direct && (hostPoll([this.hostFd], POLLIN)[0] & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) === 0) fail("EAGAIN", "read: nothing to read yet");
     const buf = Buffer.alloc(Math.min(len, STREAM_READ_MAX));
     try {
       return buf.subarray(0, fs.readSync(this.hostFd, buf, 0, buf.length, null));
@@ -371,7 +371,7 @@ export class StreamFile extends OpenFile {
       this.out(this.hostFd, data);
       return data.length;
     }
-    if ((hostPoll([this.hostFd], POLLOUT)[0] & (POLLOUT | POLLERR | POLLHUP)) === 0) fail("EAGAIN", "write: the host pipe is full");
+    if ((hostPoll([this.hostFd], POLLOUT)[0] & (POLLOUT | POLLERR | POLLHUP | POLLNVAL)) === 0) fail("EAGAIN", "write: the host pipe is full");
     const step = data.subarray(0, PIPE_STEP);
     try {
       this.out(this.hostFd, step);

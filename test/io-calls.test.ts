@@ -70,6 +70,7 @@ const CASES: Case[] = [
   { name: "fcntl edge cases (RLIMIT_NOFILE 1024 on both sides)", arg: "fcntl", file: (s) => `${dir}/fcntl.${s}`, wrap: ["prlimit", "--nofile=1024"] },
   { name: "nanosleep and clock_nanosleep checks, TIMER_ABSTIME", arg: "sleep" },
   { name: "poll, ppoll, select, pselect6, epoll over files, pipes and /dev/null", arg: "poll", file: (s) => `${dir}/poll.${s}` },
+  { name: "poll, select and epoll of host stdin (a pipe): data, then the hang-up", arg: "stdinpoll", stdin: Buffer.from("hello") },
   { name: "copy_file_range through the page cache", arg: "copy", file: (s) => `${dir}/copy.${s}` },
   { name: "devices without a controlling terminal: /dev/tty and a socket are ENXIO", arg: "devices", file: () => `${dir}/sock`, wrap: ["setsid", "-w"], wrapBoth: true },
   { name: "devices as an unprivileged user: /dev/console is the host's EACCES", arg: "devices", file: () => `${dir}/sock`, wrap: UNPRIVILEGED, wrapBoth: true, asOther: true },

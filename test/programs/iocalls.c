@@ -392,6 +392,28 @@ static void fifos(const char *file) {
   say("open fifo O_WRONLY with a reader", wb >= 0 ? 0 : -1);
 }
 
+/* Host stdin (a pipe the harness fills and closes): poll, select, epoll see data, then the hang-up. */
+static void stdinpoll(void) {
+  struct pollfd p = { 0, POLLIN, 0 };
+  usleep(200000); /* the writer has written and closed by now */
+  say("poll stdin", poll(&p, 1, 1000));
+  printf("  revents %#x\n", p.revents & ~POLLHUP);
+  int ep = epoll_create1(0);
+  struct epoll_event ev = { EPOLLIN, { .u64 = 3 } }, out;
+  say("epoll_ctl stdin", epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev));
+  say("epoll_wait stdin", epoll_wait(ep, &out, 1, 1000));
+  char b[16];
+  say("read stdin", read(0, b, sizeof b));
+  say("poll stdin at eof", poll(&p, 1, 1000));
+  printf("  revents %#x\n", p.revents);
+  fd_set r;
+  FD_ZERO(&r);
+  FD_SET(0, &r);
+  struct timeval tv = { 1, 0 };
+  say("select stdin at eof", select(1, &r, 0, 0, &tv));
+  say("read stdin at eof", read(0, b, sizeof b));
+}
+
 /* Waits forever on its own empty pipe (natively too): only --timeout ends it. */
 static void selfpipe(void) {
   int pf[2];
@@ -429,6 +451,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(c, "devices")) devices(f);
   else if (!strcmp(c, "fifo")) fifos(f);
   else if (!strcmp(c, "selfpipe")) selfpipe();
+  else if (!strcmp(c, "stdinpoll")) stdinpoll();
   else if (!strcmp(c, "tty")) tty();
   else return 2;
   return 0;
