@@ -11,6 +11,7 @@ import { handlePageFault } from "./fault.js";
 import { PAGE_SIZE, TASK_SIZE } from "./layout.js";
 import type { Mm } from "./mm.js";
 import { PTE_P, PTE_W } from "./page-table.js";
+import { PROT_READ } from "./vma.js";
 
 /**
  * Most bytes one copyFromUser may move (and so allocate): larger transfers
@@ -41,6 +42,7 @@ export function faultInPrefix(mm: Mm, va: number, len: number, write: boolean): 
   for (let p = va - (va % PAGE_SIZE); p < va + len; p += PAGE_SIZE) {
     const i = mm.pt.leaf(p, false);
     if (i >= 0 && (mm.pt.lo(i) & need) === need) continue;
+    if (!write && (i < 0 || mm.pt.lo(i) === 0) && readsAsZero(mm, p)) continue;
     try {
       handlePageFault(mm, p, write ? 2 : 0, () => 0);
     } catch (e) {
@@ -49,6 +51,19 @@ export function faultInPrefix(mm: Mm, va: number, len: number, write: boolean): 
     }
   }
   return len;
+}
+
+/**
+ * Whether the never-touched page at `va` may be read in place: a private
+ * anonymous, readable area, whose bytes live in the process's reservation
+ * (zeros until first written). Linux maps the shared zero page for such a
+ * read (cf. do_anonymous_page without FAULT_FLAG_WRITE); faulting it in
+ * would instead charge a page against the RAM limit for every 4 KiB a
+ * write() of an untouched buffer sends.
+ */
+function readsAsZero(mm: Mm, va: number): boolean {
+  const vma = mm.vmas.find(va);
+  return vma !== undefined && vma.file === null && !vma.shared && (vma.prot & PROT_READ) !== 0;
 }
 
 /**

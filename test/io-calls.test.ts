@@ -158,3 +158,13 @@ describe("sizes the host file system refuses, by real programs", () => {
     });
   }
 });
+
+describe("reading untouched anonymous memory charges nothing (cf. the zero page)", () => {
+  it("a 96 MiB write() of a fresh mapping under --mem 64M: same result and bytes as natively", () => {
+    const want = runNative([bin, "zerowrite", `${dir}/zero.native`]);
+    const got = runFaultline([bin, "zerowrite", `${dir}/zero.faultline`], {}, ["--timeout", "120", "--mem", "64M"]);
+    expectSameRun(got, want, "zerowrite");
+    const a = fs.readFileSync(`${dir}/zero.native`), b = fs.readFileSync(`${dir}/zero.faultline`);
+    expect(b.equals(a), `file bytes differ (got ${b.length}, want ${a.length})`).toBe(true);
+  });
+});

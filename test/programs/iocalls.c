@@ -414,6 +414,16 @@ static void stdinpoll(void) {
   say("read stdin at eof", read(0, b, sizeof b));
 }
 
+/* Writes 96 MiB of a never-touched anonymous mapping (one byte set) to FILE: under
+ * faultline --mem 64M the untouched pages read as zeros without being charged. */
+static void zerowrite(const char *file) {
+  size_t n = 96UL << 20;
+  char *p = untouched(n);
+  p[5] = 'x';
+  int fd = scratch_fd(file, O_WRONLY | O_TRUNC);
+  say("write 96M untouched", write(fd, p, n));
+}
+
 /* Waits forever on its own empty pipe (natively too): only --timeout ends it. */
 static void selfpipe(void) {
   int pf[2];
@@ -452,6 +462,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(c, "fifo")) fifos(f);
   else if (!strcmp(c, "selfpipe")) selfpipe();
   else if (!strcmp(c, "stdinpoll")) stdinpoll();
+  else if (!strcmp(c, "zerowrite")) zerowrite(f);
   else if (!strcmp(c, "tty")) tty();
   else return 2;
   return 0;
