@@ -6,8 +6,8 @@
  * answers as Linux does for such a file (ESPIPE, EINVAL, ENOTDIR...).
  */
 import * as fs from "node:fs";
-import { fail } from "../lib/errno.js";
-import { hostGetdents, hostLseek } from "./hostfs.js";
+import { fail, failHost } from "../lib/errno.js";
+import { hostGetdents, hostLseek, hostMaxBytes, hostPoll, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from "./hostfs.js";
 import type { GuestPath, HostPath, Vfs } from "./vfs.js";
 import {
   filemapRead, filemapWrite, newReadaheadState, truncatePagecache, type AddressSpace, type MemSystem, type ReadaheadState,
@@ -64,6 +64,10 @@ export abstract class OpenFile {
   seek(_off: number, _whence: number): number {
     return fail("ESPIPE", "lseek: not seekable");
   }
+  /** lseek(2) with the offset's exact 64 bits; kinds whose offsets can pass 2^53 override it. */
+  seekBig(off: bigint, whence: number): bigint {
+    return BigInt(this.seek(Number(off), whence));
+  }
   abstract stat(): FileStat;
   /** The host descriptor behind a terminal-capable stream, for ioctl; -1 otherwise. */
   get hostTty(): number {
@@ -85,27 +89,39 @@ export abstract class OpenFile {
   }
 }
 
-/** New position for lseek, or EINVAL (cf. vfs_setpos). */
-function seekTo(pos: number, size: number, off: number, whence: number): number {
+/** Largest file offset Linux has (cf. MAX_LFS_FILESIZE, 2^63-1). */
+export const MAX_LFS_FILESIZE = 2n ** 63n - 1n;
+/** Largest offset faultline's page cache addresses exactly (a JS number's integers). */
+const CACHE_MAX_BYTES = 2n ** 53n;
+
+/**
+ * New position for lseek, or EINVAL (cf. generic_file_llseek_size and
+ * vfs_setpos): exact over the whole 64-bit range.
+ * @param max the file system's largest offset (cf. s_maxbytes)
+ */
+export function seekTo(pos: bigint, size: bigint, off: bigint, whence: number, max = MAX_LFS_FILESIZE): bigint {
   const SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2, SEEK_DATA = 3, SEEK_HOLE = 4;
-  let at: number;
+  let at: bigint;
   switch (whence) {
     case SEEK_SET: at = off; break;
-    case SEEK_CUR: at = pos + off; break;
+    case SEEK_CUR: if (off === 0n) return pos; at = pos + off; break;
     case SEEK_END: at = size + off; break;
-    case SEEK_DATA: if (off >= size) fail("ENXIO", "lseek: past end"); at = off; break;
-    case SEEK_HOLE: if (off >= size) fail("ENXIO", "lseek: past end"); at = size; break;
+    case SEEK_DATA: if (off < 0n || off >= size) fail("ENXIO", "lseek: past end"); at = off; break;
+    case SEEK_HOLE: if (off < 0n || off >= size) fail("ENXIO", "lseek: past end"); at = size; break;
     default: return fail("EINVAL", `lseek: bad whence ${whence}`);
   }
-  if (at < 0) fail("EINVAL", "lseek: negative position");
+  if (at < 0n || at > max) fail("EINVAL", `lseek: position ${at} outside [0, ${max}]`);
   return at;
 }
 
 /** A regular file: data through the page cache, metadata from the host. */
 export class RegularFile extends OpenFile {
-  pos = 0;
+  /** The file position, exact to 2^63-1 (cf. f_pos). */
+  pos = 0n;
   /** Readahead state of this open file (cf. file->f_ra). */
   readonly ra: ReadaheadState = newReadaheadState();
+  /** The host file system's largest offset for this file, found on first need (cf. s_maxbytes). */
+  private maxBytesFound: bigint | undefined;
 
   constructor(guestPath: string, readonly hostPath: HostPath, readonly sys: MemSystem, private readonly cache: AddressSpace,
     readable: boolean, writable: boolean, flags: number) {
@@ -114,27 +130,53 @@ export class RegularFile extends OpenFile {
   override get mapping(): AddressSpace {
     return this.cache;
   }
+  /** The largest offset of this file (cf. inode->i_sb->s_maxbytes), from the host. */
+  get maxBytes(): bigint {
+    return (this.maxBytesFound ??= hostMaxBytes(this.cache.hostFd));
+  }
+  /** The largest size this file may be given: the file system's, within what the page cache addresses exactly. */
+  get maxSize(): bigint {
+    return this.maxBytes < CACHE_MAX_BYTES ? this.maxBytes : CACHE_MAX_BYTES - 1n;
+  }
   override read(len: number): Uint8Array {
-    const data = this.pread(len, this.pos);
-    this.pos += data.length;
+    const data = this.pread(len, Number(this.pos));
+    this.pos += BigInt(data.length);
     return data;
   }
+  /** Reads at most `len` bytes at `off`; nothing at or past the largest offset (cf. filemap_read). */
   override pread(len: number, off: number): Uint8Array {
     if (!this.readable) fail("EBADF", "read: not open for reading");
+    if (BigInt(off) >= this.maxBytes || off >= this.cache.size) return new Uint8Array(0);
     return filemapRead(this.sys, this.cache, this.ra, off, len);
   }
   override write(data: Uint8Array): number {
-    if (this.flags & O_APPEND) this.pos = this.cache.size;
-    const n = this.pwrite(data, this.pos);
-    this.pos += n;
+    if (this.flags & O_APPEND) this.pos = BigInt(this.cache.size);
+    const n = this.pwrite(data, Number(this.pos));
+    this.pos += BigInt(n);
     return n;
   }
   override pwrite(data: Uint8Array, off: number): number {
     if (!this.writable) fail("EBADF", "write: not open for writing");
-    return filemapWrite(this.sys, this.cache, this.ra, off, data);
+    const n = this.writeLimit(BigInt(off), data.length);
+    return filemapWrite(this.sys, this.cache, this.ra, off, n === data.length ? data : data.subarray(0, n));
+  }
+  /**
+   * How many of `count` bytes may be written at `pos` (cf.
+   * generic_write_check_limits): EFBIG at or past the file system's largest
+   * offset, else cut to it.
+   */
+  writeLimit(pos: bigint, count: number): number {
+    const max = this.maxSize;
+    if (count === 0) return 0;
+    if (pos >= max) fail("EFBIG", `write at ${pos}: past the file system's largest offset ${max}`);
+    return Number(BigInt(count) < max - pos ? BigInt(count) : max - pos);
   }
   override seek(off: number, whence: number): number {
-    this.pos = seekTo(this.pos, this.cache.size, off, whence);
+    return Number(this.seekBig(BigInt(off), whence));
+  }
+  /** lseek with exact 64-bit offsets (cf. ext4_llseek -> generic_file_llseek_size). */
+  override seekBig(off: bigint, whence: number): bigint {
+    this.pos = seekTo(this.pos, BigInt(this.cache.size), off, whence, this.maxBytes);
     return this.pos;
   }
   override get hostInode(): number {
@@ -202,7 +244,7 @@ export class DirFile extends OpenFile {
     return Number(this.seekBig(this.cookies.get(off) ?? BigInt(Math.trunc(off)), whence));
   }
   /** lseek(2) on a directory: the host's position, a cookie from d_off (cf. ext4_dir_llseek), with all 64 bits. */
-  seekBig(off: bigint, whence: number): bigint {
+  override seekBig(off: bigint, whence: number): bigint {
     const at = hostLseek(this.hostFd, off, whence);
     this.cookies.set(Number(at), at);
     return at;
@@ -264,27 +306,109 @@ export class PathFile extends OpenFile {
   }
 }
 
-/** One of the host's standard streams (or any host descriptor passed through). */
+/** How a host stream was opened. */
+export interface StreamOptions {
+  /** faultline opened the host descriptor O_NONBLOCK itself (a FIFO): its reads answer EAGAIN and EOF as the host says. */
+  hostNonblock?: boolean;
+  /** Status flags the guest opened it with (O_APPEND, O_NONBLOCK). */
+  flags?: number;
+  /** Close the host descriptor when the last guest descriptor closes (it was opened for the guest). */
+  own?: boolean;
+}
+
+/** Most bytes written to a host pipe or socket in one step: what a ready pipe takes without blocking (cf. PIPE_BUF). */
+const PIPE_STEP = 4096;
+/** Most bytes read from a host stream in one call. */
+const STREAM_READ_MAX = 1 << 20;
+
+/**
+ * A host descriptor passed through: the host's standard streams, character
+ * devices, FIFOs. Its operations never block the host: a read or write that
+ * would wait answers EAGAIN, and the system-call layer waits in slices
+ * (emu/syscalls/poll.ts `blocking`) unless the guest asked O_NONBLOCK.
+ */
 export class StreamFile extends OpenFile {
-  constructor(guestPath: string, readonly hostFd: number, readable: boolean, writable: boolean, private readonly out: (fd: number, d: Uint8Array) => void) {
-    super(guestPath, readable, writable, 0);
+  /** Whether host writes may block (a FIFO or socket): then they go PIPE_BUF at a time, when the host polls writable. */
+  private readonly pipeLike: boolean;
+  private readonly hostNonblock: boolean;
+  private readonly own: boolean;
+  /** The host descriptor is /dev/null (char device 1:3): reads end at once, writes are taken whole, memory untouched (cf. read_null, write_null). */
+  readonly isNull: boolean;
+
+  constructor(guestPath: string, readonly hostFd: number, readable: boolean, writable: boolean,
+    private readonly out: (fd: number, d: Uint8Array) => void, o: StreamOptions = {}) {
+    super(guestPath, readable, writable, o.flags ?? 0);
+    this.hostNonblock = o.hostNonblock ?? false;
+    this.own = o.own ?? false;
+    this.pipeLike = hostIsPipeLike(hostFd);
+    this.isNull = hostIsNull(hostFd);
+  }
+  /** Host readiness now (cf. the device's poll), answered by the host's poll with timeout 0. */
+  pollMask(): number {
+    return hostPoll([this.hostFd], POLLIN | POLLOUT)[0] & ~(this.readable ? 0 : POLLIN) & ~(this.writable ? 0 : POLLOUT);
+  }
+  get pollHostFds(): readonly number[] {
+    return [this.hostFd];
   }
   override read(len: number): Uint8Array {
     if (!this.readable) fail("EBADF", "read: not open for reading");
-    const buf = Buffer.alloc(Math.min(len, 1 << 20));
+    // A blocking host descriptor is read only when the host says it will not block; a FIFO
+    // faultline opened O_NONBLOCK answers EAGAIN itself, but for a guest that blocks it must
+    // also wait for a first writer (poll shows POLLHUP only once one came and went).
+    const direct = this.hostNonblock && this.flags & O_NONBLOCK;
+    if (!direct && (hostPoll([this.hostFd], POLLIN)[0] & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) === 0) fail("EAGAIN", "read: nothing to read yet");
+    const buf = Buffer.alloc(Math.min(len, STREAM_READ_MAX));
     try {
       return buf.subarray(0, fs.readSync(this.hostFd, buf, 0, buf.length, null));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EAGAIN") return fail("EAGAIN", "read: would block");
-      if (code === "EOF") return new Uint8Array(0);
-      return fail("EIO", `read: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code === "EOF") return new Uint8Array(0);
+      return failHost(e, `read ${this.guestPath}`);
     }
   }
   override write(data: Uint8Array): number {
     if (!this.writable) fail("EBADF", "write: not open for writing");
-    this.out(this.hostFd, data);
-    return data.length;
+    if (!this.pipeLike) {
+      this.out(this.hostFd, data);
+      return data.length;
+    }
+    if ((hostPoll([this.hostFd], POLLOUT)[0] & (POLLOUT | POLLERR | POLLHUP | POLLNVAL)) === 0) fail("EAGAIN", "write: the host pipe is full");
+    const step = data.subarray(0, PIPE_STEP);
+    try {
+      this.out(this.hostFd, step);
+    } catch (e) {
+      return failHost(e, `write ${this.guestPath}`);
+    }
+    return step.length;
+  }
+  override pread(len: number, off: number): Uint8Array {
+    this.mustSeek();
+    if (!this.readable) fail("EBADF", "pread: not open for reading");
+    const buf = Buffer.alloc(Math.min(len, STREAM_READ_MAX));
+    try {
+      return buf.subarray(0, fs.readSync(this.hostFd, buf, 0, buf.length, off));
+    } catch (e) {
+      return failHost(e, `pread ${this.guestPath}`);
+    }
+  }
+  override pwrite(data: Uint8Array, off: number): number {
+    this.mustSeek();
+    if (!this.writable) fail("EBADF", "pwrite: not open for writing");
+    try {
+      return fs.writeSync(this.hostFd, data, 0, Math.min(data.length, STREAM_READ_MAX), off);
+    } catch (e) {
+      return failHost(e, `pwrite ${this.guestPath}`);
+    }
+  }
+  /** ESPIPE unless the host descriptor can be read or written at a position (cf. FMODE_PREAD / FMODE_PWRITE). */
+  private mustSeek(): void {
+    hostLseek(this.hostFd, 0n, 1);
+  }
+  override seek(off: number, whence: number): number {
+    return Number(this.seekBig(BigInt(off), whence));
+  }
+  /** The host's own lseek (0 on /dev/null, ESPIPE on a pipe or terminal, the real position on a file). */
+  override seekBig(off: bigint, whence: number): bigint {
+    return hostLseek(this.hostFd, off, whence);
   }
   override stat(): FileStat {
     return statOf(fs.fstatSync(this.hostFd, { bigint: true }));
@@ -295,16 +419,54 @@ export class StreamFile extends OpenFile {
   override get hostInode(): number {
     return this.hostFd;
   }
+  override release(): void {
+    if (this.own) fs.closeSync(this.hostFd);
+  }
 }
+
+/** Whether host descriptor `fd` is /dev/null (the character device 1:3). */
+function hostIsNull(fd: number): boolean {
+  try {
+    const st = fs.fstatSync(fd);
+    return st.isCharacterDevice() && st.rdev === ((1 << 8) | 3);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether host descriptor `fd` is a FIFO or socket (writes to it may block). */
+function hostIsPipeLike(fd: number): boolean {
+  try {
+    const st = fs.fstatSync(fd);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Bytes a new pipe holds before a writer must wait (cf. PIPE_DEF_BUFFERS pages). */
+export const PIPE_CAPACITY = 65536;
+/** Largest capacity an unprivileged F_SETPIPE_SZ may ask (cf. /proc/sys/fs/pipe-max-size). */
+const PIPE_MAX_SIZE = 1 << 20;
+/** Writes up to this size are atomic: all or nothing (cf. PIPE_BUF). */
+const PIPE_BUF = 4096;
 
 /** The shared buffer of a pipe. */
 class PipeBuffer {
   chunks: Uint8Array[] = [];
+  /** Bytes held in chunks. */
+  bytes = 0;
+  /** Bytes it may hold (F_SETPIPE_SZ changes it). */
+  capacity = PIPE_CAPACITY;
   readers = 0;
   writers = 0;
 }
 
-/** One end of a pipe inside the process (pipe2). */
+/**
+ * One end of a pipe inside the process (pipe2). Operations never wait: an
+ * empty pipe with writers, or a full one with readers, answers EAGAIN and
+ * the system-call layer waits unless O_NONBLOCK (cf. pipe_read, pipe_write).
+ */
 export class PipeEnd extends OpenFile {
   constructor(private readonly buf: PipeBuffer, readable: boolean, flags: number) {
     super("pipe:", readable, !readable, flags);
@@ -316,28 +478,61 @@ export class PipeEnd extends OpenFile {
     const b = new PipeBuffer();
     return [new PipeEnd(b, true, flags), new PipeEnd(b, false, flags)];
   }
+  /** Readiness (cf. pipe_poll): data or no writers for the read end; room or no readers for the write end. */
+  pollMask(): number {
+    const b = this.buf;
+    if (this.readable) return (b.bytes > 0 ? POLLIN | POLLRDNORM : 0) | (b.writers === 0 ? POLLHUP : 0);
+    return (b.bytes + PIPE_BUF <= b.capacity ? POLLOUT | POLLWRNORM : 0) | (b.readers === 0 ? POLLERR : 0);
+  }
   override read(len: number): Uint8Array {
     if (!this.readable) fail("EBADF", "read: write end of a pipe");
     const b = this.buf;
-    if (b.chunks.length === 0) {
+    if (b.bytes === 0) {
       if (b.writers === 0) return new Uint8Array(0);
-      return fail("EAGAIN", "read: empty pipe (nothing else runs to fill it)");
+      return fail("EAGAIN", "read: empty pipe");
     }
-    const out: number[] = [];
-    while (out.length < len && b.chunks.length > 0) {
+    const out = new Uint8Array(Math.min(len, b.bytes));
+    let at = 0;
+    while (at < out.length) {
       const c = b.chunks[0];
-      const n = Math.min(len - out.length, c.length);
-      for (let k = 0; k < n; k++) out.push(c[k]);
+      const n = Math.min(out.length - at, c.length);
+      out.set(c.subarray(0, n), at);
       if (n === c.length) b.chunks.shift();
       else b.chunks[0] = c.subarray(n);
+      at += n;
     }
-    return Uint8Array.from(out);
+    b.bytes -= out.length;
+    return out;
   }
+  /** Writes what fits (all of a write up to PIPE_BUF, or nothing); EAGAIN when nothing does. */
   override write(data: Uint8Array): number {
     if (!this.writable) fail("EBADF", "write: read end of a pipe");
-    if (this.buf.readers === 0) fail("EPIPE", "write: no reader");
-    this.buf.chunks.push(Uint8Array.from(data));
-    return data.length;
+    const b = this.buf;
+    if (b.readers === 0) fail("EPIPE", "write: no reader");
+    const room = b.capacity - b.bytes;
+    const n = data.length <= PIPE_BUF ? (data.length <= room ? data.length : 0) : Math.min(room, data.length);
+    if (n === 0 && data.length > 0) fail("EAGAIN", "write: the pipe is full");
+    b.chunks.push(data.slice(0, n));
+    b.bytes += n;
+    return n;
+  }
+  /** The pipe's capacity (F_GETPIPE_SZ). */
+  get capacity(): number {
+    return this.buf.capacity;
+  }
+  /**
+   * Sets the capacity (cf. pipe_set_size): rounded up to a power of two of
+   * pages; EPERM over pipe-max-size unprivileged, EBUSY below what it holds.
+   * @returns the new capacity
+   */
+  setCapacity(want: number, privileged: boolean): number {
+    if (want > 0x7fffffff) fail("EINVAL", "F_SETPIPE_SZ: too large");
+    let size = 4096;
+    while (size < want) size *= 2;
+    if (size > PIPE_MAX_SIZE && !privileged) fail("EPERM", `F_SETPIPE_SZ: ${size} is over pipe-max-size`);
+    if (size < this.buf.bytes) fail("EBUSY", "F_SETPIPE_SZ: the pipe holds more");
+    this.buf.capacity = size;
+    return size;
   }
   override stat(): FileStat {
     return { dev: 12, ino: 1, mode: S_IFIFO | 0o600, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n };
@@ -350,20 +545,25 @@ export class PipeEnd extends OpenFile {
 
 /** A read-only file whose bytes faultline makes at open (/proc/self/maps). */
 export class SyntheticFile extends OpenFile {
-  pos = 0;
+  /** The file position, exact to 2^63-1 (cf. seq_lseek). */
+  pos = 0n;
   constructor(guestPath: string, private readonly data: Uint8Array) {
     super(guestPath, true, false, 0);
   }
   override read(len: number): Uint8Array {
-    const out = this.pread(len, this.pos);
-    this.pos += out.length;
+    const out = this.pread(len, Number(this.pos));
+    this.pos += BigInt(out.length);
     return out;
   }
   override pread(len: number, off: number): Uint8Array {
-    return this.data.slice(off, off + len);
+    return off >= this.data.length ? new Uint8Array(0) : this.data.slice(off, off + len);
   }
   override seek(off: number, whence: number): number {
-    this.pos = seekTo(this.pos, this.data.length, off, whence);
+    return Number(this.seekBig(BigInt(off), whence));
+  }
+  /** lseek with exact 64-bit offsets. */
+  override seekBig(off: bigint, whence: number): bigint {
+    this.pos = seekTo(this.pos, BigInt(this.data.length), off, whence);
     return this.pos;
   }
   override stat(): FileStat {

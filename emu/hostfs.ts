@@ -140,3 +140,44 @@ export function hostPipeStatfs(): Buffer {
     c_close(fds[1]);
   }
 }
+
+const c_poll = libc.func("int poll(void *fds, unsigned long nfds, int timeout)");
+
+/**
+ * The largest offset the host file system lets file `fd` reach (cf.
+ * s_maxbytes), asked of the host itself: lseek(SEEK_SET) succeeds exactly
+ * up to that offset (cf. vfs_setpos), so a binary search of lseek finds it
+ * without changing the file; the host position is put back.
+ */
+export function hostMaxBytes(fd: number): bigint {
+  const was = BigInt(c_lseek(fd, 0n, 1));
+  let lo = 0n, hi = 2n ** 63n - 1n; // MAX_LFS_FILESIZE
+  if (BigInt(c_lseek(fd, hi, 0)) !== hi) {
+    while (lo < hi) { // lo reachable, hi + 1 not
+      const mid = (lo + hi + 1n) / 2n;
+      if (BigInt(c_lseek(fd, mid, 0)) === mid) lo = mid;
+      else hi = mid - 1n;
+    }
+  } else lo = hi;
+  if (was >= 0n) c_lseek(fd, was, 0);
+  return lo;
+}
+
+export const POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
+export const POLLRDNORM = 0x40, POLLWRNORM = 0x100;
+
+/**
+ * The host's own poll of descriptors `fds` for `events`, waiting at most
+ * `timeoutMs` (0: answer at once; never negative, so never unbounded).
+ * @returns the revents of each descriptor, in order (POLLNVAL for a bad one)
+ */
+export function hostPoll(fds: readonly number[], events: number, timeoutMs = 0): number[] {
+  const b = Buffer.alloc(8 * fds.length);
+  fds.forEach((fd, k) => {
+    b.writeInt32LE(fd, 8 * k);
+    b.writeInt16LE(events, 8 * k + 4);
+  });
+  const rc = c_poll(b, fds.length, Math.max(0, Math.floor(timeoutMs)));
+  if (rc < 0) return fds.map(() => 0); // EINTR: nothing known to be ready yet
+  return fds.map((_, k) => b.readUInt16LE(8 * k + 6));
+}

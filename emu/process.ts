@@ -110,6 +110,8 @@ export class Process {
   sigmask = 0n;
   /** What exec laid out on the initial stack, for /proc/self/{cmdline,environ,auxv,stat}; undefined before exec. */
   execImage: ExecImage | undefined;
+  /** When the current run() began (process.hrtime.bigint()); a guest that waits is killed at this plus timeoutMs. */
+  runStartNs = 0n;
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
@@ -197,7 +199,7 @@ export class Process {
     const r = this.regs;
     this.engine.readRegs(SYSCALL_REGS, r, true);
     const ret = dispatch(this, r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
-    this.engine.writeReg(Reg.RAX, ret < 0 ? BigInt(ret) : ret);
+    this.engine.writeReg(Reg.RAX, typeof ret === "bigint" || ret < 0 ? BigInt(ret) : ret);
     // As the CPU's syscall leaves them: RCX = the next instruction (in this hook RIP is still
     // at the 2-byte syscall itself), R11 = RFLAGS.
     this.sysret[0] = this.engine.rip() + 2;
@@ -215,6 +217,7 @@ export class Process {
     this.engine.writeReg(Reg.RSP, rsp);
     this.exc.reset();
     const timeoutUs = (this.options.timeoutMs ?? 0) * 1000;
+    this.runStartNs = process.hrtime.bigint();
     try {
       this.engine.run(entry, { timeoutUs });
     } catch (e) {

@@ -25,5 +25,5 @@ export { shrinkPageCache, evictPage, writebackPage } from "./reclaim.js";
 export { truncatePagecache, punchPagecache } from "./truncate.js";
 export { filemapRead, filemapWrite } from "./filemap.js";
 export { MemSystem, DEFAULT_CONFIG, type MmConfig } from "./system.js";
-export { bytesFromUser, copyFromUser, copyToUser, stringFromUser, faultIn } from "./uaccess.js";
+export { bytesFromUser, copyFromUser, copyToUser, stringFromUser, faultIn, faultInPrefix, accessOk, USER_COPY_MAX } from "./uaccess.js";
 export { PROT_READ, PROT_WRITE, PROT_EXEC, vmaPgoff, type Vma } from "./vma.js";

@@ -86,7 +86,7 @@ function errnoOf(e: unknown): number {
  * @returns the value for RAX (-errno on failure; -ENOSYS for unknown calls,
  *   with one warning per call number)
  */
-export function dispatch(p: Process, nr: number, args: readonly number[]): number {
+export function dispatch(p: Process, nr: number, args: readonly number[]): number | bigint {
   const entry = SYSCALLS.get(nr);
   const trace = p.options.strace;
   if (!entry) {
@@ -97,7 +97,7 @@ export function dispatch(p: Process, nr: number, args: readonly number[]): numbe
     trace?.(formatLine(p, name ?? `syscall_0x${nr.toString(16)}`, args, -Errno.ENOSYS));
     return -Errno.ENOSYS;
   }
-  let ret: number;
+  let ret: number | bigint;
   try {
     ret = entry.fn(p, args);
   } catch (e) {
@@ -107,6 +107,6 @@ export function dispatch(p: Process, nr: number, args: readonly number[]): numbe
       throw e;
     }
   }
-  trace?.(formatLine(p, entry.name, args, ret));
+  trace?.(formatLine(p, entry.name, args, Number(ret)));
   return ret;
 }

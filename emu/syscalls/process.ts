@@ -10,6 +10,7 @@ import { fail } from "../../lib/errno.js";
 import { copyFromUser, copyToUser } from "../../mm/index.js";
 import { Reg } from "../constants.js";
 import type { Process } from "../process.js";
+import { nowNs, readTimeNs, sleepUntil } from "./poll.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 const ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004, ARCH_GET_CPUID = 0x1011;
@@ -115,8 +116,8 @@ export function registerProcess(t: SyscallTable): void {
     if (u64(a[0]) !== 0) copyToUser(p.mm, u64(a[0]), new Out(8).u64(0, s).bytes);
     return s;
   } });
-  t.set(35, { name: "nanosleep", fn: (p, a) => sleep(p, u64(a[0])) });
-  t.set(230, { name: "clock_nanosleep", fn: (p, a) => sleep(p, u64(a[2])) });
+  t.set(35, { name: "nanosleep", fn: (p, a) => sleep(p, u64(a[0]), { clock: 1, abs: false }) });
+  t.set(230, { name: "clock_nanosleep", fn: (p, a) => clockNanosleep(p, i32(a[0]), i32(a[1]), u64(a[2])) });
 }
 
 /** arch_prctl(2): the FS and GS bases that TLS uses. */
@@ -196,11 +197,26 @@ function futex(p: Process, addr: number, op: number, val: number): number {
   return fail("ENOSYS", `futex: op ${cmd} not supported`);
 }
 
-/** nanosleep: the host really sleeps (Atomics.wait on a private buffer). */
-function sleep(p: Process, tsAddr: number): number {
-  const ts = new DataView(copyFromUser(p.mm, tsAddr, 16).buffer);
-  const ms = Number(ts.getBigInt64(0, true)) * 1000 + Number(ts.getBigInt64(8, true)) / 1e6;
-  if (ms < 0) fail("EINVAL", "nanosleep: negative time");
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/**
+ * nanosleep(2) / clock_nanosleep(2) (cf. hrtimer_nanosleep): the timespec
+ * is checked (EINVAL for tv_nsec outside [0, 1e9) or a negative tv_sec), a
+ * TIMER_ABSTIME request sleeps until that time of its clock, and the sleep
+ * goes in bounded slices so that --timeout interrupts it.
+ * @param clock the clock of an absolute deadline (CLOCK_REALTIME = 0, else monotonic)
+ */
+function sleep(p: Process, tsAddr: number, o: { clock: number; abs: boolean }): number {
+  const ns = readTimeNs(p, tsAddr);
+  const until = o.abs ? nowNs() + (ns > clockNs(o.clock) ? ns - clockNs(o.clock) : 0n) : nowNs() + ns;
+  sleepUntil(p, until);
   return 0;
+}
+
+/** The clocks clock_nanosleep accepts (cf. the nsleep methods of kernel/time/posix-timers.c). */
+const SLEEP_CLOCKS = new Set([0, 1, 2, 7, 8, 9, 11]); // REALTIME, MONOTONIC, PROCESS_CPUTIME, BOOTTIME, the alarms, TAI
+
+/** clock_nanosleep(2) (its errors go back as -errno; glibc returns them as the call's result). */
+function clockNanosleep(p: Process, clock: number, flags: number, tsAddr: number): number {
+  const TIMER_ABSTIME = 1;
+  if (!SLEEP_CLOCKS.has(clock)) fail("EINVAL", `clock_nanosleep: clock ${clock} cannot sleep`);
+  return sleep(p, tsAddr, { clock, abs: (flags & TIMER_ABSTIME) !== 0 });
 }
