@@ -271,8 +271,9 @@ describe("readlink where the host answers EACCES, as an unprivileged uid", () =>
     return runNative(who === "native" ? [...drop, ...argv] : [...drop, process.execPath, CLI, "run", "--timeout", "60", ...argv], { cwd: "/" });
   }
 
+  // (/proc/1/root is not among them: other processes' /proc entries are ENOENT under
+  // faultline by design, as the guest sees only its own process; see emu/procfs.ts.)
   it.each([
-    { argv: ["/bin/readlink", "-v", "/proc/1/root"] },
     { argv: ["/bin/readlink", "-v", path.join(denied, "link")] },
     { argv: ["/bin/cat", path.join(denied, "link")] },
     { argv: ["/bin/ls", denied] },

@@ -34,21 +34,14 @@ registerNet(SYSCALLS);
  * table is a load-time error.
  */
 const PARTIAL: Readonly<Record<string, string>> = {
-  ioctl: "TCGETS, TIOCGWINSZ and TIOCGPGRP pass through to a host terminal and FIONBIO is accepted; any other request is ENOTTY",
   prctl: "every option answers 0 and does nothing",
-  futex: "one thread: WAIT on an unchanged value is EDEADLK, WAKE wakes nobody, other operations are ENOSYS",
-  pipe: "both ends inside the process; reading an empty pipe whose writer is open is EAGAIN instead of blocking",
+  ioctl: "terminal requests (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP) pass through to a host terminal and FIONBIO is accepted; any other request is ENOTTY",
+  pipe: "both ends inside the process; a read of an empty pipe whose writer is open (or a write to a full one) waits, and with one process only --timeout ends it",
   pipe2: "as pipe",
-  chown: "accepted and ignored", fchown: "accepted and ignored", lchown: "accepted and ignored", fchownat: "accepted and ignored",
-  fchmod: "checks the descriptor only; the mode is not changed",
-  utimensat: "answers 0 and changes no time stamps",
-  getxattr: "no attributes: ENODATA", lgetxattr: "no attributes: ENODATA", fgetxattr: "no attributes: ENODATA",
-  listxattr: "no attributes: an empty list", llistxattr: "no attributes: an empty list", flistxattr: "no attributes: an empty list",
-  renameat2: "flags other than 0 are EINVAL",
+  futex: "one thread: WAIT on an unchanged value is EDEADLK, WAKE wakes nobody, other operations are ENOSYS",
   fadvise64: "advice accepted and ignored",
   socket: "no networking: every family is EAFNOSUPPORT",
   getppid: "answers the faultline process's own pid, the guest's pid too, not its parent's",
-  getgroups: "no supplementary groups",
   set_robust_list: "accepted and not used (one thread never exits alone)",
   clock_gettime: "the CPU-time clocks measure the whole faultline process",
 };
