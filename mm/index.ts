@@ -24,6 +24,6 @@ export { initWindow, nextWindow } from "./readahead.js";
 export { shrinkPageCache, evictPage, writebackPage } from "./reclaim.js";
 export { truncatePagecache, punchPagecache } from "./truncate.js";
 export { filemapRead, filemapWrite } from "./filemap.js";
-export { MemSystem, DEFAULT_CONFIG, type MmConfig } from "./system.js";
+export { MemSystem, DEFAULT_CONFIG, MIN_RAM_PAGES, RamLimitError, type MmConfig } from "./system.js";
 export { copyFromUser, copyToUser, stringFromUser, faultIn } from "./uaccess.js";
 export { PROT_READ, PROT_WRITE, PROT_EXEC, vmaPgoff, type Vma } from "./vma.js";
