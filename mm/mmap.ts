@@ -5,6 +5,7 @@
  * returns an error; the syscall layer turns that into -errno.
  */
 import { fail } from "../lib/errno.js";
+import { GuestSignal } from "../lib/errors.js";
 import { handlePageFault } from "./fault.js";
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, isPageAligned, pageAlignUp } from "./layout.js";
 import type { Mm } from "./mm.js";
@@ -119,14 +120,25 @@ export function mapRegion(mm: Mm, start: number, len: number, prot: number, shar
   return merged;
 }
 
-/** Faults in every page of [start, end) now (cf. MAP_POPULATE / populate_vma_page_range). */
+/**
+ * Faults in every page of [start, end) now (cf. MAP_POPULATE ->
+ * __mm_populate with ignore_errors): a PROT_NONE mapping is skipped, and a
+ * page that cannot be faulted (past end of file, unreadable) ends the
+ * populating without failing the mmap. Running out of memory still kills.
+ */
 function populate(mm: Mm, vma: Vma, start: number, end: number): void {
+  if ((vma.prot & PROT_MASK) === 0) return; // cf. populate_vma_page_range: no access, nothing to fault
   const write = (vma.prot & PROT_WRITE) !== 0 && !vma.shared;
   for (let va = start; va < end; va += PAGE_SIZE) {
     if (vma.file && vmaPgoff(vma, va) >= vma.file.sizePages) break;
     const i = mm.pt.leaf(va, false);
     if (i >= 0 && mm.pt.lo(i) & PTE_P) continue;
-    handlePageFault(mm, va, write ? 2 : 0, () => 0);
+    try {
+      handlePageFault(mm, va, write ? 2 : 0, () => 0);
+    } catch (e) {
+      if (e instanceof GuestSignal) return;
+      throw e;
+    }
   }
 }
 
