@@ -64,6 +64,8 @@ export class MemSystem {
   readonly inactive = new LruList();
   /** Resident anonymous pages over all processes (zero-fill and private copies). */
   anonPages = 0;
+  /** Page-table pages over all processes, counted against the RAM limit as a memcg counts them. */
+  tablePages = 0;
   /** Processes using this system. */
   readonly mms = new Set<Mm>();
   /**
@@ -139,16 +141,26 @@ export class MemSystem {
    * @param what "file" or "anon", for the error message
    * @throws OutOfMemoryError when reclaim cannot free enough
    */
-  reserve(n: number, what: "file" | "anon"): void {
+  reserve(n: number, what: "file" | "anon" | "page-table"): void {
     const limit = this.config.ramLimitPages;
-    const over = this.filePages + this.anonPages + n - limit;
+    const over = this.filePages + this.anonPages + this.tablePages + n - limit;
     if (over <= 0) return;
     shrinkPageCache(this, Math.max(over, 32));
-    if (this.filePages + this.anonPages + n > limit) {
+    if (this.filePages + this.anonPages + this.tablePages + n > limit) {
       throw new OutOfMemoryError(
-        `out of memory: ${what} page needs room, RAM limit ${pagesText(limit)} ` +
-        `holds ${this.anonPages} anonymous and ${this.filePages} unreclaimable page-cache pages`);
+        `out of memory: ${what} page needs room, RAM limit ${pagesText(limit)} holds ${this.anonPages} anonymous, ` +
+        `${this.tablePages} page-table and ${this.filePages} unreclaimable page-cache pages`);
     }
+  }
+
+  /**
+   * Counts one more page-table page, reclaiming page cache if the RAM limit
+   * needs it (cf. the memcg charge of a page-table allocation).
+   * @throws OutOfMemoryError when there is no room
+   */
+  chargeTable(): void {
+    this.reserve(1, "page-table");
+    this.tablePages++;
   }
 
   /** Adds a freshly read page to the cache and the inactive list (cf. add_to_page_cache_lru). */
