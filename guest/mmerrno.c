@@ -40,6 +40,7 @@
 #define MAP_DROPPABLE       0x08
 #define MAP_GROWSDOWN       0x100
 #define MAP_NORESERVE       0x4000
+#define MAP_POPULATE        0x8000
 #define MAP_SYNC            0x80000
 #define MAP_FIXED_NOREPLACE 0x100000
 #define MAP_UNKNOWN_BIT     0x800000   /* no MAP_* flag uses bit 23 on x86-64 */
@@ -262,6 +263,25 @@ static void mmap_fixed_wraps(void) { s64 r = sys_mmap(0xfffffffffffff000UL, 2 * 
 static void mmap_anon_shared_growsdown(void) { s64 r = sys_mmap(0, 2 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0); report(r, 0); undo(r, 2); }
 static void mmap_private_growsdown(void) { s64 r = sys_mmap(0, 2 * P, RW, PRIV_ANON | MAP_GROWSDOWN, -1, 0); report(r, 0); undo(r, 2); }
 static void mmap_unknown_prot(void) { s64 r = sys_mmap(0, P, PROT_READ | 0x10, PRIV_ANON, -1, 0); report(r, 0); undo(r, 1); }
+static void mmap_unknown_prot_high(void) { s64 r = sys_mmap(0, P, PROT_READ | 0x40000000, PRIV_ANON, -1, 0); report(r, 0); undo(r, 1); }
+static void mmap_unknown_prot_sign(void) { s64 r = sys_mmap(0, P, (s64)(int)0x80000001, PRIV_ANON, -1, 0); report(r, 0); undo(r, 1); }
+static void mmap_prot_growsdown(void) { s64 r = sys_mmap(0, P, PROT_READ | PROT_GROWSDOWN, PRIV_ANON, -1, 0); report(r, 0); undo(r, 1); }
+/* MAP_POPULATE faults nothing in a PROT_NONE mapping, and its errors are ignored (cf. __mm_populate's ignore_errors). */
+static void mmap_prot_none_populate(void) { s64 r = sys_mmap(0, 2 * P, PROT_NONE, PRIV_ANON | MAP_POPULATE, -1, 0); report(r, 0); undo(r, 2); }
+static void mmap_prot_none_populate_file(void) { s64 r = sys_mmap(0, 2 * P, PROT_NONE, MAP_PRIVATE | MAP_POPULATE, fd_ro, 0); report(r, 0); undo(r, 2); }
+static void mmap_populate_rw(void)
+{
+    s64 r = sys_mmap(0, 2 * P, RW, PRIV_ANON | MAP_POPULATE, -1, 0);
+    report(r, iserr(r) ? 0 : peek((u64)r + P) == 0 ? "zero" : "not-zero");
+    undo(r, 2);
+}
+/* 8 pages of a 3-page file: populating past end of file is not an error. */
+static void mmap_populate_past_eof(void)
+{
+    s64 r = sys_mmap(0, 8 * P, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_ro, 0);
+    report(r, iserr(r) ? 0 : peek((u64)r + 2 * P) == 'c' ? "contents-match" : "contents-differ");
+    undo(r, 8);
+}
 /* pgoff + pages past MAX_LFS_FILESIZE: file_mmap_ok() says EOVERFLOW. */
 static void mmap_file_offset_overflow(void) { s64 r = sys_mmap(0, P, PROT_READ, MAP_PRIVATE, fd_ro, 0x7ffffffffffff000UL); report(r, 0); undo(r, 1); }
 /* Offsets past end of file are fine to map (touching them would SIGBUS). */
@@ -332,6 +352,8 @@ static void munmap_middle(void)
 
 static void mprotect_unaligned(void) { u64 a = anon(1, RW); report(sys_mprotect(a + 1, P, PROT_READ), 0); unmap(a, 1); }
 static void mprotect_unknown_prot(void) { u64 a = anon(1, RW); report(sys_mprotect(a, P, 0x10), 0); unmap(a, 1); }
+static void mprotect_unknown_prot_high(void) { u64 a = anon(1, RW); report(sys_mprotect(a, P, PROT_READ | 0x40000000), 0); unmap(a, 1); }
+static void mprotect_unknown_prot_sign(void) { u64 a = anon(1, RW); report(sys_mprotect(a, P, (s64)(int)0x80000001), 0); unmap(a, 1); }
 /* len 0 returns success before prot is validated. */
 static void mprotect_unknown_prot_len0(void) { u64 a = anon(1, RW); report(sys_mprotect(a, 0, 0x10), 0); unmap(a, 1); }
 /* prot is validated before the range is looked up. */
@@ -727,6 +749,13 @@ static const struct kase cases[] = {
     { "mmap-anon-shared-growsdown", mmap_anon_shared_growsdown },
     { "mmap-private-growsdown", mmap_private_growsdown },
     { "mmap-unknown-prot", mmap_unknown_prot },
+    { "mmap-unknown-prot-high", mmap_unknown_prot_high },
+    { "mmap-unknown-prot-sign", mmap_unknown_prot_sign },
+    { "mmap-prot-growsdown", mmap_prot_growsdown },
+    { "mmap-prot-none-populate", mmap_prot_none_populate },
+    { "mmap-prot-none-populate-file", mmap_prot_none_populate_file },
+    { "mmap-populate-rw", mmap_populate_rw },
+    { "mmap-populate-past-eof", mmap_populate_past_eof },
     { "mmap-file-offset-overflow", mmap_file_offset_overflow },
     { "mmap-file-offset-1gib", mmap_file_offset_1gib },
     { "mmap-file-offset-1tib", mmap_file_offset_1tib },
@@ -747,6 +776,8 @@ static const struct kase cases[] = {
 
     { "mprotect-unaligned", mprotect_unaligned },
     { "mprotect-unknown-prot", mprotect_unknown_prot },
+    { "mprotect-unknown-prot-high", mprotect_unknown_prot_high },
+    { "mprotect-unknown-prot-sign", mprotect_unknown_prot_sign },
     { "mprotect-unknown-prot-len0", mprotect_unknown_prot_len0 },
     { "mprotect-unknown-prot-unmapped", mprotect_unknown_prot_unmapped },
     { "mprotect-hole", mprotect_hole },

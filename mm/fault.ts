@@ -88,9 +88,9 @@ export function protString(prot: number): string {
 function expandStack(mm: Mm, page: number): Vma | undefined {
   const above = mm.vmas.findAbove(page);
   if (!above || !above.growsDown || above.end - page > STACK_LIMIT) return undefined;
-  const below = mm.vmas.all()[mm.vmas.all().indexOf(above) - 1];
+  const below = mm.vmas.below(above);
   if (below && below.end > page - PAGE_SIZE) return undefined; // keep a guard gap
-  above.start = page;
+  mm.vmas.setStart(above, page);
   return above;
 }
 

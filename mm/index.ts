@@ -13,7 +13,7 @@ export {
   doMmap, doMunmap, doMprotect, doBrk, doMremap, doMadvise, doMsync, mapRegion, unmapRange,
   MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_POPULATE,
   MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_STACK, MREMAP_MAYMOVE, MREMAP_FIXED, MS_ASYNC, MS_SYNC, MS_INVALIDATE,
-  MADV_DONTNEED, type MmapFile,
+  MADV_DONTNEED, MAX_MAP_COUNT, type MmapFile,
 } from "./mmap.js";
 export {
   AddressSpace, Page, PG_uptodate, PG_dirty, PG_referenced, PG_readahead, PG_active, PG_unevictable, newReadaheadState, type ReadaheadState,
@@ -24,6 +24,6 @@ export { initWindow, nextWindow } from "./readahead.js";
 export { shrinkPageCache, evictPage, writebackPage } from "./reclaim.js";
 export { truncatePagecache, punchPagecache } from "./truncate.js";
 export { filemapRead, filemapWrite } from "./filemap.js";
-export { MemSystem, DEFAULT_CONFIG, type MmConfig } from "./system.js";
+export { MemSystem, DEFAULT_CONFIG, MIN_RAM_PAGES, RamLimitError, type MmConfig } from "./system.js";
 export { bytesFromUser, copyFromUser, copyToUser, stringFromUser, faultIn, faultInPrefix, accessOk, USER_COPY_MAX } from "./uaccess.js";
 export { PROT_READ, PROT_WRITE, PROT_EXEC, vmaPgoff, type Vma } from "./vma.js";

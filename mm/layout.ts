@@ -28,9 +28,16 @@ export const STACK_TOP = TASK_SIZE - PAGE_SIZE;
 /** Where top-down mmap allocation starts: 1 GiB below the stack top. */
 export const MMAP_BASE = STACK_TOP - 0x4000_0000;
 
-/** Guest-physical base of the page-table area, and its size (NORESERVE host memory). */
+/** Guest-physical base of the page-table area. */
 export const PT_BASE = 0xff_0000_0000;
-export const PT_AREA_SIZE = 256 * 1024 * 1024;
+/**
+ * Size of the page-table area (NORESERVE host memory, costing only the
+ * table pages in use): room for every table that all of [0, TASK_SIZE) can
+ * need, one leaf table per 2 MiB, one directory per 1 GiB, a PDPT and the
+ * PML4 (~1 GiB), so the tables grow with what is touched and only the RAM
+ * limit bounds them.
+ */
+export const PT_AREA_SIZE = (TASK_SIZE / 0x20_0000 + TASK_SIZE / 0x4000_0000 + 2) * PAGE_SIZE;
 
 /*
  * Engine regions: exactly two per process, [0, TASK_SIZE) over the process's

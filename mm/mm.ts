@@ -28,7 +28,8 @@ export interface ZapOptions {
 
 /** A process address space. */
 export class Mm {
-  readonly pt = new PageTable();
+  /** The page tables; each table page is charged to the system's RAM limit. */
+  readonly pt: PageTable;
   /** Host memory behind guest [0, TASK_SIZE). */
   readonly mem: HostRegion;
   readonly vmas = new VmaList();
@@ -45,8 +46,11 @@ export class Mm {
   /**
    * Creates an empty address space on `mmu` and turns paging on.
    * @throws HostError when the host refuses the reservations
+   * @throws OutOfMemoryError when the RAM limit has no room for the first table
    */
   constructor(readonly sys: MemSystem, readonly mmu: Mmu) {
+    sys.chargeTable(); // the PML4, made with the tables
+    this.pt = new PageTable(() => sys.chargeTable());
     this.mem = new HostRegion(TASK_SIZE);
     mmu.mapPhysical(0, TASK_SIZE, this.mem.addr);
     mmu.mapPhysical(PT_BASE, PT_AREA_SIZE, this.pt.area.addr);
@@ -217,6 +221,7 @@ export class Mm {
     for (const hook of this.sys.exitHooks) hook(this);
     for (const v of [...this.vmas.all()]) this.zap(v, v.start, v.end);
     this.sys.mms.delete(this);
+    this.sys.tablePages -= this.pt.tables;
     this.mem.release();
     this.pt.release();
   }

@@ -5,6 +5,7 @@
  * returns an error; the syscall layer turns that into -errno.
  */
 import { fail } from "../lib/errno.js";
+import { GuestSignal } from "../lib/errors.js";
 import { handlePageFault } from "./fault.js";
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, isPageAligned, pageAlignUp } from "./layout.js";
 import type { Mm } from "./mm.js";
@@ -31,6 +32,9 @@ const LFS_LIMIT = 2 ** 63;
 /** Most VMAs a process may have (cf. vm.max_map_count). */
 export const MAX_MAP_COUNT = 65530;
 
+/** Splits that mprotect and madvise make are refused at the limit (cf. __split_vma's map_count check). */
+const SPLIT_COUNTED = { limit: MAX_MAP_COUNT } as const;
+
 /** An open file as mmap sees it: its page cache and the open mode. */
 export interface MmapFile {
   readonly mapping: AddressSpace;
@@ -52,7 +56,7 @@ export function doMmap(mm: Mm, addr: number, len: number, prot: number, flags: n
   len = pageAlignUp(len);
   if (len >= 2 ** 64) fail("ENOMEM", "mmap: length overflows when page-aligned");
   const pgoff = offset / PAGE_SIZE;
-  if (mm.vmas.count >= MAX_MAP_COUNT) fail("ENOMEM", "mmap: too many mappings");
+  if (mm.vmas.count > MAX_MAP_COUNT) fail("ENOMEM", "mmap: too many mappings (vm.max_map_count)"); // cf. do_mmap: '>', not '>=
   const start = unmappedArea(mm, addr, len, flags);
   if (flags & MAP_FIXED_NOREPLACE && mm.vmas.intersecting(start, start + len).length > 0) fail("EEXIST", "mmap: MAP_FIXED_NOREPLACE range is in use");
   const type = flags & MAP_TYPE;
@@ -116,19 +120,38 @@ export function mapRegion(mm: Mm, start: number, len: number, prot: number, shar
   return merged;
 }
 
-/** Faults in every page of [start, end) now (cf. MAP_POPULATE / populate_vma_page_range). */
+/**
+ * Faults in every page of [start, end) now (cf. MAP_POPULATE ->
+ * __mm_populate with ignore_errors): a PROT_NONE mapping is skipped, and a
+ * page that cannot be faulted (past end of file, unreadable) ends the
+ * populating without failing the mmap. Running out of memory still kills.
+ */
 function populate(mm: Mm, vma: Vma, start: number, end: number): void {
+  if ((vma.prot & PROT_MASK) === 0) return; // cf. populate_vma_page_range: no access, nothing to fault
   const write = (vma.prot & PROT_WRITE) !== 0 && !vma.shared;
   for (let va = start; va < end; va += PAGE_SIZE) {
     if (vma.file && vmaPgoff(vma, va) >= vma.file.sizePages) break;
     const i = mm.pt.leaf(va, false);
     if (i >= 0 && mm.pt.lo(i) & PTE_P) continue;
-    handlePageFault(mm, va, write ? 2 : 0, () => 0);
+    try {
+      handlePageFault(mm, va, write ? 2 : 0, () => 0);
+    } catch (e) {
+      if (e instanceof GuestSignal) return;
+      throw e;
+    }
   }
 }
 
-/** Unmaps everything in [start, end) (cf. do_vmi_munmap); no argument checks. */
+/**
+ * Unmaps everything in [start, end) (cf. do_vmi_munmap); no argument checks.
+ * @throws ErrnoError ENOMEM when the range lies strictly inside one area and
+ *   the area count is at vm.max_map_count: the split would leave one more
+ *   (cf. vms_gather_munmap_vmas; munmap's other splits are not counted)
+ */
 export function unmapRange(mm: Mm, start: number, end: number): void {
+  const first = mm.vmas.findAbove(start);
+  if (first === undefined || first.start >= end) return; // nothing mapped there
+  if (first.start < start && end < first.end && mm.vmas.count >= MAX_MAP_COUNT) fail("ENOMEM", "munmap: too many mappings to split one (vm.max_map_count)");
   for (const v of mm.vmas.isolate(start, end)) {
     mm.zap(v, v.start, v.end);
     if (v.file) mm.mem.resetAnon(v.start, v.end - v.start);
@@ -150,13 +173,13 @@ export function doMunmap(mm: Mm, start: number, len: number): void {
 }
 
 /**
- * Walks the VMAs covering [start, end) in order and calls fn on each piece
- * (isolated by splitting); a hole stops the walk with ENOMEM after the
- * pieces before it were done, as Linux does.
+ * Walks `pieces` (the VMAs isolated in [start, end), in order) and calls fn
+ * on each; a hole stops the walk with ENOMEM after the pieces before it were
+ * done, as Linux does.
  */
-function eachCovering(mm: Mm, start: number, end: number, what: string, fn: (v: Vma) => void): void {
+function eachCovering(pieces: readonly Vma[], start: number, end: number, what: string, fn: (v: Vma) => void): void {
   let at = start;
-  for (const v of mm.vmas.isolate(start, end)) {
+  for (const v of pieces) {
     if (v.start > at) break;
     fn(v);
     at = v.end;
@@ -186,8 +209,10 @@ export function doMprotect(mm: Mm, start: number, len: number, prot: number): vo
     if (first.start > start) fail("ENOMEM", "mprotect: address not mapped");
     if (grows & PROT_GROWSUP) fail("EINVAL", "mprotect: PROT_GROWSUP (no mapping grows up on x86-64)");
   }
+  // A split refused at the limit fails before any change, and leaves what was split split (cf. vma_modify).
+  const pieces = mm.vmas.isolate(start, end, SPLIT_COUNTED);
   try {
-    eachCovering(mm, start, end, "mprotect", (v) => {
+    eachCovering(pieces, start, end, "mprotect", (v) => {
       if (v.shared && v.file && want & PROT_WRITE && !v.fileWritable) fail("EACCES", "mprotect: shared mapping of a file not open for writing");
       changeProtection(mm, v, want);
     });
@@ -240,6 +265,7 @@ export function doBrk(mm: Mm, newBrk: number): number {
   }
   const next = mm.vmas.findAbove(oldEnd);
   if (newEnd > TASK_SIZE || (next && next.start < newEnd + PAGE_SIZE)) return mm.brk;
+  if (mm.vmas.count > MAX_MAP_COUNT) return mm.brk; // cf. do_brk_flags
   const heap = newVma({ start: oldEnd, end: newEnd, prot: PROT_MASK & ~PROT_EXEC, shared: false, file: null, pgoff: 0,
     fileWritable: false, growsDown: false, name: "[heap]" });
   mm.vmas.insert(heap);
@@ -281,6 +307,15 @@ export function doMremap(mm: Mm, old: number, oldLen: number, newLen: number, fl
   return moveMapping(mm, vma, old, oldLen, newLen, to);
 }
 
+/**
+ * A move may split the old area into three before unmapping it: refused
+ * near the limit (cf. move_vma: map_count >= sysctl_max_map_count - 3).
+ * @throws ErrnoError ENOMEM
+ */
+function checkMoveCount(mm: Mm): void {
+  if (mm.vmas.count >= MAX_MAP_COUNT - 3) fail("ENOMEM", "mremap: too many mappings to move one (vm.max_map_count)");
+}
+
 /** A length as the kernel's unsigned arithmetic sees it: 2^64 and above wrap. */
 function wrap64(n: number): number {
   return n >= 2 ** 64 ? n - 2 ** 64 : n;
@@ -293,6 +328,7 @@ function wrap64(n: number): number {
 function duplicateShared(mm: Mm, vma: Vma, old: number, newLen: number, flags: number): number {
   if (!(flags & MREMAP_MAYMOVE)) fail("ENOMEM", "mremap: duplicating needs MREMAP_MAYMOVE");
   if (!vma.file) fail("EINVAL", "mremap: duplicating shared anonymous memory is not supported");
+  checkMoveCount(mm);
   const to = mm.vmas.findFreeTopDown(newLen, MMAP_MIN_ADDR, MMAP_BASE);
   if (to < 0) fail("ENOMEM", "mremap: no free range that large");
   const file = { mapping: vma.file, readable: true, writable: vma.fileWritable };
@@ -327,6 +363,7 @@ function mremapTo(mm: Mm, old: number, oldLen: number, newLen: number, to: numbe
 /** duplicateShared at a fixed address. */
 function duplicateAt(mm: Mm, vma: Vma, old: number, newLen: number, to: number): number {
   if (!vma.file) fail("EINVAL", "mremap: duplicating shared anonymous memory is not supported");
+  checkMoveCount(mm);
   mapRegion(mm, to, newLen, vma.prot, true, { mapping: vma.file, readable: true, writable: vma.fileWritable }, vmaPgoff(vma, old), vma.growsDown, "");
   return to;
 }
@@ -334,7 +371,7 @@ function duplicateAt(mm: Mm, vma: Vma, old: number, newLen: number, to: number):
 /** Extends `vma` to `end`, mapping the file further when it is a file mapping. */
 function growInPlace(mm: Mm, vma: Vma, end: number): void {
   if (vma.file) mm.mem.mapFile(vma.end, end - vma.end, vma.file.mem.fd, vmaPgoff(vma, vma.end) * PAGE_SIZE, vma.shared);
-  vma.end = end;
+  mm.vmas.setEnd(vma, end);
 }
 
 /**
@@ -343,6 +380,7 @@ function growInPlace(mm: Mm, vma: Vma, end: number): void {
  * with them, the reverse map follows.
  */
 function moveMapping(mm: Mm, vma: Vma, old: number, oldLen: number, newLen: number, to: number): number {
+  checkMoveCount(mm);
   const [piece] = mm.vmas.isolate(old, old + oldLen);
   mm.mem.move(old, to, oldLen);
   const moved = newVma({ ...piece, start: to, end: to + oldLen });
@@ -398,8 +436,9 @@ export function doMadvise(mm: Mm, start: number, len: number, advice: number): v
   if (end === start) return;
   let hole = false;
   let at = start;
+  const pieces = mm.vmas.isolate(start, end, SPLIT_COUNTED);
   try {
-    for (const v of mm.vmas.isolate(start, end)) {
+    for (const v of pieces) {
       if (v.start > at) hole = true;
       adviseOne(mm, v, advice);
       at = v.end;

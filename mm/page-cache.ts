@@ -17,6 +17,9 @@ import { type AddressSpaceOperations, hostFileAops } from "./aops.js";
 import { PAGE_SIZE, pageAlignUp } from "./layout.js";
 import type { Mm } from "./mm.js";
 
+/** Bytes per kernel-view window of a page cache (a multiple of the page size; one host mapping each). */
+export const VIEW_WINDOW = 1 << 30;
+
 /** Page flags (cf. enum pageflags). */
 export const PG_uptodate = 1, PG_dirty = 2, PG_referenced = 4, PG_readahead = 8, PG_active = 16, PG_locked = 32;
 /** Never reclaimed while set (cf. mlock / PG_unevictable): a pinned page. */
@@ -102,10 +105,13 @@ export class AddressSpace {
   private ops: AddressSpaceOperations = hostFileAops;
   /** The storage behind the cache. */
   readonly mem: MemFile;
-  /** A MAP_SHARED mapping of `mem`: where the memory manager touches page bytes. */
-  private view: HostRegion;
-  /** Capacity of `view` in bytes; growing past it remaps the view. */
-  private viewSize: number;
+  /**
+   * The kernel view: MAP_SHARED windows of `mem`, VIEW_WINDOW bytes each,
+   * made on first use by window number (file offset / VIEW_WINDOW), where
+   * the memory manager touches page bytes. Host address space is taken only
+   * around offsets in use, so a sparse file may have pages at any offset.
+   */
+  private readonly windows = new Map<number, HostRegion>();
 
   /**
    * @param key identity, "dev:ino"
@@ -123,8 +129,6 @@ export class AddressSpace {
     public size: number,
   ) {
     this.mem = new MemFile(Buffer.concat([Buffer.from("faultline:"), typeof path === "string" ? Buffer.from(path, "utf8") : path]));
-    this.viewSize = Math.max(pageAlignUp(size) * 2, pageAlignUp(size) + (1 << 30));
-    this.view = new HostRegion(this.viewSize);
     this.ensureBacking(pageAlignUp(size));
   }
 
@@ -149,27 +153,40 @@ export class AddressSpace {
   }
 
   /**
-   * Makes the memfd (and the kernel view) at least `bytes` long, so that no
-   * host mapping of [0, bytes) can fault. Never shrinks.
+   * Makes the memfd at least `bytes` long, so that no host mapping of
+   * [0, bytes) can fault. Never shrinks; costs no memory (the memfd is sparse).
    */
   ensureBacking(bytes: number): void {
-    if (bytes <= this.mem.size) return;
-    const old = this.mem.size;
-    this.mem.grow(bytes);
-    if (this.mem.size > this.viewSize) {
-      // Re-reserve a larger view; nobody keeps view addresses across calls.
-      this.view.release();
-      this.viewSize = this.mem.size * 2;
-      this.view = new HostRegion(this.viewSize);
-      this.view.mapFile(0, this.mem.size, this.mem.fd, 0, true);
-    } else {
-      this.view.mapFile(old, this.mem.size - old, this.mem.fd, old, true);
+    if (bytes > this.mem.size) this.mem.grow(bytes);
+  }
+
+  /**
+   * The kernel-view window holding file offset `off`, mapped on first use.
+   * Precondition: the memfd covers the page at `off` (ensureBacking), so
+   * touching it cannot fault; bytes of the window past the memfd's end are
+   * never touched.
+   * @returns the window and the offset of `off` in it
+   */
+  private window(off: number): { region: HostRegion; at: number } {
+    const w = Math.floor(off / VIEW_WINDOW);
+    let region = this.windows.get(w);
+    if (region === undefined) {
+      region = new HostRegion(VIEW_WINDOW);
+      try {
+        region.mapFile(0, VIEW_WINDOW, this.mem.fd, w * VIEW_WINDOW, true);
+      } catch (e) {
+        region.release();
+        throw e;
+      }
+      this.windows.set(w, region);
     }
+    return { region, at: off - w * VIEW_WINDOW };
   }
 
   /** The bytes of page `index` in cache memory (a live view, no copy). */
   pageBytes(index: number): Uint8Array {
-    return this.view.view(index * PAGE_SIZE, PAGE_SIZE);
+    const { region, at } = this.window(index * PAGE_SIZE);
+    return region.view(at, PAGE_SIZE);
   }
 
   /**
@@ -188,7 +205,9 @@ export class AddressSpace {
   writeToHost(index: number): void {
     const off = index * PAGE_SIZE;
     const len = Math.min(PAGE_SIZE, this.size - off);
-    if (len > 0) this.view.pwrite(this.hostFd, off, len, off);
+    if (len <= 0) return;
+    const { region, at } = this.window(off);
+    region.pwrite(this.hostFd, at, len, off);
   }
 
   /** Gives the host memory of page `index` back (its bytes read as zero afterwards). */
@@ -205,7 +224,8 @@ export class AddressSpace {
 
   /** Closes host resources. Precondition: no page is mapped any more. */
   close(): void {
-    this.view.release();
+    for (const w of this.windows.values()) w.release();
+    this.windows.clear();
     this.mem.close();
     fs.closeSync(this.hostFd);
   }

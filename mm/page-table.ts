@@ -10,8 +10,8 @@
  * bits 32..39 | NX (bit 63). Leaf PTEs name their own virtual address (see
  * layout.ts). Upper-level entries are always P|W|U; leaves decide access.
  */
-import { HostRegion } from "../lib/hostmem.js";
-import { OutOfMemoryError } from "../lib/errors.js";
+import { HostRegion, viewAt } from "../lib/hostmem.js";
+import { FaultlineError } from "../lib/errors.js";
 import { PAGE_SIZE, PT_AREA_SIZE, PT_BASE } from "./layout.js";
 
 /** PTE flag bits (low word). */
@@ -48,10 +48,16 @@ export class PageTable {
   private lastSlot = -1;
   private lastTable = 0;
 
-  constructor() {
+  /**
+   * @param charge called before each new table page is taken, so the owner
+   *   can count it against the RAM limit (cf. the memcg charge of
+   *   pte_alloc_one / __GFP_ACCOUNT); it throws OutOfMemoryError to refuse
+   * @throws HostError when the host refuses the reservation
+   */
+  constructor(private readonly charge: () => void = () => {}) {
     this.area = new HostRegion(PT_AREA_SIZE);
-    const v = this.area.view(0, PT_AREA_SIZE);
-    this.w = new Uint32Array(v.buffer, v.byteOffset, PT_AREA_SIZE / 4);
+    // One view over the whole area (over 1 GiB: HostRegion.view's chunks would split it).
+    this.w = new Uint32Array(viewAt(this.area.addr, PT_AREA_SIZE), 0, PT_AREA_SIZE / 4);
   }
 
   /** Guest-physical address of the PML4 (the CR3 value). */
@@ -59,10 +65,19 @@ export class PageTable {
     return PT_BASE;
   }
 
+  /**
+   * A zeroed table page, charged first.
+   * @throws OutOfMemoryError when the charge is refused (RAM limit)
+   */
   private allocTable(): number {
-    const page = this.free.pop() ?? this.bump++;
-    if (page * PAGE_SIZE >= PT_AREA_SIZE) throw new OutOfMemoryError("page-table area exhausted");
-    this.w.fill(0, page * WORDS, (page + 1) * WORDS);
+    if (this.free.length === 0 && this.bump * PAGE_SIZE >= PT_AREA_SIZE) {
+      // The area holds every table of [0, TASK_SIZE): only a va past it gets here.
+      throw new FaultlineError("EPTAREA", "page-table area exhausted: an address past TASK_SIZE was walked");
+    }
+    this.charge();
+    const reused = this.free.pop();
+    const page = reused ?? this.bump++;
+    if (reused !== undefined) this.w.fill(0, page * WORDS, (page + 1) * WORDS); // fresh area pages are zero already
     this.tables++;
     return page;
   }

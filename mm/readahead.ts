@@ -52,11 +52,16 @@ export function syncReadahead(sys: MemSystem, mapping: AddressSpace, ra: Readahe
     readWindow(sys, mapping, index, 1, 0); // standalone random read: do not disturb the state
     return;
   }
-  if (ra.size > 0 && (index === ra.start + ra.size || index === ra.start + ra.size - ra.asyncSize)) {
-    ra.start += ra.size;
+  if (ra.size > 0 && index === ra.start + ra.size) {
+    // The window after the current one starts at the missed page: ramp up.
+    ra.start = index;
     ra.size = nextWindow(ra.size, max);
     ra.asyncSize = ra.size;
   } else {
+    // Anything else, the marker page itself missing included (it was read,
+    // then reclaimed before it was touched), opens a new window AT the missed
+    // page: a window that began after it would never read it (cf.
+    // page_cache_sync_ra, which always starts at the index asked for).
     ra.start = index;
     ra.size = initWindow(1, max);
     ra.asyncSize = ra.size > 1 ? ra.size - 1 : ra.size;

@@ -4,7 +4,7 @@
  * counters. One MemSystem serves every process (Mm) of one faultline run.
  */
 import * as fs from "node:fs";
-import { OutOfMemoryError } from "../lib/errors.js";
+import { FaultlineError, OutOfMemoryError } from "../lib/errors.js";
 import { fail, failHost } from "../lib/errno.js";
 import { MmCounters } from "./counters.js";
 import { PAGE_SIZE } from "./layout.js";
@@ -26,6 +26,33 @@ export interface MmConfig {
 /** The defaults: no RAM limit, 128 KiB readahead, 64 KiB fault-around (Linux's). */
 export const DEFAULT_CONFIG: MmConfig = { ramLimitPages: Infinity, readaheadMaxPages: 32, faultAroundPages: 16 };
 
+/**
+ * The smallest RAM limit a MemSystem accepts, in pages (64 KiB). Below it
+ * not even one instruction's worst case fits: its code, a source and a
+ * destination operand each straddling a page boundary (6 pages), and the
+ * page tables that map them. A program that needs more than the limit is
+ * killed as out of memory (exit 137); a limit below this is refused up front.
+ */
+export const MIN_RAM_PAGES = 16;
+
+/** A RAM limit that no program could run under (below MIN_RAM_PAGES, or not a whole number of pages). */
+export class RamLimitError extends FaultlineError {
+  /** The refused limit, in pages. */
+  readonly pages: number;
+
+  /** @param pages the refused limit in pages */
+  constructor(pages: number) {
+    super("ERAMLIMIT", `RAM limit of ${pages} pages is unusable: at least ${MIN_RAM_PAGES} pages (${(MIN_RAM_PAGES * PAGE_SIZE) >> 10} KiB) are needed`);
+    this.pages = pages;
+  }
+}
+
+/** "N pages (X MiB)" or "(X KiB)" for messages about a page count. */
+export function pagesText(pages: number): string {
+  const kib = (pages * PAGE_SIZE) / 1024;
+  return `${pages} pages (${kib >= 1024 ? `${Math.floor(kib / 1024)} MiB` : `${kib} KiB`})`;
+}
+
 /** Memory management for one faultline run. */
 export class MemSystem {
   readonly config: MmConfig;
@@ -37,6 +64,8 @@ export class MemSystem {
   readonly inactive = new LruList();
   /** Resident anonymous pages over all processes (zero-fill and private copies). */
   anonPages = 0;
+  /** Page-table pages over all processes, counted against the RAM limit as a memcg counts them. */
+  tablePages = 0;
   /** Processes using this system. */
   readonly mms = new Set<Mm>();
   /**
@@ -59,8 +88,14 @@ export class MemSystem {
   /** Called when a process's address space is torn down, before its memory is released (cf. mmput). */
   readonly exitHooks: ((mm: Mm) => void)[] = [];
 
+  /**
+   * @param config tunables; missing ones take DEFAULT_CONFIG's values
+   * @throws RamLimitError when config.ramLimitPages is below MIN_RAM_PAGES or not an integer
+   */
   constructor(config: Partial<MmConfig> = {}) {
     this.config = { ...DEFAULT_CONFIG, ...config };
+    const limit = this.config.ramLimitPages;
+    if (limit !== Infinity && !(Number.isInteger(limit) && limit >= MIN_RAM_PAGES)) throw new RamLimitError(limit);
   }
 
   /** Resident page-cache pages. */
@@ -106,16 +141,26 @@ export class MemSystem {
    * @param what "file" or "anon", for the error message
    * @throws OutOfMemoryError when reclaim cannot free enough
    */
-  reserve(n: number, what: "file" | "anon"): void {
+  reserve(n: number, what: "file" | "anon" | "page-table"): void {
     const limit = this.config.ramLimitPages;
-    const over = this.filePages + this.anonPages + n - limit;
+    const over = this.filePages + this.anonPages + this.tablePages + n - limit;
     if (over <= 0) return;
     shrinkPageCache(this, Math.max(over, 32));
-    if (this.filePages + this.anonPages + n > limit) {
+    if (this.filePages + this.anonPages + this.tablePages + n > limit) {
       throw new OutOfMemoryError(
-        `out of memory: ${what} page needs room, RAM limit ${limit} pages (${(limit * PAGE_SIZE) >> 20} MiB) ` +
-        `holds ${this.anonPages} anonymous and ${this.filePages} unreclaimable page-cache pages`);
+        `out of memory: ${what} page needs room, RAM limit ${pagesText(limit)} holds ${this.anonPages} anonymous, ` +
+        `${this.tablePages} page-table and ${this.filePages} unreclaimable page-cache pages`);
     }
+  }
+
+  /**
+   * Counts one more page-table page, reclaiming page cache if the RAM limit
+   * needs it (cf. the memcg charge of a page-table allocation).
+   * @throws OutOfMemoryError when there is no room
+   */
+  chargeTable(): void {
+    this.reserve(1, "page-table");
+    this.tablePages++;
   }
 
   /** Adds a freshly read page to the cache and the inactive list (cf. add_to_page_cache_lru). */

@@ -1,10 +1,12 @@
 /**
- * Virtual memory areas (cf. struct vm_area_struct) and the sorted list that
+ * Virtual memory areas (cf. struct vm_area_struct) and the ordered set that
  * holds one process's VMAs. Invariants of VmaList: areas are page-aligned,
- * non-empty, sorted by start and never overlap.
+ * non-empty, ordered by start and never overlap.
  */
 import { newReadaheadState, type AddressSpace, type ReadaheadState } from "./page-cache.js";
+import { fail } from "../lib/errno.js";
 import { PAGE_SIZE } from "./layout.js";
+import { VmaTree } from "./vma-tree.js";
 
 /** PROT_* bits as the guest passes them. */
 export const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
@@ -36,7 +38,11 @@ export interface Vma {
 
 /** A new VMA with fresh readahead state. */
 export function newVma(fields: Omit<Vma, "ra">): Vma {
-  return { ...fields, ra: newReadaheadState() };
+  const f = fields;
+  return {
+    start: f.start, end: f.end, prot: f.prot, shared: f.shared, file: f.file, pgoff: f.pgoff, fileWritable: f.fileWritable,
+    growsDown: f.growsDown, name: f.name, ra: newReadaheadState(),
+  };
 }
 
 /** Page index in vma.file of address `va` inside the VMA. */
@@ -51,47 +57,66 @@ function canMerge(a: Vma, b: Vma): boolean {
     (a.file === null || a.pgoff + (a.end - a.start) / PAGE_SIZE === b.pgoff);
 }
 
-/** The VMAs of one address space, sorted by start. */
+/** What a split may do when the area count is at the limit. */
+export interface SplitOptions {
+  /**
+   * Refuse (ENOMEM) a split when the count is already at least this
+   * (cf. the map_count check of __split_vma on the mprotect / madvise
+   * path); munmap's splits are checked by the caller instead.
+   */
+  limit?: number;
+}
+
+/**
+ * The VMAs of one address space, in address order, in an augmented balanced
+ * tree (vma-tree.ts): find, insert, remove, split and the free-range search
+ * are O(log n); all() is O(n) once per change.
+ */
 export class VmaList {
-  /** Sorted, non-overlapping. */
-  private readonly list: Vma[] = [];
+  private readonly tree = new VmaTree();
+  /** all()'s array, rebuilt after a change. */
+  private cache: Vma[] | null = null;
 
   /** Number of areas (cf. mm->map_count). */
   get count(): number {
-    return this.list.length;
+    return this.tree.size;
   }
 
-  /** All areas in address order (read-only use). */
+  /** All areas in address order (read-only use; O(n) after a change). */
   all(): readonly Vma[] {
-    return this.list;
-  }
-
-  /** Index of the first area whose end is above `va` (list.length if none). */
-  private lowerBound(va: number): number {
-    let lo = 0, hi = this.list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.list[mid].end <= va) lo = mid + 1;
-      else hi = mid;
+    if (this.cache === null) {
+      const out: Vma[] = [];
+      this.tree.forEach((v) => out.push(v));
+      this.cache = out;
     }
-    return lo;
+    return this.cache;
   }
 
   /** The area containing `va`, or undefined (cf. vma_lookup). */
   find(va: number): Vma | undefined {
-    const v = this.list[this.lowerBound(va)];
+    const v = this.tree.lowerBound(va);
     return v !== undefined && v.start <= va ? v : undefined;
   }
 
   /** The first area ending above `va`, containing it or not (cf. find_vma). */
   findAbove(va: number): Vma | undefined {
-    return this.list[this.lowerBound(va)];
+    return this.tree.lowerBound(va);
+  }
+
+  /** The area just below `vma` (cf. vma_prev), or undefined. */
+  below(vma: Vma): Vma | undefined {
+    return this.tree.before(vma.start);
+  }
+
+  /** The area just above `vma` (cf. vma_next), or undefined. */
+  above(vma: Vma): Vma | undefined {
+    return this.tree.lowerBound(vma.end);
   }
 
   /** The areas that intersect [start, end), in order. */
   intersecting(start: number, end: number): Vma[] {
     const out: Vma[] = [];
-    for (let i = this.lowerBound(start); i < this.list.length && this.list[i].start < end; i++) out.push(this.list[i]);
+    for (let v = this.tree.lowerBound(start); v !== undefined && v.start < end; v = this.tree.lowerBound(v.end)) out.push(v);
     return out;
   }
 
@@ -111,83 +136,88 @@ export class VmaList {
    * @returns the area now holding the range (vma itself or a merged neighbour)
    */
   insert(vma: Vma): Vma {
-    const i = this.lowerBound(vma.start);
-    this.list.splice(i, 0, vma);
-    return this.mergeAround(i);
+    this.add(vma);
+    return this.mergeAround(vma);
   }
 
-  /** Merges list[i] with its neighbours where possible; returns the surviving area. */
-  mergeAround(i: number): Vma {
-    let v = this.list[i];
-    const next = this.list[i + 1];
+  /** Merges `v` with its neighbours where possible (cf. vma_merge); returns the surviving area. */
+  mergeAround(v: Vma): Vma {
+    const next = this.above(v);
     if (next && canMerge(v, next)) {
-      v.end = next.end;
-      this.list.splice(i + 1, 1);
+      this.remove(next);
+      this.setEnd(v, next.end);
     }
-    const prev = this.list[i - 1];
+    const prev = this.below(v);
     if (prev && canMerge(prev, v)) {
-      prev.end = v.end;
-      this.list.splice(i, 1);
+      this.remove(v);
+      this.setEnd(prev, v.end);
       v = prev;
     }
     return v;
   }
 
-  /** Merges every area in [start, end) with its neighbours where possible. */
+  /** Merges every area in [start, end], and the one below it, with its neighbours where possible. */
   mergeRange(start: number, end: number): void {
-    for (let i = Math.max(0, this.lowerBound(start) - 1); i < this.list.length && this.list[i].start <= end; i++) {
-      const before = this.list.length;
-      this.mergeAround(i);
-      if (this.list.length < before) i = Math.max(-1, i - 2);
-    }
+    const first = this.findAbove(start);
+    let v = first ? this.below(first) ?? first : undefined;
+    while (v !== undefined && v.start <= end) v = this.above(this.mergeAround(v));
   }
 
   /**
    * Splits the area containing `va` so that an area starts at `va`
    * (cf. split_vma). No-op when va is already a boundary or unmapped.
+   * @throws ErrnoError ENOMEM when the count is at opts.limit
    */
-  splitAt(va: number): void {
-    const i = this.lowerBound(va);
-    const v = this.list[i];
+  splitAt(va: number, opts: SplitOptions = {}): void {
+    const v = this.find(va);
     if (v === undefined || v.start >= va) return;
+    if (opts.limit !== undefined && this.count >= opts.limit) fail("ENOMEM", "too many mappings to split one (vm.max_map_count)");
     const tail: Vma = { ...v, start: va, pgoff: v.file ? vmaPgoff(v, va) : 0, ra: newReadaheadState() };
-    v.end = va;
-    this.list.splice(i + 1, 0, tail);
+    this.setEnd(v, va);
+    this.add(tail);
   }
 
   /**
    * Splits at start and end, then returns the areas inside [start, end).
    * Removing them or changing them then touches nothing outside the range.
+   * @throws ErrnoError ENOMEM when a split is refused by opts.limit (the first split may have happened)
    */
-  isolate(start: number, end: number): Vma[] {
-    this.splitAt(start);
-    this.splitAt(end);
+  isolate(start: number, end: number, opts: SplitOptions = {}): Vma[] {
+    this.splitAt(start, opts);
+    this.splitAt(end, opts);
     return this.intersecting(start, end);
   }
 
   /** Removes `vma` from the list. Precondition: it is in the list. */
   remove(vma: Vma): void {
-    const i = this.list.indexOf(vma);
-    if (i >= 0) this.list.splice(i, 1);
+    this.tree.delete(vma);
+    this.cache = null;
+  }
+
+  /** Moves the end of `vma` (it grows into free space or shrinks). */
+  setEnd(vma: Vma, end: number): void {
+    this.tree.setEnd(vma, end);
+    this.cache = null;
+  }
+
+  /** Moves the start of `vma` down into the free space below it (a stack growing). */
+  setStart(vma: Vma, start: number): void {
+    this.tree.setStart(vma, start);
   }
 
   /**
    * Finds a free range of `len` bytes, top-down below `ceiling` and at or
    * above `floor` (cf. unmapped_area_topdown), keeping a one-page gap below
-   * a grows-down area.
+   * a grows-down area. O(log n).
    * @returns the start address, or -1 when none fits
    */
   findFreeTopDown(len: number, floor: number, ceiling: number): number {
-    // Walk the gaps from the highest down: gap i lies between list[i-1] and list[i].
-    for (let i = this.lowerBound(ceiling); i >= 0; i--) {
-      const above = this.list[i];
-      const below = this.list[i - 1];
-      const guard = above && above.growsDown ? PAGE_SIZE : 0;
-      const top = above ? Math.min(ceiling, above.start - guard) : ceiling;
-      const bottom = Math.max(floor, below ? below.end : floor);
-      if (top - bottom >= len) return top - len;
-      if (below && below.end <= floor) break;
-    }
-    return -1;
+    return this.tree.findFreeTopDown(len, floor, ceiling);
+  }
+
+  /** Adds `vma` without merging. */
+  private add(vma: Vma): void {
+    this.tree.add(vma);
+    this.cache = null;
   }
 }
