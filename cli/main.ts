@@ -3,7 +3,7 @@
  * show the engine version, or run the demo.
  */
 import * as fs from "node:fs";
-import { ExecError } from "../emu/loader.js";
+import { ExecError, ExecKilledError } from "../emu/loader.js";
 import { Process, shellStatus, type ExitStatus } from "../emu/process.js";
 import { instructionAt } from "../emu/disasm.js";
 import { signalName } from "../emu/signals.js";
@@ -11,7 +11,7 @@ import { loadUnicorn } from "../emu/unicorn.js";
 import { FaultlineError } from "../lib/errors.js";
 import { MemSystem, PAGE_SIZE, type MmCounters } from "../mm/index.js";
 import { runDemo } from "./demo.js";
-import { parseRun, UsageError, type RunOptions } from "./options.js";
+import { openStatsJson, parseRun, UsageError, type RunOptions } from "./options.js";
 import {
   ProbeError, Uprobes, strategyNamed, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type Consumer, type Probe, type ProbeContext,
 } from "../kprobes/index.js";
@@ -80,8 +80,12 @@ export async function main(args: string[]): Promise<number> {
       return e.code === "EBADSPEC" ? 2 : 1;
     }
     if ((e as NodeJS.ErrnoException).code === "EPIPE") return 0; // the reader went away (e.g. | head)
-    if (e instanceof ExecError) {
+    if (e instanceof ExecKilledError) {
       fs.writeSync(2, `faultline: ${e.message}\n`);
+      return e.exitStatus;
+    }
+    if (e instanceof ExecError) {
+      fs.writeSync(2, `faultline: ${e.message} [${e.code}]\n`);
       return e.exitStatus;
     }
     if (e instanceof FaultlineError) {
@@ -109,6 +113,16 @@ export function systemFor(o: RunOptions): MemSystem {
  * @returns the shell exit status
  */
 export async function runProgram(program: string, argv: string[], o: RunOptions): Promise<number> {
+  const statsFd = o.statsJson === undefined ? undefined : openStatsJson(o.statsJson);
+  try {
+    return await runWithStats(program, argv, o, statsFd);
+  } finally {
+    if (statsFd !== undefined) fs.closeSync(statsFd);
+  }
+}
+
+/** runProgram's body: `statsFd` is --stats-json's file, opened before the guest runs. */
+async function runWithStats(program: string, argv: string[], o: RunOptions, statsFd: number | undefined): Promise<number> {
   const sys = systemFor(o);
   const strace = o.strace ? (line: string) => fs.writeSync(2, line + "\n") : undefined;
   const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000, root: o.root, strace });
@@ -132,7 +146,7 @@ export async function runProgram(program: string, argv: string[], o: RunOptions)
     fs.writeSync(2, `faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}${where}: ${status.detail}\n`);
   }
   if (o.stats) fs.writeSync(2, formatStats(sys.counters));
-  if (o.statsJson) fs.writeFileSync(o.statsJson, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");
+  if (statsFd !== undefined) fs.writeSync(statsFd, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");
   return shellStatus(status);
 }
 
