@@ -247,7 +247,7 @@ export function openImage(vfs: Vfs, filename: string, argv: string[]): ExecImage
  * its "simple consistency checks" do: those failures are ELIBBAD). EI_CLASS,
  * EI_DATA and EI_VERSION are not looked at, as Linux does not.
  * @param interpOf for a PT_INTERP file, the program that named it
- * @throws ExecError ENOEXEC, EIO (headers past the end of the file), ELIBBAD, and openExec's for the interpreter's name
+ * @throws ExecError ENOEXEC, EIO (an interpreter's header or a PT_INTERP string past the end of the file), ELIBBAD
  */
 function readElfHeaders(file: ExecFile, interpOf?: string): Elf {
   const who = interpOf === undefined ? file.name : `${interpOf}: interpreter ${file.name}`;
@@ -266,7 +266,8 @@ function readElfHeaders(file: ExecFile, interpOf?: string): Elf {
   if (phentsize !== PHDR_SIZE) fail("ENOEXEC", `corrupt program headers (e_phentsize ${phentsize}, want ${PHDR_SIZE})`);
   if (phnum === 0 || phnum * PHDR_SIZE > MAX_PHDR_BYTES) fail("ENOEXEC", `corrupt program headers (e_phnum ${phnum}: 1 to ${MAX_PHDR_BYTES / PHDR_SIZE})`);
   const raw = readAt(file, phoff, phnum * PHDR_SIZE);
-  if (raw.length !== phnum * PHDR_SIZE) fail("EIO", `program headers past the end of the file (e_phoff 0x${phoff.toString(16)})`);
+  // A short read is ENOEXEC here, not EIO: load_elf_phdrs fails and its caller keeps its ENOEXEC.
+  if (raw.length !== phnum * PHDR_SIZE) fail("ENOEXEC", `program headers past the end of the file (e_phoff 0x${phoff.toString(16)})`);
   const phdrs: Phdr[] = [];
   for (let o = 0; o < raw.length; o += PHDR_SIZE) {
     phdrs.push({
