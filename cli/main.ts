@@ -44,12 +44,15 @@ run options (before PROGRAM):
                        every file), preload (patched once at registration), cow (a
                        private copy per process, as Linux's uprobes)
   --pin                with preload: keep the probed pages resident
-  --timeout SECONDS    kill the guest after SECONDS
+  --timeout SECONDS    kill the guest after SECONDS (0.001 to 2592000)
 
-exit status: the guest's own; 128+N when killed by signal N; 126 cannot execute;
-127 program not found; 2 usage error (a malformed --probe SPEC too); 1 a probe that
-cannot be placed (unknown symbol, not an instruction boundary, unprobeable); 70 an
-internal error of faultline.`;
+PROGRAM may be an x86-64 ELF file or a #! script; --mem is at least 64K.
+
+exit status: the guest's own; 128+N when killed by signal N (139 also for an ELF
+file that cannot be mapped); 126 cannot execute (execve's errno at the end of the
+line); 127 program not found; 2 usage error (a malformed --probe SPEC too); 1 a probe
+that cannot be placed (unknown symbol, not an instruction boundary, unprobeable); 70
+an internal error of faultline.`;
 
 /** Runs the command line `args` (without node and script) and returns the exit status. */
 export async function main(args: string[]): Promise<number> {

@@ -29,11 +29,22 @@ const FIELDS: [keyof Phdr, number, 4 | 8][] = [
   ["type", 0, 4], ["flags", 4, 4], ["offset", 8, 8], ["vaddr", 16, 8], ["paddr", 24, 8], ["filesz", 32, 8], ["memsz", 40, 8], ["align", 48, 8],
 ];
 
-/** The program headers of ELF64 image `b` (as its header places them). */
-export function readPhdrs(b: Buffer): Phdr[] {
-  const phoff = Number(b.readBigUInt64LE(EHDR.phoff));
+/** Where the program headers of an image are. */
+export interface PhdrTable {
+  phoff: number;
+  phnum: number;
+}
+
+/** Where the header of ELF64 image `b` says its program headers are. */
+export function phdrTable(b: Buffer): PhdrTable {
+  return { phoff: Number(b.readBigUInt64LE(EHDR.phoff)), phnum: b.readUInt16LE(EHDR.phnum) };
+}
+
+/** The program headers of ELF64 image `b` (where its header places them, or at `table`). */
+export function readPhdrs(b: Buffer, table: PhdrTable = phdrTable(b)): Phdr[] {
+  const { phoff } = table;
   const out: Phdr[] = [];
-  for (let k = 0; k < b.readUInt16LE(EHDR.phnum); k++) {
+  for (let k = 0; k < table.phnum; k++) {
     const o = phoff + k * PHDR_SIZE;
     const p = {} as Record<keyof Phdr, number | bigint>;
     for (const [name, at, size] of FIELDS) p[name] = size === 4 ? b.readUInt32LE(o + at) : b.readBigUInt64LE(o + at);
@@ -42,9 +53,9 @@ export function readPhdrs(b: Buffer): Phdr[] {
   return out;
 }
 
-/** Writes `fields` into program header `k` of `b` (in place). */
-export function patchPhdr(b: Buffer, k: number, fields: Partial<Phdr>): void {
-  const o = Number(b.readBigUInt64LE(EHDR.phoff)) + k * PHDR_SIZE;
+/** Writes `fields` into program header `k` of `b` (in place; at `table`, default where its header says). */
+export function patchPhdr(b: Buffer, k: number, fields: Partial<Phdr>, table: PhdrTable = phdrTable(b)): void {
+  const o = table.phoff + k * PHDR_SIZE;
   for (const [name, at, size] of FIELDS) {
     const v = fields[name];
     if (v === undefined) continue;
