@@ -10,10 +10,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { EHDR, findPhdr, patchPhdr, PHDR_SIZE, PT, readPhdrs, writeProgram } from "./support/elf.js";
-import { buildC, expectSameRun, REPO, runFaultline, runNative, scratch } from "./support/native.js";
+import { expectSameExec } from "./support/exec.js";
+import { buildC, scratch } from "./support/native.js";
 
 const dir = scratch("fl-ex-");
-const EXECVE = buildC(path.join(REPO, "test", "programs", "execve.c"), "gcc-dynamic");
 const HELLO_SRC = '#include "nolibc.h"\nNOLIBC_START;\nint main(int argc, char **argv) { put(1, "hello\\n"); return 7; }\n';
 const HELLO = buildC(HELLO_SRC, "nolibc");
 const CHELLO = buildC('#include <stdio.h>\nint main(void) { puts("hello"); return 5; }\n', "gcc-static");
@@ -52,19 +52,6 @@ function withPhnum(file: string, phnum: number): string {
   });
 }
 
-/** Runs `argv` natively through a bare execve and under faultline, and expects the same ending. */
-function sameAsNative(argv: string[], label: string): void {
-  const want = runNative([EXECVE, ...argv], { timeoutMs: 30_000 });
-  const got = runFaultline(argv, { timeoutMs: 60_000 }, ["--timeout", "20"]);
-  expectSameRun(got, want, label);
-  const errno = /^execve: (\w+)$/m.exec(want.stderr)?.[1];
-  if (errno !== undefined) {
-    const lines = got.stderr.trim().split("\n");
-    expect(lines, `${label}: one stderr line, got ${JSON.stringify(got.stderr)}`).toHaveLength(1);
-    expect(got.stderr, `${label}: errno: want [${errno}] (native), got ${JSON.stringify(got.stderr)}`).toContain(`[${errno}]`);
-  }
-}
-
 describe("what is not a regular file is refused before it is read (EACCES, 126)", () => {
   const fifo = path.join(dir, "f");
   execFileSync("mkfifo", [fifo]);
@@ -79,12 +66,12 @@ describe("what is not a regular file is refused before it is read (EACCES, 126)"
     { name: "PT_INTERP naming a FIFO", prog: () => withInterp(DYN, fifo) },
     { name: "PT_INTERP naming a loader without execute permission", prog: () => withInterp(DYN, ldCopy) },
     { name: "PT_INTERP naming a missing file", prog: () => withInterp(DYN, "/lib64/ld-nowhere.so") },
-  ])("$name", ({ name, prog }) => sameAsNative([prog()], name));
+  ])("$name", ({ name, prog }) => expectSameExec([prog()], name));
 });
 
 describe("execute permission as Linux checks it for the caller (root: any x bit)", () => {
   it.each([0o644, 0o000, 0o100, 0o010, 0o001, 0o700, 0o4755])("mode %s", (mode) => {
-    sameAsNative([variant(HELLO, () => undefined, mode)], `mode 0${mode.toString(8)}`);
+    expectSameExec([variant(HELLO, () => undefined, mode)], `mode 0${mode.toString(8)}`);
   });
 });
 
@@ -116,23 +103,23 @@ describe("ELF checks no stricter than load_elf_binary", () => {
     { name: "PT_INTERP of 1 byte", file: DYN, edit: seg((p) => p.type === PT.INTERP, () => ({ filesz: 1n })) },
     { name: "PT_INTERP not NUL-terminated", file: DYN, edit: seg((p) => p.type === PT.INTERP, (p) => ({ filesz: p.filesz - 1n })) },
     { name: "PT_INTERP past the end of the file", file: DYN, edit: seg((p) => p.type === PT.INTERP, () => ({ offset: 1n << 40n })) },
-  ])("$name", ({ name, file, edit }) => sameAsNative([variant(file, edit)], name));
+  ])("$name", ({ name, file, edit }) => expectSameExec([variant(file, edit)], name));
 
   it("an interpreter that is not ELF: ELIBBAD", () => {
     const text = writeProgram(path.join(dir, "t"), Buffer.from("not an ELF file at all\n"));
-    sameAsNative([withInterp(DYN, text)], "text interpreter");
+    expectSameExec([withInterp(DYN, text)], "text interpreter");
   });
 
   it.each([
     { phnum: 65536 / PHDR_SIZE, runs: true },
     { phnum: 65536 / PHDR_SIZE + 1, runs: false },
   ].map((c) => ({ ...c, phnum: Math.floor(c.phnum) })))("e_phnum $phnum (64 KiB of headers at most)", ({ phnum }) => {
-    sameAsNative([withPhnum(HELLO, phnum)], `e_phnum ${phnum}`);
+    expectSameExec([withPhnum(HELLO, phnum)], `e_phnum ${phnum}`);
   });
 
   it("AT_PHDR comes from the PT_LOAD holding the headers, not from a PT_PHDR that lies", () => {
     const lying = variant(AUXV, seg((p) => p.type === PT.NOTE, () => ({ type: PT.PHDR, vaddr: 0x1234_5000n, offset: 0n })));
     expect(findPhdr(fs.readFileSync(lying), PT.PHDR), "the patched file has a PT_PHDR").toBeGreaterThanOrEqual(0);
-    sameAsNative([lying], "lying PT_PHDR");
+    expectSameExec([lying], "lying PT_PHDR");
   });
 });

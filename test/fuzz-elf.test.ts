@@ -13,7 +13,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { EHDR, phdrTable, readPhdrs, patchPhdr, writeProgram, type Phdr } from "./support/elf.js";
-import { buildC, CLI, REPO, runNative, scratch, type Variant } from "./support/native.js";
+import { EXECVE } from "./support/exec.js";
+import { buildC, CLI, runNative, scratch } from "./support/native.js";
 
 /** Host peak RSS allowed for one faultline run, in KiB (a normal run takes ~90 MiB; the /dev/zero bug took 3 GiB). */
 const MAX_RSS_KIB = 400 * 1024;
@@ -25,7 +26,6 @@ const FAULTLINE = process.env.FUZZ_FAULTLINE_CLI ?? CLI;
 const SEED = 0x5eed_0008;
 
 const dir = scratch("fl-fuzz-");
-const EXECVE = buildC(path.join(REPO, "test", "programs", "execve.c"), "gcc-dynamic");
 const SRC = '#include <stdio.h>\nint main(int c, char **v) { printf("hi %d\\n", c); return 3; }\n';
 const NOLIBC_SRC = '#include "nolibc.h"\nNOLIBC_START;\nint main(int argc, char **argv) { put(1, "hi\\n"); return 3; }\n';
 const BASES: Record<string, () => string> = {
@@ -126,7 +126,18 @@ const BEYOND_TASK_SIZE = /killed by SIGSEGV during exec: .*outside the user addr
  * Mutants that found bugs, kept as regression cases: the base program,
  * the seed given to mutate(), and what the bug was.
  */
-const REGRESSIONS: { base: keyof typeof BASES; seed: number; found: string }[] = [];
+const REGRESSIONS: { base: keyof typeof BASES; seed: number; found: string }[] = [
+  { base: "gcc-static", seed: 1592590361, found: "padzero of a read-only segment faulted: exit 70 (bad user address, EFAULT)" },
+  { base: "gcc-static", seed: 1592590387, found: "a fault at an undecodable instruction: exit 70 (Capstone.js: cs_disasm failed), native SIGSEGV" },
+  { base: "gcc-static", seed: 1592590353, found: "a PT_PHDR that lies became AT_PHDR: SIGSEGV in glibc's start-up, native exit 3" },
+  { base: "gcc-static", seed: 1592590357, found: "'corrupt PT_LOAD' (p_offset + p_filesz past the file's end) refused, native runs" },
+  { base: "gcc-static", seed: 1592590388, found: "a segment below mmap_min_addr refused with 126, native is killed during exec (139)" },
+  { base: "gcc-static", seed: 1592590351, found: "'corrupt program headers' for e_phnum > 256, native runs" },
+  { base: "gcc-static", seed: 1592590356, found: "'no loadable segment' refused (126), native killed during exec (139)" },
+  { base: "gcc-static", seed: 1592590347, found: "EI_CLASS checked (126), native runs" },
+  { base: "musl-static", seed: 1592591353, found: "EI_DATA checked (126), native runs" },
+  { base: "gcc-static", seed: 1592590408, found: "a PT_INTERP that is not NUL-terminated looked up (127), native ENOEXEC (126)" },
+];
 
 describe("ELF header fuzz: regression seeds", () => {
   it.each(REGRESSIONS)("$base seed $seed: $found", ({ base, seed }) => {
