@@ -3,7 +3,7 @@
  * show the engine version, or run the demo.
  */
 import * as fs from "node:fs";
-import { ExecError } from "../emu/loader.js";
+import { ExecError, ExecKilledError } from "../emu/loader.js";
 import { Process, shellStatus, type ExitStatus } from "../emu/process.js";
 import { instructionAt } from "../emu/disasm.js";
 import { signalName } from "../emu/signals.js";
@@ -12,7 +12,7 @@ import { loadUnicorn } from "../emu/unicorn.js";
 import { FaultlineError } from "../lib/errors.js";
 import { MemSystem, PAGE_SIZE, type MmCounters } from "../mm/index.js";
 import { runDemo } from "./demo.js";
-import { parseRun, UsageError, type RunOptions } from "./options.js";
+import { openStatsJson, parseRun, UsageError, type RunOptions } from "./options.js";
 import {
   ProbeError, Uprobes, strategyNamed, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type Consumer, type Probe, type ProbeContext,
 } from "../kprobes/index.js";
@@ -45,12 +45,15 @@ run options (before PROGRAM):
                        every file), preload (patched once at registration), cow (a
                        private copy per process, as Linux's uprobes)
   --pin                with preload: keep the probed pages resident
-  --timeout SECONDS    kill the guest after SECONDS
+  --timeout SECONDS    kill the guest after SECONDS (0.001 to 2592000)
 
-exit status: the guest's own; 128+N when killed by signal N; 126 cannot execute;
-127 program not found; 2 usage error (a malformed --probe SPEC too); 1 a probe that
-cannot be placed (unknown symbol, not an instruction boundary, unprobeable); 70 an
-internal error of faultline.`;
+PROGRAM may be an x86-64 ELF file or a #! script; --mem is at least 64K.
+
+exit status: the guest's own; 128+N when killed by signal N (139 also for an ELF
+file that cannot be mapped); 126 cannot execute (execve's errno at the end of the
+line); 127 program not found; 2 usage error (a malformed --probe SPEC too); 1 a probe
+that cannot be placed (unknown symbol, not an instruction boundary, unprobeable); 70
+an internal error of faultline.`;
 
 /** Runs the command line `args` (without node and script) and returns the exit status. */
 export async function main(args: string[]): Promise<number> {
@@ -81,8 +84,12 @@ export async function main(args: string[]): Promise<number> {
       return e.code === "EBADSPEC" ? 2 : 1;
     }
     if ((e as NodeJS.ErrnoException).code === "EPIPE") return 0; // the reader went away (e.g. | head)
-    if (e instanceof ExecError) {
+    if (e instanceof ExecKilledError) {
       fs.writeSync(2, `faultline: ${e.message}\n`);
+      return e.exitStatus;
+    }
+    if (e instanceof ExecError) {
+      fs.writeSync(2, `faultline: ${e.message} [${e.code}]\n`);
       return e.exitStatus;
     }
     if (e instanceof FaultlineError) {
@@ -135,6 +142,16 @@ function argBytes(argv: string[]): (string | Buffer)[] {
  * @returns the shell exit status
  */
 export async function runProgram(program: string, argv: string[], o: RunOptions): Promise<number> {
+  const statsFd = o.statsJson === undefined ? undefined : openStatsJson(o.statsJson);
+  try {
+    return await runWithStats(program, argv, o, statsFd);
+  } finally {
+    if (statsFd !== undefined) fs.closeSync(statsFd);
+  }
+}
+
+/** runProgram's body: `statsFd` is --stats-json's file, opened before the guest runs. */
+async function runWithStats(program: string, argv: string[], o: RunOptions, statsFd: number | undefined): Promise<number> {
   const sys = systemFor(o);
   const strace = o.strace ? (line: string) => fs.writeSync(2, line + "\n") : undefined;
   const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000, root: o.root, strace });
@@ -158,7 +175,7 @@ export async function runProgram(program: string, argv: string[], o: RunOptions)
     fs.writeSync(2, `faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}${where}: ${status.detail}\n`);
   }
   if (o.stats) fs.writeSync(2, formatStats(sys.counters));
-  if (o.statsJson) fs.writeFileSync(o.statsJson, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");
+  if (statsFd !== undefined) fs.writeSync(statsFd, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");
   return shellStatus(status);
 }
 

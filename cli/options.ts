@@ -1,5 +1,7 @@
 /** Command-line parsing for `faultline` (no dependency: the grammar is small). */
+import * as fs from "node:fs";
 import { FaultlineError } from "../lib/errors.js";
+import { MIN_RAM_PAGES, PAGE_SIZE } from "../mm/index.js";
 
 /** A usage error: exit status 2 with a one-line message. */
 export class UsageError extends FaultlineError {
@@ -28,10 +30,24 @@ export interface RunOptions {
   readahead: number;
   /** Fault-around window in bytes (0 = off). */
   faultAround: number;
+  /** Print the memory-manager counters on stderr at exit. */
   stats: boolean;
+  /** File to write the counters to as JSON, or undefined. */
   statsJson: string | undefined;
+  /** Wall-clock limit in seconds (0 = none). */
   timeoutSeconds: number;
 }
+
+/**
+ * Smallest --mem: mm's MIN_RAM_PAGES (64 KiB), the least any program runs in
+ * (text, stack, page tables' worth of cache). Above it, a program that needs
+ * more is OOM-killed (137).
+ */
+export const MIN_MEM_BYTES = MIN_RAM_PAGES * PAGE_SIZE;
+/** Shortest --timeout: one millisecond (the engine counts microseconds; less would mean none). */
+export const MIN_TIMEOUT_SECONDS = 0.001;
+/** Longest --timeout: 30 days, far past any useful run, well inside the engine's range. */
+export const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
 
 export const DEFAULT_RUN: RunOptions = {
   root: "/", strace: false, probes: [], probeTrace: false, probeStrategy: "aops", pin: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0,
@@ -46,6 +62,61 @@ export function parseSize(text: string, what: string): number {
   if (!m) throw new UsageError(`${what}: not a size: '${text}' (use e.g. 4096, 64K, 64M, 1G)`);
   const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
   return Number(m[1]) * unit;
+}
+
+/**
+ * Parses --timeout: decimal seconds from MIN_TIMEOUT_SECONDS to
+ * MAX_TIMEOUT_SECONDS ("Infinity", "NaN", exponents, signs and 0 are refused:
+ * no timeout is the option left out).
+ * @throws UsageError
+ */
+export function parseTimeout(text: string): number {
+  const s = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(s >= MIN_TIMEOUT_SECONDS && s <= MAX_TIMEOUT_SECONDS)) {
+    throw new UsageError(`--timeout: want seconds from ${MIN_TIMEOUT_SECONDS} to ${MAX_TIMEOUT_SECONDS} (e.g. 20 or 0.5), got '${text}'`);
+  }
+  return s;
+}
+
+/**
+ * Parses --mem: a size of at least MIN_MEM_BYTES.
+ * @throws UsageError
+ */
+export function parseMem(text: string): number {
+  const bytes = parseSize(text, "--mem");
+  if (bytes < MIN_MEM_BYTES) throw new UsageError(`--mem: ${text} is too small to run anything: at least ${MIN_MEM_BYTES >> 10}K (${MIN_MEM_BYTES / 4096} pages)`);
+  return bytes;
+}
+
+/**
+ * Checks --root: an existing directory (a symbolic link to one is fine).
+ * @throws UsageError for "", a missing path, or anything but a directory
+ */
+export function parseRoot(dir: string): string {
+  if (dir === "") throw new UsageError("--root: empty path (use --root . for the current directory)");
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    throw new UsageError(`--root: ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`--root: ${dir}: not a directory`);
+  return dir;
+}
+
+/**
+ * Opens --stats-json FILE for writing now, before the guest runs, so an
+ * unwritable path is a usage error rather than a failure after the run
+ * (the file is created or truncated, as a shell redirection would).
+ * @returns the open descriptor (the caller writes the counters and closes it)
+ * @throws UsageError
+ */
+export function openStatsJson(file: string): number {
+  try {
+    return fs.openSync(file, "w");
+  } catch (e) {
+    throw new UsageError(`--stats-json: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 /**
@@ -64,7 +135,7 @@ export function parseRun(args: string[]): { options: RunOptions; program: string
   for (; k < args.length && args[k].startsWith("--"); k++) {
     const a = args[k];
     switch (a) {
-      case "--mem": o.mem = parseSize(value(a), a); break;
+      case "--mem": o.mem = parseMem(value(a)); break;
       case "--readahead": o.readahead = parseSize(value(a), a); break;
       case "--fault-around": o.faultAround = parseSize(value(a), a); break;
       case "--stats": o.stats = true; break;
@@ -73,14 +144,9 @@ export function parseRun(args: string[]): { options: RunOptions; program: string
       case "--probe-trace": o.probeTrace = true; break;
       case "--probe-strategy": o.probeStrategy = value(a); break;
       case "--pin": o.pin = true; break;
-      case "--root": o.root = value(a); break;
+      case "--root": o.root = parseRoot(value(a)); break;
       case "--stats-json": o.statsJson = value(a); break;
-      case "--timeout": {
-        const v = value(a);
-        o.timeoutSeconds = Number(v);
-        if (!(o.timeoutSeconds > 0)) throw new UsageError(`--timeout: not a positive number of seconds: '${v}'`);
-        break;
-      }
+      case "--timeout": o.timeoutSeconds = parseTimeout(value(a)); break;
       case "--": k++; break;
       default: throw new UsageError(`unknown option ${a} (see faultline --help)`);
     }

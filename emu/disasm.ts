@@ -25,14 +25,32 @@ function codeBytes(mm: Mm, rip: number): number[] {
   return out;
 }
 
+/** The first bytes of `bytes` as "0f ff 06", for a report. */
+function hexBytes(bytes: number[]): string {
+  return bytes.slice(0, 4).map((b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
 /**
  * The instruction at `rip` as "mov qword ptr [8], rax", or a short reason
- * when its bytes are not in memory or do not decode.
+ * when its bytes are not in memory, do not decode (capstone's cs_disasm
+ * fails on them: "(undecodable: 06 ...)"), or the disassembler cannot be
+ * loaded. Never throws: a fault report must not be lost to its decoration.
  */
 export async function instructionAt(mm: Mm, rip: number): Promise<string> {
   const bytes = codeBytes(mm, rip);
   if (bytes.length === 0) return "(no code mapped there)";
-  const [insn] = (await capstone()).disasm(bytes, rip);
-  if (!insn) return `(undecodable: ${bytes.slice(0, 4).map((b) => b.toString(16).padStart(2, "0")).join(" ")})`;
+  let cs: Capstone;
+  try {
+    cs = await capstone();
+  } catch {
+    return `(disassembler unavailable: ${hexBytes(bytes)})`;
+  }
+  let insn: { mnemonic: string; op_str: string } | undefined;
+  try {
+    [insn] = cs.disasm(bytes, rip);
+  } catch {
+    insn = undefined; // capstone-js throws when cs_disasm decodes nothing
+  }
+  if (!insn) return `(undecodable: ${hexBytes(bytes)})`;
   return `${insn.mnemonic} ${insn.op_str}`.trim();
 }
