@@ -13,7 +13,10 @@
  *   MODE   letters: `v` prints each call's arguments before making it (to
  *          find the call that killed a run); `s` keeps to the safe subset
  *          (calls on the working directory's files and on the private arena,
- *          which may run natively, even as root).
+ *          which may run natively, even as root); `r` makes only the fixed
+ *          calls of REGRESSION (what the fuzz found wrong in the identity and
+ *          limit calls, compared with Linux), printing `@NR RESULT` with any
+ *          result >= 0 as `ok` unless the case says the value is exact.
  *   SKIP   comma-separated call numbers never to make (to get past a known
  *          finding in a wide run); the generator still draws them, so the
  *          other calls of a seed stay the same.
@@ -205,6 +208,9 @@ static int safe(s64 nr)
         0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 17, 18, 19, 20, 21, 25, 26, 27, 28, 32, 33,
         72, 73, 74, 75, 76, 77, 78, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 95, 137, 138, 149,
         150, 217, 257, 258, 262, 263, 264, 265, 266, 267, 268, 269, 292, 316, 332, 439,
+        /* identity, limits, time (values differ; errnos must not) */
+        24, 39, 63, 96, 97, 99, 102, 104, 107, 108, 110, 111, 115, 118, 120, 121, 124, 186,
+        201, 204, 228, 229, 302, 318,
     };
     for (u64 k = 0; k < sizeof SAFE / sizeof SAFE[0]; k++) if (SAFE[k] == nr) return 1;
     return 0;
@@ -486,6 +492,57 @@ static void setup(void)
     myfds[nmyfds++] = syscall6(257, AT_FDCWD, (s64)"d/g", 0, 0, 0, 0);
 }
 
+/* ---- regression calls (mode r): deterministic, run natively and under faultline ---- */
+
+#define BOGUS_PID 0x7ffffff0   /* above any pid_max: no such process */
+
+/* One call; exact = print a result >= 0 as it is (else as `ok`). */
+struct regression { s64 nr; u64 a[4]; int exact; };
+
+static void regressions(void)
+{
+    static const u64 bad_limit[2] = { 10, 5 };   /* rlim_cur > rlim_max */
+    u64 s = (u64)scratch, end = (u64)scratch + SCRATCH;
+    const struct regression R[] = {
+        { 121, { BOGUS_PID }, 0 },                    /* getpgid: ESRCH */
+        { 124, { BOGUS_PID }, 0 },                    /* getsid: ESRCH */
+        { 121, { 0 }, 0 },
+        { 204, { BOGUS_PID, 8, s }, 0 },              /* sched_getaffinity: ESRCH */
+        { 204, { 0, 0, s }, 0 },                      /* EINVAL: too short */
+        { 204, { 0, 12, s }, 0 },                     /* EINVAL: not a multiple of 8 */
+        { 204, { 0, 8, 0x1000 }, 0 },                 /* EFAULT */
+        { 204, { 0, 8, s }, 0 },
+        { 302, { BOGUS_PID, 0, 0, s }, 0 },           /* prlimit64: ESRCH */
+        { 302, { 0, 99, 0, s }, 0 },                  /* EINVAL: resource */
+        { 302, { 0, 0, KERNEL_ADDR, 0 }, 0 },         /* EFAULT: the new limit */
+        { 302, { 0, 99, KERNEL_ADDR, 0 }, 0 },        /* EFAULT before EINVAL */
+        { 302, { 0, 7, (u64)bad_limit, 0 }, 0 },      /* EINVAL: cur > max */
+        { 302, { 0, 7, 0, s }, 0 },
+        { 97, { 99, s }, 0 },                         /* getrlimit: EINVAL */
+        { 318, { s, 8, 8 }, 0 },                      /* getrandom: EINVAL, unknown flag */
+        { 318, { s, 8, 6 }, 0 },                      /* EINVAL: GRND_INSECURE | GRND_RANDOM */
+        { 318, { end - 5, 16, 0 }, 1 },               /* 5: what fits before the guard page */
+        { 318, { 0x1000, 16, 0 }, 0 },                /* EFAULT */
+        { 318, { s, 16, 1 }, 1 },                     /* 16 */
+        { 229, { 100, s }, 0 },                       /* clock_getres: EINVAL */
+        { 229, { 0, s }, 0 },
+        { 115, { -1UL, s }, 0 },                      /* getgroups: EINVAL */
+        { 115, { 0, 0 }, 1 },                         /* the count */
+    };
+    char line[64];
+    for (u64 k = 0; k < sizeof R / sizeof R[0]; k++) {
+        s64 r = syscall6(R[k].nr, (s64)R[k].a[0], (s64)R[k].a[1], (s64)R[k].a[2], (s64)R[k].a[3], 0, 0);
+        u64 pos = 0;
+        line[pos++] = '@';
+        append_num(line, &pos, R[k].nr);
+        line[pos++] = ' ';
+        if (r >= 0 && !R[k].exact) append_str(line, &pos, "ok");
+        else append_num(line, &pos, r);
+        line[pos++] = '\n';
+        log_line(line, pos);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) { put(2, "usage: fuzz-syscalls SEED COUNT [MODE [SKIP]]\n"); return 2; }
@@ -500,6 +557,7 @@ int main(int argc, char **argv)
     rng = (u64)seed * 0x9E3779B97F4A7C15UL ^ 0x5DEECE66DUL;
     if (!rng) rng = 1;
     setup();
+    if (has(mode, 'r')) { regressions(); return 0; }
     char line[256];
     for (s64 k = 0; k < count; k++) {
         s64 nr = pick_nr(safe_only);
