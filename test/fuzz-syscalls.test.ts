@@ -122,11 +122,17 @@ process.exit(hung ? 124 : r.status ?? 128);
 
 /** How one seed's run ended. */
 interface FuzzRun {
+  /** The faultline process's exit status as the wrapper passed it on (124: killed as hung). */
   status: number | null;
+  /** The guest's log (and whatever fuzzed writes put on fd 1). */
   stdout: string;
+  /** faultline's own stderr (the guest's fd 2 is a file in the tree). */
   stderr: string;
+  /** Peak RSS of the faultline process, KiB. */
   maxrss: number;
+  /** Whether the wrapper had to kill it after HANG_MS. */
   hung: boolean;
+  /** The signal that ended the faultline process itself, if one did (a host crash). */
   signal: string | null;
 }
 
@@ -144,6 +150,7 @@ function makeRoot(guest: string): string {
   return root;
 }
 
+/** Runs `guest` for `seed` in a fresh tree, skipping the calls `skip`, and removes the tree. */
 function runSeed(guest: string, seed: number, skip: number[]): FuzzRun {
   const root = makeRoot(guest);
   const report = `${root}.rss.json`;
@@ -157,6 +164,7 @@ function runSeed(guest: string, seed: number, skip: number[]): FuzzRun {
   }
 }
 
+/** One run under the RSS wrapper in tree `root`; the wrapper's report goes to file `report`. */
 function runIn(root: string, report: string, koffi: string, seed: number, skip: number[]): FuzzRun {
   const r = runNative([process.execPath, "-e", WRAPPER, koffi, report, CLI, "run", "--timeout", String(TIMEOUT_S), "--root", root,
     "/.b/fuzz", String(seed), String(COUNT), "", skip.join(",")], { cwd: root, timeoutMs: HANG_MS + 20_000 });
@@ -177,6 +185,7 @@ function expectContract(run: FuzzRun, seed: number, skip: number[]): void {
   const ctx = `seed ${seed}: last call ${log.at(-1) ?? "(none)"}, ${log.length} calls logged\n  stderr: ${run.stderr.split("\n").filter((l) => !/unimplemented/.test(l)).slice(-3).join("\n    ")}\n  ${replay}`;
   expect(run.hung, `host hung: not done ${HANG_MS} ms after start (--timeout ${TIMEOUT_S})\n${ctx}`).toBe(false);
   expect(run.stderr, `internal error\n${ctx}`).not.toMatch(/internal error/);
+  expect(run.signal, `the host process died of ${run.signal}\n${ctx}`).toBeNull();
   expect(run.status, `exit status: got ${run.status}, want 0 (the guest's own)\n${ctx}`).toBe(0);
   expect(run.stdout, `the guest did not reach its end\n${ctx}`).toMatch(new RegExp(`@end ${COUNT}\\n`));
   const lines = run.stderr.split("\n").filter((l) => l !== "");
