@@ -5,8 +5,10 @@
  * report are replaced by the host's own ids, pid 1000-ish comes from the host.
  */
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import * as os from "node:os";
-import { fail } from "../../lib/errno.js";
+import { ErrnoError } from "../../lib/errors.js";
+import { Errno, fail } from "../../lib/errno.js";
 import { copyFromUser, copyToUser } from "../../mm/index.js";
 import { Reg } from "../constants.js";
 import type { Process } from "../process.js";
@@ -71,14 +73,10 @@ export function registerProcess(t: SyscallTable): void {
   t.set(218, { name: "set_tid_address", fn: (p) => p.pid });
   t.set(273, { name: "set_robust_list", fn: (_p, a) => (u64(a[1]) !== 24 ? fail("EINVAL", "set_robust_list: bad size") : 0) });
   t.set(334, { name: "rseq", fn: (p, a) => rseq(p, u64(a[0]), u64(a[1]), i32(a[2])) });
-  t.set(302, { name: "prlimit64", fn: (p, a) => prlimit(p, i32(a[1]), u64(a[3])) });
-  t.set(97, { name: "getrlimit", fn: (p, a) => prlimit(p, i32(a[0]), u64(a[1])) });
+  t.set(302, { name: "prlimit64", fn: (p, a) => prlimit(p, { pid: i32(a[0]), resource: u64(a[1]) % 2 ** 32, newAddr: u64(a[2]), oldAddr: u64(a[3]) }) });
+  t.set(97, { name: "getrlimit", fn: (p, a) => prlimit(p, { pid: 0, resource: u64(a[0]) % 2 ** 32, newAddr: 0, oldAddr: u64(a[1]) }) });
   t.set(63, { name: "uname", fn: (p, a) => uname(p, u64(a[0])) });
-  t.set(318, { name: "getrandom", fn: (p, a) => {
-    const n = Math.min(u64(a[1]), 1 << 20);
-    copyToUser(p.mm, u64(a[0]), crypto.randomBytes(n));
-    return n;
-  } });
+  t.set(318, { name: "getrandom", fn: (p, a) => getrandom(p, u64(a[0]), u64(a[1]), u64(a[2]) % 2 ** 32) });
   t.set(39, { name: "getpid", fn: (p) => p.pid });
   t.set(110, { name: "getppid", fn: () => process.pid });
   t.set(186, { name: "gettid", fn: (p) => p.pid });
@@ -87,24 +85,23 @@ export function registerProcess(t: SyscallTable): void {
   t.set(104, { name: "getgid", fn: () => process.getgid?.() ?? 0 });
   t.set(108, { name: "getegid", fn: () => process.getegid?.() ?? 0 });
   t.set(111, { name: "getpgrp", fn: (p) => p.pid });
-  t.set(121, { name: "getpgid", fn: (p) => p.pid });
-  t.set(124, { name: "getsid", fn: (p) => p.pid });
-  t.set(115, { name: "getgroups", fn: () => 0 });
+  t.set(121, { name: "getpgid", fn: (p, a) => (mustBeSelf(p, i32(a[0]), "getpgid"), p.pid) });
+  t.set(124, { name: "getsid", fn: (p, a) => (mustBeSelf(p, i32(a[0]), "getsid"), p.pid) });
+  t.set(115, { name: "getgroups", fn: (p, a) => getgroups(p, i32(a[0]), u64(a[1])) });
   t.set(118, { name: "getresuid", fn: (p, a) => ids(p, a, process.getuid?.() ?? 0) });
   t.set(120, { name: "getresgid", fn: (p, a) => ids(p, a, process.getgid?.() ?? 0) });
   t.set(95, { name: "umask", fn: (p, a) => p.fs.setUmask(i32(a[0]) & 0o777) });
   t.set(99, { name: "sysinfo", fn: (p, a) => sysinfo(p, u64(a[0])) });
-  t.set(204, { name: "sched_getaffinity", fn: (p, a) => {
-    const len = u64(a[1]);
-    if (len < 8) fail("EINVAL", "sched_getaffinity: mask too small");
-    copyToUser(p.mm, u64(a[2]), new Out(8).u64(0, 1).bytes); // one CPU
-    return 8;
-  } });
+  t.set(204, { name: "sched_getaffinity", fn: (p, a) => schedGetaffinity(p, i32(a[0]), u64(a[1]) % 2 ** 32, u64(a[2])) });
   t.set(24, { name: "sched_yield", fn: () => 0 });
   t.set(157, { name: "prctl", fn: () => 0 });
   t.set(202, { name: "futex", fn: (p, a) => futex(p, u64(a[0]), i32(a[1]), i32(a[2])) });
   t.set(228, { name: "clock_gettime", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), timespec(clockNs(i32(a[0]))).bytes), 0) });
-  t.set(229, { name: "clock_getres", fn: (p, a) => (u64(a[1]) !== 0 && copyToUser(p.mm, u64(a[1]), timespec(1n).bytes), 0) });
+  t.set(229, { name: "clock_getres", fn: (p, a) => {
+    clockNs(i32(a[0])); // EINVAL for a clock that does not exist (cf. posix_get_res's clockid_to_kclock)
+    if (u64(a[1]) !== 0) copyToUser(p.mm, u64(a[1]), timespec(1n).bytes);
+    return 0;
+  } });
   t.set(96, { name: "gettimeofday", fn: (p, a) => {
     if (u64(a[0]) === 0) return 0;
     const us = realtimeNs() / 1000n;
@@ -146,14 +143,99 @@ function rseq(p: Process, addr: number, len: number, flags: number): number {
   return 0;
 }
 
-/** prlimit64/getrlimit: reports limits; setting is accepted and ignored. */
-function prlimit(p: Process, resource: number, oldAddr: number): number {
-  if (resource < 0 || resource > 15) fail("EINVAL", `prlimit: unknown resource ${resource}`);
-  if (oldAddr !== 0) {
-    const cur = resource === RLIMIT_STACK ? 8n * 1024n * 1024n : resource === 7 ? 1024n : RLIM_INFINITY;
-    copyToUser(p.mm, oldAddr, new Out(16).u64(0, cur).u64(8, resource === 7 ? 1048576n : RLIM_INFINITY).bytes);
+/** The arguments of prlimit64(2) (getrlimit is prlimit64 of the caller with no new limit). */
+interface PrlimitArgs {
+  /** Whose limits: 0 or the guest's own pid. */
+  pid: number;
+  /** RLIMIT_* (unsigned). */
+  resource: number;
+  /** struct rlimit64 to set, or 0. */
+  newAddr: number;
+  /** Where to store the old limits, or 0. */
+  oldAddr: number;
+}
+
+/**
+ * prlimit64/getrlimit: reports limits; a new limit is read and checked, then
+ * ignored. Checks in Linux's order (cf. SYSCALL_DEFINE4(prlimit64) and
+ * do_prlimit): the new limit's copy (EFAULT), the pid (ESRCH), the resource
+ * (EINVAL), cur > max (EINVAL), then the old limits' copy (EFAULT).
+ */
+function prlimit(p: Process, a: PrlimitArgs): number {
+  const RLIM_NLIMITS = 16;
+  const next = a.newAddr !== 0 ? new DataView(copyFromUser(p.mm, a.newAddr, 16).buffer) : undefined;
+  mustBeSelf(p, a.pid, "prlimit64");
+  if (a.resource >= RLIM_NLIMITS) fail("EINVAL", `prlimit: unknown resource ${a.resource}`);
+  if (next && next.getBigUint64(0, true) > next.getBigUint64(8, true)) fail("EINVAL", "prlimit: rlim_cur above rlim_max");
+  if (a.oldAddr !== 0) {
+    const r = a.resource;
+    const cur = r === RLIMIT_STACK ? 8n * 1024n * 1024n : r === 7 ? 1024n : RLIM_INFINITY;
+    copyToUser(p.mm, a.oldAddr, new Out(16).u64(0, cur).u64(8, r === 7 ? 1048576n : RLIM_INFINITY).bytes);
   }
   return 0;
+}
+
+/** ESRCH unless `pid` names the guest itself (0 or its pid): it is the only process it can see. */
+function mustBeSelf(p: Process, pid: number, call: string): void {
+  if (pid !== 0 && pid !== p.pid) fail("ESRCH", `${call}: no process ${pid}`);
+}
+
+/**
+ * getrandom(2) (cf. SYSCALL_DEFINE3(getrandom) and get_random_bytes_user):
+ * unknown flags, or GRND_INSECURE with GRND_RANDOM, are EINVAL; the bytes go
+ * out page by page, so a buffer that runs into unmapped memory gets what
+ * fits before it (EFAULT only when nothing did). At most 32 MiB - 1 a call.
+ */
+function getrandom(p: Process, buf: number, len: number, flags: number): number {
+  const GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
+  if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) fail("EINVAL", `getrandom: unknown flags 0x${flags.toString(16)}`);
+  if ((flags & (GRND_INSECURE | GRND_RANDOM)) === (GRND_INSECURE | GRND_RANDOM)) fail("EINVAL", "getrandom: GRND_INSECURE with GRND_RANDOM");
+  const total = Math.min(len, 0x1ffffff); // cf. MAX_RW_COUNT >> (ENTROPY_SHIFT + 3): the kernel caps at INT_MAX >> 6
+  let done = 0;
+  while (done < total) {
+    const n = Math.min(total - done, 4096 - ((buf + done) % 4096));
+    try {
+      copyToUser(p.mm, buf + done, crypto.randomBytes(n));
+    } catch (e) {
+      if (done > 0 && e instanceof ErrnoError && e.errno === Errno.EFAULT) return done;
+      throw e;
+    }
+    done += n;
+  }
+  return done;
+}
+
+/**
+ * getgroups(2) from the host's supplementary groups (cf. SYSCALL_DEFINE2(getgroups)):
+ * size 0 asks for the count; a negative size or one below the count is EINVAL.
+ */
+function getgroups(p: Process, size: number, list: number): number {
+  if (size < 0) fail("EINVAL", "getgroups: negative size");
+  const groups = hostGroups();
+  if (size === 0) return groups.length;
+  if (size < groups.length) fail("EINVAL", `getgroups: ${size} slots for ${groups.length} groups`);
+  const out = new Out(groups.length * 4);
+  groups.forEach((g, k) => out.u32(k * 4, g));
+  if (groups.length > 0) copyToUser(p.mm, list, out.bytes);
+  return groups.length;
+}
+
+/** The host process's supplementary groups, as /proc/self/status lists them (Node's getgroups adds the egid). */
+function hostGroups(): number[] {
+  const line = /^Groups:(.*)$/m.exec(fs.readFileSync("/proc/self/status", "latin1"));
+  return (line?.[1] ?? "").trim().split(/\s+/).filter((g) => g !== "").map(Number);
+}
+
+/**
+ * sched_getaffinity(2) for one CPU (cf. SYSCALL_DEFINE3(sched_getaffinity)):
+ * the length must hold nr_cpu_ids bits and be a multiple of 8 (EINVAL); the
+ * pid must be the guest's (ESRCH); returns the bytes stored, 8.
+ */
+function schedGetaffinity(p: Process, pid: number, len: number, mask: number): number {
+  if (len * 8 < 1 || len % 8 !== 0) fail("EINVAL", `sched_getaffinity: bad mask length ${len}`);
+  mustBeSelf(p, pid, "sched_getaffinity");
+  copyToUser(p.mm, mask, new Out(8).u64(0, 1).bytes); // one CPU
+  return 8;
 }
 
 /** uname(2): the host's kernel, named as Linux x86_64. */
