@@ -95,6 +95,16 @@ export const MAX_LFS_FILESIZE = 2n ** 63n - 1n;
 const CACHE_MAX_BYTES = 2n ** 53n;
 
 /**
+ * The largest size a file may be given (cf. inode_newsize_ok against
+ * s_maxbytes): the host file system's limit for host descriptor `fd`, held
+ * within what the page cache addresses exactly.
+ * @param maxBytes the host's limit when already known
+ */
+export function fileSizeLimit(fd: number, maxBytes = hostMaxBytes(fd)): bigint {
+  return maxBytes < CACHE_MAX_BYTES ? maxBytes : CACHE_MAX_BYTES - 1n;
+}
+
+/**
  * New position for lseek, or EINVAL (cf. generic_file_llseek_size and
  * vfs_setpos): exact over the whole 64-bit range.
  * @param max the file system's largest offset (cf. s_maxbytes)
@@ -136,7 +146,7 @@ export class RegularFile extends OpenFile {
   }
   /** The largest size this file may be given: the file system's, within what the page cache addresses exactly. */
   get maxSize(): bigint {
-    return this.maxBytes < CACHE_MAX_BYTES ? this.maxBytes : CACHE_MAX_BYTES - 1n;
+    return fileSizeLimit(this.cache.hostFd, this.maxBytes);
   }
   override read(len: number): Uint8Array {
     const data = this.pread(len, Number(this.pos));

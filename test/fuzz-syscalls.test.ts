@@ -14,11 +14,10 @@
  * each call's arguments before making it:
  *   faultline run --root DIR /.b/fuzz SEED COUNT v SKIP
  *
- * KNOWN lists the calls that hit a finding owned elsewhere (see FINDINGS.md
- * on branch wt-fuzz); the guest is told to skip them in the main seeds, and
- * each finding has its seed in REGRESSIONS, marked as failing (or skipped when
- * the finding is a hang, to keep the suite bounded). After the fixes are
- * merged, empty KNOWN and un-mark the regressions.
+ * KNOWN lists the calls that hit an open finding (none now); the guest is
+ * told to skip them in the main seeds. Each finding the fuzz made has its
+ * seed in REGRESSIONS, run with the calls that were skipped when it was
+ * found, so the same call is reached again.
  *
  * Results are not compared with a native run of the same seed: pointer
  * values (ASLR natively) flow into integer arguments, pids other than the
@@ -52,15 +51,7 @@ interface Known {
 
 /** Findings of the fuzz that others are fixing (FINDINGS.md); the main seeds skip these calls. */
 const KNOWN: Known[] = [
-  { nr: 62, name: "kill", finding: "kill(getpid(), 65 | 1000 | -1) ends the guest with 128+sig instead of EINVAL", owner: "procfs" },
-  { nr: 35, name: "nanosleep", finding: "an invalid timespec (tv_nsec >= 1e9) sleeps for ever instead of EINVAL; --timeout does not end the sleep", owner: "io" },
-  { nr: 230, name: "clock_nanosleep", finding: "as nanosleep", owner: "io" },
-  { nr: 76, name: "truncate", finding: "a length >= 2^53 or negative is an internal error (RangeError) instead of EFBIG/EINVAL", owner: "names" },
-  { nr: 77, name: "ftruncate", finding: "a length >= 2^53 is an internal error (RangeError) instead of EFBIG", owner: "io" },
-  { nr: 0, name: "read", finding: "a huge length reads up to 2 GiB from the file before the user range is checked: tens of seconds, GBs", owner: "io" },
-  { nr: 1, name: "write", finding: "a huge length on a read-only fd or from unmapped memory copies 2 GiB first (4 GB RSS, timeout) instead of EBADF/EFAULT", owner: "io" },
-  { nr: 17, name: "pread64", finding: "as read", owner: "io" },
-  { nr: 18, name: "pwrite64", finding: "pwrite on stdin with a 4 GiB length runs for minutes instead of ESPIPE", owner: "io" },
+  // Empty: every finding below is fixed (their calls are fuzzed again in the main seeds).
 ];
 
 /** A seed that found something, kept as a regression case. */
@@ -207,8 +198,7 @@ describe("random system calls from a guest: never an internal error, a host cras
     for (const r of REGRESSIONS) {
       const title = `seed ${r.seed} (${r.owner}): ${r.found}`;
       const test = () => expectContract(runSeed(guest, r.seed, r.skip), r.seed, r.skip);
-      if (r.hangs) it.skip(`${title} [skipped: a hang until the ${r.owner} fix is merged]`, test);
-      else it.fails(`${title} [fails until the ${r.owner} fix is merged]`, test, HANG_MS + 30_000);
+      it(title, test, HANG_MS + 30_000);
     }
   });
 });

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import { fail, failHost } from "../../lib/errno.js";
 import { bytesFromUser, copyFromUser, copyToUser, PG_dirty, writebackPage } from "../../mm/index.js";
-import { DirFile, truncateFile, type OpenFile } from "../files.js";
+import { DirFile, fileSizeLimit, truncateFile, type OpenFile } from "../files.js";
 import {
   hostGetxattr, hostLink, hostListxattr, hostRemovexattr, hostRename, hostSetxattr, hostUtimens, type HostTarget,
 } from "../hostfs.js";
@@ -16,7 +16,7 @@ import { procAccess, procLink } from "../procfs.js";
 import type { Process } from "../process.js";
 import { pathBytes, printable, type GuestPath, type Resolved } from "../vfs.js";
 import { AT_FDCWD, dirBase, userPath } from "./fs.js";
-import { i32, u64, type SyscallTable } from "./types.js";
+import { argBig, i32, u64, type SyscallTable } from "./types.js";
 
 const AT_REMOVEDIR = 0x200, AT_SYMLINK_NOFOLLOW = 0x100, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
 /** Longest xattr name and value (cf. XATTR_NAME_MAX, XATTR_SIZE_MAX, XATTR_LIST_MAX). */
@@ -151,7 +151,7 @@ export function registerDirs(t: SyscallTable): void {
   t.set(265, { name: "linkat", fn: (p, a) => link(p, i32(a[0]), u64(a[1]), i32(a[2]), u64(a[3]), i32(a[4])) });
   registerAttrs(t);
   registerXattrs(t);
-  t.set(76, { name: "truncate", fn: (p, a) => truncate(p, u64(a[0]), a[1]) });
+  t.set(76, { name: "truncate", fn: (p, a) => truncate(p, u64(a[0]), argBig(p, 1)) });
 }
 
 /** chmod, chown and times, by path or through the open file's inode. */
@@ -164,8 +164,10 @@ function registerAttrs(t: SyscallTable): void {
     const f = p.fds.must(i32(a[0]));
     return f.hostInode < 0 ? 0 : chmod(p, { fd: f.hostInode, what: `fd ${i32(a[0])}` }, i32(a[1])); // a pipe's inode is faultline's own
   } });
+  // uid_t and gid_t are 32 bits unsigned; (uid_t)-1 leaves the id as it is (cf. chown_common).
+  const id = (v: number) => (v >>> 0 === 0xffffffff ? -1 : v >>> 0);
   const chown = (tg: HostTarget & { what: string }, uid: number, gid: number) =>
-    host(tg.what, () => ("fd" in tg ? fs.fchownSync(tg.fd, uid, gid) : fs.lchownSync(tg.path, uid, gid)));
+    host(tg.what, () => ("fd" in tg ? fs.fchownSync(tg.fd, id(uid), id(gid)) : fs.lchownSync(tg.path, id(uid), id(gid))));
   t.set(92, { name: "chown", fn: (p, a) => chown(target(p, AT_FDCWD, u64(a[0]), 0), i32(a[1]), i32(a[2])) });
   t.set(94, { name: "lchown", fn: (p, a) => chown(target(p, AT_FDCWD, u64(a[0]), AT_SYMLINK_NOFOLLOW), i32(a[1]), i32(a[2])) });
   t.set(93, { name: "fchown", fn: (p, a) => {
@@ -278,13 +280,17 @@ function xattrName(p: Process, addr: number): Buffer {
 }
 
 /** truncate(2) (cf. vfs_truncate): EINVAL for a negative length or a file that is not regular, EISDIR for a directory. */
-function truncate(p: Process, pathAddr: number, len: number): number {
-  if (len < 0) fail("EINVAL", "truncate: negative length");
+/** truncate(2) with the length's exact 64 bits (cf. do_sys_truncate): EINVAL when negative, EFBIG past the file system's largest size. */
+function truncate(p: Process, pathAddr: number, len: bigint): number {
+  if (len < 0n) fail("EINVAL", "truncate: negative length");
   const r = at(p, AT_FDCWD, pathAddr, { follow: true });
   const st = fs.statSync(r.host);
   if (st.isDirectory()) fail("EISDIR", `truncate: ${printable(r.guest)} is a directory`);
   if (!st.isFile()) fail("EINVAL", `truncate: ${printable(r.guest)} is not a regular file`);
-  truncateFile(p.mm.sys, p.mm.sys.openFile(r.host, true), len);
+  const cache = p.mm.sys.openFile(r.host, true);
+  const max = fileSizeLimit(cache.hostFd);
+  if (len > max) fail("EFBIG", `truncate to ${len}: past the largest size ${max}`); // cf. inode_newsize_ok
+  truncateFile(p.mm.sys, cache, Number(len));
   return 0;
 }
 
