@@ -9,8 +9,10 @@ log() { echo "faultline setup: $*" >&2; }
 
 # Debian packages: the 2.0.1 engine (fallback) and its headers (constant checks),
 # the assembler and compilers for guest programs, busybox and qemu-user as peers,
-# strace as the ground truth of --strace lines.
-pkgs=(libunicorn2 libunicorn-dev binutils gcc libc6-dev busybox-static qemu-user musl-tools strace)
+# strace as the ground truth of --strace lines, and the real programs the tests
+# run natively and under faultline (time, procps, python3, util-linux, ...).
+pkgs=(libunicorn2 libunicorn-dev binutils gcc libc6-dev busybox-static qemu-user musl-tools strace
+  time procps python3 util-linux bsdutils tar gzip)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
