@@ -112,6 +112,29 @@ export function systemFor(o: RunOptions): MemSystem {
   });
 }
 
+/** The NUL-separated entries of a /proc/self file of this (host) process, or null when it cannot be read. */
+function procSelfEntries(name: "cmdline" | "environ"): Buffer[] | null {
+  let all: Buffer;
+  try {
+    all = fs.readFileSync(`/proc/self/${name}`);
+  } catch {
+    return null;
+  }
+  const out: Buffer[] = [];
+  for (let at = 0; at < all.length; ) {
+    const nul = all.indexOf(0, at);
+    const end = nul < 0 ? all.length : nul;
+    out.push(all.subarray(at, end));
+    at = end + 1;
+  }
+  return out;
+}
+
+/** `text` where its bytes are what `raw` holds (valid UTF-8), else the raw bytes. */
+function asSpelled(text: string, raw: Buffer): string | Buffer {
+  return Buffer.from(text, "utf8").equals(raw) ? text : raw;
+}
+
 /**
  * The guest's arguments with their bytes: Node decodes its own arguments as
  * UTF-8, losing bytes that are not (a file name `caf\xe9`), so each argument
@@ -119,22 +142,26 @@ export function systemFor(o: RunOptions): MemSystem {
  * last entries are these arguments. Falls back to `argv` if they do not line up.
  */
 function argBytes(argv: string[]): (string | Buffer)[] {
-  let raw: Buffer[];
-  try {
-    const all = fs.readFileSync("/proc/self/cmdline");
-    raw = [];
-    for (let at = 0; at < all.length; ) {
-      const nul = all.indexOf(0, at);
-      const end = nul < 0 ? all.length : nul;
-      raw.push(all.subarray(at, end));
-      at = end + 1;
-    }
-  } catch {
-    return argv;
-  }
+  const raw = procSelfEntries("cmdline");
+  if (raw === null) return argv;
   const tail = raw.slice(raw.length - argv.length);
   if (tail.length !== argv.length || tail.some((b, k) => b.toString("utf8") !== argv[k])) return argv;
-  return tail.map((b, k) => (Buffer.from(argv[k], "utf8").equals(b) ? argv[k] : b));
+  return tail.map((b, k) => asSpelled(argv[k], b));
+}
+
+/**
+ * The guest's environment with its bytes, as argBytes does for arguments:
+ * from /proc/self/environ (Node drops or decodes lossily the entries that
+ * are not UTF-8), when every entry of process.env is among its entries
+ * (nothing was set since start-up), else process.env as text.
+ */
+function envBytes(): (string | Buffer)[] {
+  const text = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+  const raw = procSelfEntries("environ");
+  if (raw === null) return text;
+  const decoded = new Set(raw.map((b) => b.toString("utf8")));
+  if (text.some((t) => !decoded.has(t))) return text;
+  return raw.map((b) => asSpelled(b.toString("utf8"), b));
 }
 
 /**
@@ -158,8 +185,7 @@ async function runWithStats(program: string, argv: string[], o: RunOptions, stat
   let status: ExitStatus;
   let insn = "";
   try {
-    const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
-    const loaded = proc.exec(program, argBytes(argv), env);
+    const loaded = proc.exec(program, argBytes(argv), envBytes());
     const probes = await addProbes(proc, o);
     status = proc.run(loaded.entry, loaded.rsp);
     reportProbes(probes);

@@ -331,7 +331,7 @@ export function resolveProgram(vfs: Vfs, program: string): string {
  * @throws ExecError before the point of no return (exit 126/127);
  *   ExecKilledError after it (the process dies: SIGSEGV, SIGKILL when out of memory)
  */
-export function loadElf(mm: Mm, vfs: Vfs, program: string, argv: readonly (string | Uint8Array)[], envp: string[]): LoadedProgram {
+export function loadElf(mm: Mm, vfs: Vfs, program: string, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[]): LoadedProgram {
   const image = openImage(vfs, resolveProgram(vfs, program), argv);
   const open: ExecFile[] = [image.file];
   try {
@@ -368,7 +368,7 @@ function afterPointOfNoReturn<T>(program: string, load: () => T): T {
 }
 
 /** Maps the program (and its interpreter) and builds the stack; everything here is past the point of no return. */
-function mapProgram(mm: Mm, elf: Elf, ld: Elf | null, image: ExecImage, envp: string[]): LoadedProgram {
+function mapProgram(mm: Mm, elf: Elf, ld: Elf | null, image: ExecImage, envp: readonly (string | Uint8Array)[]): LoadedProgram {
   const killed = (why: string): never => { throw new ExecKilledError(SIGSEGV, `${image.execfn}: killed by SIGSEGV during exec: ${why}`); };
   const bias = elf.type === ET_DYN ? PIE_BASE : 0;
   const main = mapImage(mm, elf, bias, killed);
@@ -472,7 +472,7 @@ function padzero(mm: Mm, addr: number, prot: number, where: string, killed: (why
  * at the top.
  * @returns the initial stack pointer (16-byte aligned, pointing at argc)
  */
-function buildStack(mm: Mm, execfn: string, argv: readonly (string | Uint8Array)[], envp: readonly string[], aux: [number, number][]): number {
+function buildStack(mm: Mm, execfn: string, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[], aux: [number, number][]): number {
   mapRegion(mm, STACK_TOP - STACK_INITIAL, STACK_INITIAL, PROT_READ | PROT_WRITE, false, null, 0, true, "[stack]");
   let sp = STACK_TOP;
   const push = (bytes: Uint8Array): number => {

@@ -160,7 +160,7 @@ export class Process {
    * @returns where to start it (pass to run())
    * @throws ExecError when the file cannot be executed
    */
-  exec(program: string, argv: readonly (string | Uint8Array)[], envp: string[]): LoadedProgram {
+  exec(program: string, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[]): LoadedProgram {
     const loaded = loadElf(this.mm, this.fs, program, argv, envp);
     this.exePath = loaded.exePath;
     this.execImage = readExecImage(this.mm, loaded.rsp);

@@ -229,6 +229,22 @@ describe("non-UTF-8 names through the command line", () => {
   });
 });
 
+describe("non-UTF-8 bytes in the environment", () => {
+  it.each([
+    { name: "a value", assign: "V=caf\xe9" },
+    { name: "a name and a value", assign: "\xe9\xff=\xfe" },
+  ])("busybox env shows $name as the bytes it was given", ({ assign }) => {
+    const octal = [...Buffer.from(assign, "latin1")].map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
+    const run = (who: Who) => {
+      const prefix = who === "native" ? "" : `'${process.execPath}' '${CLI}' run --timeout 60 `;
+      return runNative(["/bin/sh", "-c", `exec /usr/bin/env -i "$(printf '${octal}')" ${prefix}${BUSYBOX} env`]);
+    };
+    const [want, got] = WHO.map(run);
+    expectSameRun(got, want, `env -i ${JSON.stringify(assign)} busybox env`);
+    expect(want.stdout.includes(Buffer.from(assign, "latin1")), "natively the bytes are there").toBe(true);
+  });
+});
+
 describe("the guest path of a program under a root directory whose name starts with ..", () => {
   const root = path.join(work, "dotroot");
   beforeAll(() => {

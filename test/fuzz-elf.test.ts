@@ -15,6 +15,7 @@ import { describe, expect, it } from "vitest";
 import { EHDR, phdrTable, readPhdrs, patchPhdr, writeProgram, type Phdr } from "./support/elf.js";
 import { EXECVE } from "./support/exec.js";
 import { buildC, CLI, runNative, scratch } from "./support/native.js";
+import { prng } from "./support/prng.js";
 
 /** Host peak RSS allowed for one faultline run, in KiB (a normal run takes ~90 MiB; the /dev/zero bug took 3 GiB). */
 const MAX_RSS_KIB = 400 * 1024;
@@ -34,17 +35,6 @@ const BASES: Record<string, () => string> = {
   nolibc: () => buildC(NOLIBC_SRC, "nolibc"),
 };
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same mutants on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const INTERESTING = [0n, 1n, 8n, 0xfffn, 0x1000n, 0x1001n, 0x10000n, 1n << 32n, 1n << 39n, 1n << 40n, 1n << 47n, 1n << 63n, (1n << 64n) - 1n];
 const TYPES = [0, 1, 2, 3, 4, 6, 7, 0x6474e550, 0x6474e551, 0x6474e552, 0x70000000];

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FaultlineError } from "../lib/errors.js";
 import { classifyInsn, condTaken, decodeInsn, DecodeError, type Insn, type InsnClass } from "../kprobes/insn.js";
+import { prng } from "./support/prng.js";
 
 const hexBytes = (s: string): Uint8Array => Uint8Array.from(s.trim().split(/\s+/).map((h) => parseInt(h, 16)));
 const dec = (s: string, addr = 0x1000): Insn => decodeInsn(hexBytes(s), addr);
@@ -154,17 +155,6 @@ function check(insns: Listed[]): Report {
   return r;
 }
 
-/** mulberry32: a small seeded PRNG, so the libc sample is the same every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The C program built at test time: ordinary code plus a block of awkward encodings. */
 const C_SOURCE = String.raw`

@@ -1,0 +1,16 @@
+/** Test support: one small seeded PRNG, so a seed gives the same inputs on every machine. */
+
+/**
+ * mulberry32 seeded with `seed`.
+ * @returns a function giving numbers in [0, 1)
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
