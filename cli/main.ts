@@ -185,7 +185,8 @@ async function runWithStats(program: string, argv: string[], o: RunOptions, stat
   let status: ExitStatus;
   let insn = "";
   try {
-    const loaded = proc.exec(program, argBytes(argv), envBytes());
+    const args = argBytes(argv);
+    const loaded = proc.exec(args[0] ?? program, args, envBytes());
     const probes = await addProbes(proc, o);
     status = proc.run(loaded.entry, loaded.rsp);
     reportProbes(probes);

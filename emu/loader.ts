@@ -22,7 +22,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { Errno } from "../lib/errno.js";
 import { ErrnoError, FaultlineError, GuestSignal, OutOfMemoryError } from "../lib/errors.js";
-import { guestPath, printable, textPath, type GuestPath, type HostPath, type Resolved, type Vfs } from "./vfs.js";
+import { guestPath, pathBytes, printable, textPath, type GuestPath, type HostPath, type Resolved, type Vfs } from "./vfs.js";
 import { parseShebang, scriptArgv } from "./binfmt-script.js";
 import {
   copyToUser, mapRegion, MMAP_MIN_ADDR, PAGE_SIZE, pageAlignUp, TASK_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_TOP, type Mm,
@@ -211,7 +211,7 @@ export interface ExecImage {
   /** The argument vector, with interpreters spliced in for scripts. */
   readonly argv: readonly (string | Uint8Array)[];
   /** The path exec was called with (cf. bprm->filename, for AT_EXECFN). */
-  readonly execfn: string;
+  readonly execfn: GuestPath;
 }
 
 /**
@@ -221,13 +221,13 @@ export interface ExecImage {
  * ELF here; loadElf does that. Reusable by execve(2).
  * @throws ExecError as openExec, ENOEXEC for a bad `#!` line, ELOOP
  */
-export function openImage(vfs: Vfs, filename: string, argv: readonly (string | Uint8Array)[]): ExecImage {
-  let file = openExec(vfs, textPath(filename));
-  let path = textPath(filename); // cf. bprm->interp: the name the next script is run by
+export function openImage(vfs: Vfs, filename: GuestPath, argv: readonly (string | Uint8Array)[]): ExecImage {
+  let file = openExec(vfs, filename);
+  let path = filename; // cf. bprm->interp: the name the next script is run by
   for (let depth = 0; ; depth++) {
     let next: GuestPath;
     try {
-      if (depth > MAX_INTERP_DEPTH) throw new ExecError("ELOOP", `${filename}: too many levels of #! interpreters (more than ${MAX_INTERP_DEPTH})`);
+      if (depth > MAX_INTERP_DEPTH) throw new ExecError("ELOOP", `${printable(filename)}: too many levels of #! interpreters (more than ${MAX_INTERP_DEPTH})`);
       const sb = parseShebang(file.buf, path);
       if (sb === null) return { file, argv, execfn: filename };
       argv = scriptArgv(sb, path, argv);
@@ -309,18 +309,18 @@ export interface LoadedProgram {
  * name looked up in PATH inside the root (the first regular file), like a shell.
  * @throws ExecError ENOENT
  */
-export function resolveProgram(vfs: Vfs, program: string): string {
+export function resolveProgram(vfs: Vfs, program: GuestPath): GuestPath {
   if (program.includes("/")) return program;
   for (const dir of (process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
     if (!dir) continue;
-    const candidate = `${dir}/${program}`;
+    const candidate = `${pathBytes(textPath(dir)).toString("latin1")}/${program}` as GuestPath;
     try {
-      if (fs.statSync(vfs.resolve(textPath(candidate)).host).isFile()) return candidate;
+      if (fs.statSync(vfs.resolve(candidate).host).isFile()) return candidate;
     } catch {
       // not there: the next directory
     }
   }
-  throw new ExecError("ENOENT", `${program}: command not found`);
+  throw new ExecError("ENOENT", `${printable(program)}: command not found`);
 }
 
 /**
@@ -331,8 +331,9 @@ export function resolveProgram(vfs: Vfs, program: string): string {
  * @throws ExecError before the point of no return (exit 126/127);
  *   ExecKilledError after it (the process dies: SIGSEGV, SIGKILL when out of memory)
  */
-export function loadElf(mm: Mm, vfs: Vfs, program: string, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[]): LoadedProgram {
-  const image = openImage(vfs, resolveProgram(vfs, program), argv);
+export function loadElf(mm: Mm, vfs: Vfs, path: GuestPath, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[]): LoadedProgram {
+  const program = printable(path); // for messages
+  const image = openImage(vfs, resolveProgram(vfs, path), argv);
   const open: ExecFile[] = [image.file];
   try {
     const elf = readElfHeaders(image.file);
@@ -369,7 +370,7 @@ function afterPointOfNoReturn<T>(program: string, load: () => T): T {
 
 /** Maps the program (and its interpreter) and builds the stack; everything here is past the point of no return. */
 function mapProgram(mm: Mm, elf: Elf, ld: Elf | null, image: ExecImage, envp: readonly (string | Uint8Array)[]): LoadedProgram {
-  const killed = (why: string): never => { throw new ExecKilledError(SIGSEGV, `${image.execfn}: killed by SIGSEGV during exec: ${why}`); };
+  const killed = (why: string): never => { throw new ExecKilledError(SIGSEGV, `${printable(image.execfn)}: killed by SIGSEGV during exec: ${why}`); };
   const bias = elf.type === ET_DYN ? PIE_BASE : 0;
   const main = mapImage(mm, elf, bias, killed);
   let entry = elf.entry + BigInt(bias), base = 0;
@@ -383,7 +384,7 @@ function mapProgram(mm: Mm, elf: Elf, ld: Elf | null, image: ExecImage, envp: re
     if (entry >= BigInt(TASK_SIZE)) killed(`interpreter entry point 0x${entry.toString(16)} outside the user address space`);
   }
   mm.brkStart = mm.brk = main.end;
-  const rsp = buildStack(mm, image.execfn, image.argv, envp, [
+  const rsp = buildStack(mm, pathBytes(image.execfn), image.argv, envp, [
     [AT.PHDR, main.phdr], [AT.PHENT, PHDR_SIZE], [AT.PHNUM, elf.phnum], [AT.PAGESZ, PAGE_SIZE], [AT.BASE, base], [AT.FLAGS, 0],
     [AT.ENTRY, userEntry], [AT.UID, uid()], [AT.EUID, uid()], [AT.GID, gid()], [AT.EGID, gid()], [AT.SECURE, 0],
     [AT.HWCAP, 0x178bfbff], [AT.CLKTCK, 100],
@@ -472,7 +473,7 @@ function padzero(mm: Mm, addr: number, prot: number, where: string, killed: (why
  * at the top.
  * @returns the initial stack pointer (16-byte aligned, pointing at argc)
  */
-function buildStack(mm: Mm, execfn: string, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[], aux: [number, number][]): number {
+function buildStack(mm: Mm, execfn: Uint8Array, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[], aux: [number, number][]): number {
   mapRegion(mm, STACK_TOP - STACK_INITIAL, STACK_INITIAL, PROT_READ | PROT_WRITE, false, null, 0, true, "[stack]");
   let sp = STACK_TOP;
   const push = (bytes: Uint8Array): number => {

@@ -21,7 +21,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { StreamFile } from "./files.js";
 import { loadElf, type LoadedProgram } from "./loader.js";
-import { Vfs } from "./vfs.js";
+import { guestPath, textPath, Vfs } from "./vfs.js";
 import { readExecImage, type ExecImage } from "./procfs/self.js";
 
 /** The host's cwd as a guest path when it lies under `root`, else "/". */
@@ -156,12 +156,12 @@ export class Process {
 
   /**
    * Loads guest program `program` (a guest path, or a name looked up in PATH
-   * inside the root) into this fresh process (cf. execve).
+   * inside the root; text, or the name's bytes) into this fresh process (cf. execve).
    * @returns where to start it (pass to run())
    * @throws ExecError when the file cannot be executed
    */
-  exec(program: string, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[]): LoadedProgram {
-    const loaded = loadElf(this.mm, this.fs, program, argv, envp);
+  exec(program: string | Uint8Array, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[]): LoadedProgram {
+    const loaded = loadElf(this.mm, this.fs, typeof program === "string" ? textPath(program) : guestPath(program), argv, envp);
     this.exePath = loaded.exePath;
     this.execImage = readExecImage(this.mm, loaded.rsp);
     return loaded;

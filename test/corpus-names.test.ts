@@ -215,6 +215,7 @@ describe("non-UTF-8 names through the command line", () => {
     { name: "mkdir -p of a nested non-UTF-8 path", words: ["/bin/mkdir", "-p", "\xe9t\xe9/\xff\xfe/d"] },
     { name: "ln -s with a non-UTF-8 target", words: ["/bin/ln", "-s", "\xe9\x80", "l\xe9"], then: ["/bin/readlink", "l\xe9"] },
     { name: "mv to a non-UTF-8 name", words: [BUSYBOX, "mkdir", "x"], then: ["/bin/mv", "x", "\xa0\xa1"] },
+    { name: "a program whose name is not UTF-8", words: ["/bin/cp", BUSYBOX, "b\xe9"], then: ["./b\xe9", "basename", "./b\xe9"] },
   ])("$name", ({ name, words, then }) => {
     const d = sides(name.replace(/\W+/g, "-"));
     for (const step of [words, ...(then ? [then] : [])]) {
