@@ -247,6 +247,7 @@ export class Process {
   /** Releases the engine and the address space (dirty file data stays in the page cache). */
   destroy(): void {
     this.fds.closeAll();
+    this.fs.close();
     this.mm.destroy();
     this.exc.free();
     this.engine.close();

@@ -64,6 +64,9 @@ export interface ResolveOptions {
   mustExist?: boolean;
 }
 
+/** O_PATH | O_DIRECTORY of Linux x86-64 (Node names neither). */
+const O_PATH_DIRECTORY = 0o10000000 | 0o200000;
+
 /** A guest's root, working directory and umask. */
 export class Vfs {
   /** Host directory that the guest sees as "/". */
@@ -72,8 +75,15 @@ export class Vfs {
   private readonly rootBytes: Buffer;
   /** The bytes of `root` with its links resolved (as the host names its files, e.g. in /proc/self/fd). */
   private readonly realRootBytes: Buffer;
-  /** Guest path of the working directory (canonical). */
-  cwd: GuestPath;
+  /**
+   * The working directory as an object (cf. fs_struct.pwd, a path, not a
+   * name): a host O_PATH descriptor of it, so a rename of it or of a parent
+   * shows in getcwd and relative lookups, as on Linux. -1 before the first
+   * set and after close().
+   */
+  private cwdFd = -1;
+  /** The working directory's guest path as last seen (what `cwd` answers once it is removed or moved out of the root). */
+  private cwdSeen: GuestPath = "/" as GuestPath;
   /** File-creation mask. */
   umask = 0o022;
 
@@ -85,8 +95,43 @@ export class Vfs {
     this.root = path.resolve(root);
     this.rootBytes = Buffer.from(this.root, "utf8");
     this.realRootBytes = fs.realpathSync(this.rootBytes, { encoding: "buffer" });
-    this.cwd = "/" as GuestPath;
     this.cwd = this.resolve(textPath(cwd)).guest;
+  }
+
+  /** Guest path of the working directory where it is now (canonical; cf. d_path of fs->pwd). */
+  get cwd(): GuestPath {
+    if (this.cwdFd < 0) return this.cwdSeen;
+    try {
+      const host = fs.readlinkSync(`/proc/self/fd/${this.cwdFd}`, { encoding: "buffer" });
+      if (!this.cwdRemoved()) this.cwdSeen = this.guestInside(host) ?? this.cwdSeen;
+    } catch { /* no /proc on the host: the name it was set by */ }
+    return this.cwdSeen;
+  }
+
+  /** Makes guest directory `guest` (resolved, existing) the working directory. */
+  set cwd(guest: GuestPath) {
+    let fd = -1;
+    try {
+      fd = fs.openSync(this.hostOf(guest), O_PATH_DIRECTORY);
+    } catch { /* kept by name only */ }
+    this.close();
+    this.cwdFd = fd;
+    this.cwdSeen = guest;
+  }
+
+  /** Whether the working directory has been removed (getcwd is then ENOENT, cf. d_unlinked). */
+  cwdRemoved(): boolean {
+    try {
+      return this.cwdFd >= 0 && fs.fstatSync(this.cwdFd).nlink === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Releases the working directory's host descriptor (process exit). */
+  close(): void {
+    if (this.cwdFd >= 0) fs.closeSync(this.cwdFd);
+    this.cwdFd = -1;
   }
 
   /** Sets the umask and returns the old one. */
@@ -113,8 +158,11 @@ export class Vfs {
     if (name.length === 0) fail("ENOENT", "empty path");
     if (name.length >= PATH_MAX) fail("ENAMETOOLONG", "path too long");
     let links = 0;
-    let parts: string[] = [];
-    let todo = (name.startsWith("/") ? name : `${o.base ?? this.cwd}/${name}`).split("/");
+    // A relative lookup starts in its base directory, already resolved (cf. path_init from
+    // fs->pwd or the dirfd): its components are not walked again, so `..` of a removed
+    // working directory is its old parent, as on Linux.
+    let parts: string[] = name.startsWith("/") ? [] : (o.base ?? this.cwd).split("/").filter((c) => c !== "");
+    let todo = name.split("/");
     while (todo.length > 0) {
       const c = todo.shift()!;
       if (c === "" || c === ".") continue;

@@ -111,7 +111,7 @@ function host(what: string, op: () => void): number {
 /** getcwd(2): the working directory's bytes and a NUL (cf. d_path; ENOENT once it is removed). */
 function getcwd(p: Process, buf: number, size: number): number {
   const cwd = Buffer.concat([pathBytes(p.fs.cwd), Buffer.alloc(1)]);
-  if (!fs.existsSync(p.fs.hostOf(p.fs.cwd))) fail("ENOENT", "getcwd: the working directory was removed");
+  if (p.fs.cwdRemoved() || !fs.existsSync(p.fs.hostOf(p.fs.cwd))) fail("ENOENT", "getcwd: the working directory was removed");
   if (cwd.length > size) fail("ERANGE", "getcwd: buffer too small");
   copyToUser(p.mm, buf, cwd);
   return cwd.length;

@@ -124,6 +124,18 @@ static void renamed(void) {
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd)) printf("cwd ends: %s\n", strrchr(cwd, '/'));
   show("chdir ..", chdir(".."));
+  /* The working directory is a directory, not a name: renamed under us, getcwd follows it; removed, ENOENT. */
+  mkdir("w", 0755);
+  show("chdir w", chdir("w"));
+  show("rename ../w ../w2", rename("../w", "../w2"));
+  if (getcwd(cwd, sizeof cwd)) printf("cwd after rename ends: %s\n", strrchr(cwd, '/'));
+  show("create in the renamed cwd", close(open("made", O_WRONLY | O_CREAT, 0600)));
+  show("stat ../w2/made", stat("../w2/made", &st));
+  mkdir("gone", 0755);
+  show("chdir gone", chdir("gone"));
+  show("rmdir ../gone", rmdir("../gone"));
+  show("getcwd of a removed cwd", getcwd(cwd, sizeof cwd) ? 0 : -1);
+  show("chdir ..", chdir(".."));
   close(in);
   close(dfd);
   close(fd);
