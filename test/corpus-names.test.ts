@@ -15,7 +15,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_ENV, buildC, CLI, expectSameRun, runFaultline, runNative, scratch, type RunResult } from "./support/native.js";
 
 const NAMES_C = path.join(__dirname, "programs", "names.c");
@@ -94,8 +94,6 @@ function makeTree(root: string): void {
 const tree = path.join(work, "tree");
 const archive = path.join(work, "tree.tar");
 
-// The runs are synchronous: let the worker's event loop answer vitest's RPC between tests.
-afterEach(() => new Promise<void>((done) => setImmediate(done)));
 
 beforeAll(() => {
   makeTree(tree);
