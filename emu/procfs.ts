@@ -267,12 +267,16 @@ const O_NOFOLLOW = 0o400000;
  *   null when `name` is not under /proc or /sys
  * @throws ErrnoError ENOENT for what faultline does not provide, EACCES for writes
  */
-export function procFile(p: Process, name: string, base: string, flags = 0): OpenFile | string | null {
+export function procFile(p: Process, name: string, base: string, flags = 0): OpenFile | string | { inodeOf: OpenFile } | null {
   const found = lookup(p, name, base, (flags & O_NOFOLLOW) === 0);
   if (found === null) return null;
   if ("outside" in found) {
     const f = found.via.file?.();
-    return f && !reopensByPath(f) && found.outside === found.via.target() ? f : found.outside;
+    if (f && found.outside === found.via.target()) {
+      if (!reopensByPath(f)) return f;
+      if (f.hostInode >= 0 && found.outside.endsWith(" (deleted)")) return { inodeOf: f }; // no name left: open the inode itself
+    }
+    return found.outside;
   }
   return openNode(p, found.node, found.at, flags);
 }

@@ -221,7 +221,17 @@ export function fdTarget(p: Process, f: OpenFile): string {
     const host = hostFdLink(f.hostTty);
     if (host !== null) return host[0] === 0x2f ? p.fs.guestOf(host) : host.toString("latin1");
   }
-  return f.guestPath;
+  return removed(f) ? `${f.guestPath} (deleted)` : f.guestPath; // cf. d_path of an unlinked dentry
+}
+
+/** Whether the inode an open file holds has no name left (unlinked, or an rmdir'ed directory). */
+function removed(f: OpenFile): boolean {
+  if (f.hostInode < 0) return false;
+  try {
+    return fs.fstatSync(f.hostInode).nlink === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** The host's /proc/self/fd/N link of Node's descriptor `fd`, or null when unreadable. */

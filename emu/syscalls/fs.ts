@@ -98,20 +98,24 @@ export function openAt(p: Process, dirfd: number, pathAddr: number, flags: numbe
   let base = dirBase(p, dirfd, name);
   if ((flags & O_TMPFILE) === O_TMPFILE) return p.fds.install(openTmpfile(p, name, base, flags, mode), cloexec);
   const proc = procFile(p, name, base, flags);
-  if (proc !== null && typeof proc !== "string") return p.fds.install(proc, cloexec);
-  if (proc !== null) { // a link out of /proc (/proc/self/exe, /proc/self/fd/N): open its target
+  let inode: Resolved | undefined; // /proc/self/fd/N of a file with no name left: its inode, through the host's own link
+  if (proc !== null && typeof proc === "object" && "inodeOf" in proc) {
+    inode = { guest: proc.inodeOf.guestPath as GuestPath, host: Buffer.from(`/proc/self/fd/${proc.inodeOf.hostInode}`) };
+  } else if (proc !== null && typeof proc !== "string") {
+    return p.fds.install(proc, cloexec);
+  } else if (proc !== null) { // a link out of /proc (/proc/self/exe, /proc/self/fd/N): open its target
     name = proc as GuestPath;
     base = dirBase(p, dirfd, name);
   }
-  if (flags & O_PATH) return p.fds.install(openPath(p, name, base, flags), cloexec);
+  if (flags & O_PATH && !inode) return p.fds.install(openPath(p, name, base, flags), cloexec);
   const acc = flags & O_ACCMODE;
   if (acc === O_ACCMODE) fail("EINVAL", "open: bad access mode");
   const readable = acc !== O_WRONLY, writable = acc === O_WRONLY || acc === O_RDWR;
-  const r = p.fs.resolve(name, { follow: (flags & O_NOFOLLOW) === 0, base, mustExist: (flags & O_CREAT) === 0 });
+  const r = inode ?? p.fs.resolve(name, { follow: (flags & O_NOFOLLOW) === 0, base, mustExist: (flags & O_CREAT) === 0 });
   const guest = printable(r.guest);
   let st: fs.Stats | undefined;
   try {
-    st = fs.lstatSync(r.host);
+    st = inode ? fs.statSync(r.host) : fs.lstatSync(r.host);
   } catch { /* created below */ }
   if (st?.isSymbolicLink()) fail("ELOOP", `open: ${guest} is a symbolic link (O_NOFOLLOW)`);
   if (st && flags & O_CREAT && flags & O_EXCL) fail("EEXIST", `open: ${guest} exists`);

@@ -86,6 +86,16 @@ static void unlinked(void) {
   show("pread", pread(fd, back, 2, 200));
   printf("read back: %s\n", back);
   show("linkat AT_EMPTY_PATH of an unlinked file", linkat(fd, "", AT_FDCWD, "g", AT_EMPTY_PATH));
+  /* /proc/self/fd/N of an unlinked file: its link says (deleted), and opening it reaches the file. */
+  char link[64], target[4096];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof target - 1);
+  if (n >= 0) { target[n] = 0; printf("fd link ends: %s\n", strrchr(target, '/')); }
+  int again = show("open /proc/self/fd/N", open(link, O_RDONLY));
+  char c3[3] = {0};
+  show("pread through it", pread(again, c3, 2, 200));
+  printf("reopened reads: %s\n", c3);
+  show("close it", close(again));
   show("close", close(fd));
 }
 
