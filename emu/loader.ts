@@ -97,7 +97,7 @@ export interface ExecFile {
   /** The path it was opened by, as given (for messages). */
   readonly name: string;
   /** Its canonical guest path (for /proc/self/exe). */
-  readonly guest: string;
+  readonly guest: GuestPath;
   /** Its host path (inside the root). */
   readonly host: HostPath;
   /** Host descriptor, opened O_RDONLY|O_NONBLOCK; closed by closeExec. */
@@ -301,7 +301,7 @@ export interface LoadedProgram {
   /** Load bias of the program (0 for ET_EXEC). */
   bias: number;
   /** The program's canonical guest path (for /proc/self/exe: the ELF file, the interpreter of a script). */
-  exePath: string;
+  exePath: GuestPath;
 }
 
 /**

@@ -21,7 +21,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { StreamFile } from "./files.js";
 import { loadElf, type LoadedProgram } from "./loader.js";
-import { guestPath, textPath, Vfs } from "./vfs.js";
+import { guestPath, textPath, Vfs, type GuestPath } from "./vfs.js";
 import { readExecImage, type ExecImage } from "./procfs/self.js";
 
 /** The host's cwd as a guest path when it lies under `root`, else "/". */
@@ -101,7 +101,7 @@ export class Process {
   /** Process id shown to the guest (the host's: one guest per faultline process). */
   readonly pid = process.pid;
   /** Guest path of the running program (for /proc/self/exe and AT_EXECFN). */
-  exePath = "";
+  exePath = "" as GuestPath;
   /** The probes engine's trap handler, when probes are attached to this process. */
   traps: TrapHandler | undefined;
   /** Signal dispositions the guest set (recorded; signals are not delivered yet). */

@@ -7,11 +7,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { copyFromUser, type Mm } from "../../mm/index.js";
+import { copyFromUser, PTE_P, PTE_SW_ANON, type Mm, type Vma } from "../../mm/index.js";
 import { NOFILE } from "../fdtable.js";
 import type { OpenFile } from "../files.js";
 import type { Process } from "../process.js";
-import type { GuestPath } from "../vfs.js";
 
 /** What exec left on the initial stack, kept for /proc (cf. mm->arg_start..env_end, mm->saved_auxv). */
 export interface ExecImage {
@@ -62,7 +61,7 @@ export function readExecImage(mm: Mm, rsp: number): ExecImage {
   // The strings, as bytes: one copy from the lowest of them to the end of the stack area that holds them.
   const all = [...argPtrs, ...envPtrs];
   const lo = all.length ? Math.min(...all) : rsp;
-  const area = mm.vmas.all().find((v) => v.start <= lo && lo < v.end);
+  const area = mm.vmas.find(lo);
   const bytes = Buffer.from(copyFromUser(mm, lo, (area?.end ?? lo) - lo));
   const str = (ptr: number) => {
     const off = ptr - lo, nul = bytes.indexOf(0, off);
@@ -93,17 +92,20 @@ interface MemUse {
   size: number; rssAnon: number; rssFile: number; data: number; stack: number; exe: number; lib: number; shared: number;
 }
 
+/** Whether `v` maps the running program's own file with execute permission (its text, cf. VmExe). */
+function isProgramText(p: Process, v: Vma): boolean {
+  return v.file !== null && (v.prot & 4) !== 0 && Buffer.from(v.file.path).equals(p.fs.hostOf(p.exePath));
+}
+
 /** Walks the VMAs and their present PTEs. */
 function memUse(p: Process): MemUse {
   const u: MemUse = { size: 0, rssAnon: 0, rssFile: 0, data: 0, stack: 0, exe: 0, lib: 0, shared: 0 };
-  const PTE_P = 0x1, PTE_SW_ANON = 0x200;
-  const exeHost = p.fs.hostOf(p.exePath as GuestPath);
   for (const v of p.mm.vmas.all()) {
     const pages = (v.end - v.start) / PAGE;
     u.size += pages;
     if (v.growsDown) u.stack += pages;
     else if (v.file && v.prot & 4) {
-      if (Buffer.from(v.file.path as string | Buffer).equals(exeHost)) u.exe += pages;
+      if (isProgramText(p, v)) u.exe += pages;
       else u.lib += pages;
     } else if (v.prot & 2 && !v.shared) u.data += pages; // cf. is_data_mapping: private writable
     p.mm.pt.forEach(v.start, v.end, (_va, i) => {
@@ -172,7 +174,7 @@ export function statText(p: Process): string {
   const cpu = process.cpuUsage();
   const ticks = (us: number) => Math.round((us / 1e6) * CLK_TCK);
   const counters = p.mm.sys.counters;
-  const text = p.mm.vmas.all().filter((v) => v.file && v.prot & 4 && Buffer.from(v.file.path as string | Buffer).equals(p.fs.hostOf(p.exePath as GuestPath)));
+  const text = p.mm.vmas.all().filter((v) => isProgramText(p, v));
   const f: (number | bigint | string)[] = [
     p.pid, `(${comm(p)})`, "R", process.ppid, p.pid, p.pid, 0, -1, 0x400000, // flags: PF_RANDOMIZE... as an exec'd task
     counters.minorFaults, 0, counters.majorFaults, 0, ticks(cpu.user), ticks(cpu.system), 0, 0,
