@@ -6,7 +6,9 @@
  * page at guest address va is host byte mem.addr + va. Anonymous memory is
  * that reservation itself; a file mapping replaces its range by a host
  * mapping of the file's page-cache memfd (shared, or private so the host
- * copies on write). The engine sees all of `mem` as one region (mapping it
+ * copies on write); after a fork, anonymous pages shared with another
+ * process are a host mapping of the system's anonymous-page store (anon.ts).
+ * The engine sees all of `mem` as one region (mapping it
  * costs nothing until touched, and the engine never unmaps it), and the
  * page tables decide what is present.
  */
