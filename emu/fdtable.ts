@@ -63,6 +63,16 @@ export class FdTable {
     e.cloexec = on;
   }
 
+  /**
+   * fork's copy (cf. dup_fd): the same open file descriptions at the same
+   * numbers, so offsets and status flags are shared, with their close-on-exec bits.
+   */
+  clone(): FdTable {
+    const t = new FdTable();
+    for (const [fd, e] of this.fds) t.put(fd, e.file, e.cloexec);
+    return t;
+  }
+
   /** Closes every descriptor (process exit). */
   closeAll(): void {
     for (const fd of [...this.fds.keys()]) this.close(fd);

@@ -23,7 +23,11 @@ import {
   FPE_INTDIV, ILL_ILLOPN, ProcessTimers, SIG, SI_KERNEL, SigHand, SignalStruct, TRAP_TRACE, TaskSignals, deliverSignals,
   expireTimers, forceSignal, sendSignal, signalPending, type SigInfo,
 } from "./signal/index.js";
+import { exitNotify } from "./exit.js";
+import { Kernel } from "./kernel.js";
+import { ParkError } from "./park.js";
 import { dispatch } from "./syscalls/index.js";
+import type { HostWait } from "./syscalls/poll.js";
 import { SIGPIPE_CALLS, raiseSigpipe } from "./syscalls/signal.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -97,6 +101,8 @@ export interface ProcessOptions {
   timeoutMs?: number;
   /** Called with each warning line (default: stderr). */
   warn?: (line: string) => void;
+  /** The guest world to join (default: a new one, this process its first). */
+  kernel?: Kernel;
   /** Signals the guest starts with ignored, as an exec'd program inherits SIG_IGN (bit N-1 for signal N; default none). */
   ignoredSignals?: bigint;
 }
@@ -122,6 +128,8 @@ export interface TrapHandler {
    * arch_uprobe_abort_xol). No-op when not stepping.
    */
   abortStep?(proc: Process): void;
+  /** The trap handler of a fork child of `proc`'s (cf. dup_utask), or undefined to leave it without probes. */
+  fork?(child: Process): TrapHandler | undefined;
 }
 
 /** Thrown by exit() to leave the syscall hook: the guest is finished. */
@@ -134,21 +142,60 @@ class GuestExit extends FaultlineError {
 const SYSCALL_REGS = new Int32Array([Reg.RAX, Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9]);
 const RCX_R11 = new Int32Array([Reg.RCX, Reg.R11]);
 
+/**
+ * Where a process is in its life (cf. task state and exit_state):
+ *   runnable ──runSlice──> runnable (preempted, or a call returned)
+ *      │  └──a call must wait──> parked ──retried by the scheduler──> runnable (the call runs again)
+ *      ├──vfork──> vfork-wait ──the child execs or exits──> runnable
+ *      └──exit / fatal signal──> zombie ──reaped by the parent (wait4), or at once──> released
+ */
+export type ProcessState = "runnable" | "parked" | "vfork-wait" | "zombie";
+
+/** What a parked call waits for: the host descriptors to poll while nothing runs, and its deadline. */
+export interface ParkedOn {
+  readonly host: HostWait;
+  /** Monotonic ns when the call's own timeout passes (kept for its re-run: resumeUntilNs). */
+  readonly untilNs?: bigint;
+}
+
 /** One guest process. */
 export class Process {
   readonly engine: Engine;
   readonly mm: Mm;
-  readonly fds = new FdTable();
+  readonly fds: FdTable;
   /** Root, working directory and umask. */
   readonly fs: Vfs;
-  /** Process id shown to the guest (the host's: one guest per faultline process). */
-  readonly pid = process.pid;
+  /** The guest world this process lives in: pids, family, scheduler. */
+  readonly kernel: Kernel;
+  /** Process id in the guest's pid namespace (the first process keeps the host's pid). */
+  readonly pid: number;
+  /** The parent (cf. real_parent); undefined for the first process, whose parent is outside the guest. */
+  parent: Process | undefined;
+  /** Children not yet reaped. */
+  readonly children = new Set<Process>();
+  /** Process group and session ids (cf. task_pgrp, task_session). */
+  pgid: number;
+  sid: number;
+  /** Where it is in its life (see ProcessState). */
+  state: ProcessState = "runnable";
+  /** How it ended, once a zombie (the shell's view: shellStatus). */
+  exitStatus: ExitStatus | undefined;
+  /** What the call that parked it waits for; set by the syscall hook, cleared when it runs again. */
+  parkedOn: ParkedOn | undefined;
+  /** A parked call's deadline, handed to its re-run so that a sleep does not start over (see deadlineNs in syscalls/poll.ts). */
+  resumeUntilNs: bigint | undefined;
+  /** The parent a vfork child must release when it execs or exits (cf. vfork_done). */
+  vforkParent: Process | undefined;
+  /** The signal the parent gets when this process ends (cf. exit_signal: SIGCHLD, or 0 for none). */
+  exitSignal = 17;
+  /** CLONE_CHILD_CLEARTID's address (cf. clear_child_tid), 0 when none: cleared and woken at exit once threads exist. */
+  clearChildTid = 0;
   /** Guest path of the running program (for /proc/self/exe and AT_EXECFN). */
   exePath = "" as GuestPath;
   /** The probes engine's trap handler, when probes are attached to this process. */
   traps: TrapHandler | undefined;
   /** Signal dispositions (cf. sighand_struct; shared by CLONE_SIGHAND once there are threads). */
-  readonly sighand = new SigHand();
+  readonly sighand: SigHand;
   /** The thread group's signal state: shared pending signals, timers (cf. signal_struct). */
   readonly signal = new SignalStruct();
   /** The task's own signal state: blocked mask, pending, altstack, saved mask (cf. task_struct). */
@@ -171,15 +218,38 @@ export class Process {
   private readonly ripOf = (): number => this.engine.rip();
 
   /**
-   * A new process with an empty address space on a fresh engine.
+   * A new process with an empty address space on a fresh engine: the first
+   * of a guest world (its own Kernel unless `options.kernel` names one), or,
+   * with `forkOf`, fork's copy of that process's files, fs context,
+   * dispositions, mask and altstack (cf. copy_process; the address space and
+   * the registers are copied by emu/fork.ts).
    * @throws EngineError / UnicornError when the engine cannot be set up
    */
-  constructor(readonly sys: MemSystem, readonly options: ProcessOptions = {}) {
-    this.fs = new Vfs(options.root ?? "/", options.cwd ?? defaultCwd(options.root ?? "/"));
-    const out = (fd: number, d: Uint8Array) => this.output(fd, d);
-    this.fds.put(0, new StreamFile("/dev/stdin", 0, true, false, out), false);
-    this.fds.put(1, new StreamFile("/dev/stdout", 1, false, true, out), false);
-    this.fds.put(2, new StreamFile("/dev/stderr", 2, false, true, out), false);
+  constructor(readonly sys: MemSystem, readonly options: ProcessOptions = {}, forkOf?: Process) {
+    this.kernel = forkOf?.kernel ?? options.kernel ?? new Kernel(sys);
+    if (forkOf) {
+      this.fs = forkOf.fs.clone();
+      this.fds = forkOf.fds.clone();
+      this.sighand = forkOf.sighand.clone();
+      this.sigtask.blocked = forkOf.sigtask.blocked;
+      this.sigtask.altstack = { ...forkOf.sigtask.altstack };
+      this.exePath = forkOf.exePath;
+      this.execImage = forkOf.execImage;
+      this.runStartNs = forkOf.runStartNs;
+    } else {
+      this.fs = new Vfs(options.root ?? "/", options.cwd ?? defaultCwd(options.root ?? "/"));
+      this.fds = new FdTable();
+      this.sighand = new SigHand();
+      const out = (fd: number, d: Uint8Array) => this.output(fd, d);
+      this.fds.put(0, new StreamFile("/dev/stdin", 0, true, false, out), false);
+      this.fds.put(1, new StreamFile("/dev/stdout", 1, false, true, out), false);
+      this.fds.put(2, new StreamFile("/dev/stderr", 2, false, true, out), false);
+    }
+    this.pid = this.kernel.register(this, process.pid);
+    this.parent = forkOf;
+    forkOf?.children.add(this);
+    this.pgid = forkOf?.pgid ?? this.pid;
+    this.sid = forkOf?.sid ?? this.pid;
     this.engine = new Engine();
     this.exc = new ExceptionState(this.engine);
     this.mm = new Mm(sys, new EngineMmu(this.engine));
@@ -189,7 +259,7 @@ export class Process {
     this.engine.writeReg(Reg.MXCSR, 0x1f80);
     this.engine.writeReg(Reg.FPTAG, 0xffff);
     this.signal.timers = new ProcessTimers((info) => sendSignal(this, info));
-    this.sighand.ignoreInherited(options.ignoredSignals ?? 0n);
+    if (!forkOf) this.sighand.ignoreInherited(options.ignoredSignals ?? 0n);
     this.engine.onInterrupt((intno) => this.onInterrupt(intno));
     this.engine.onSyscall(() => this.onSyscall());
   }
@@ -259,7 +329,15 @@ export class Process {
     this.engine.readRegs(SYSCALL_REGS, r, true);
     this.registersReplaced = false;
     const nr = r[0];
-    const ret = dispatch(this, nr, [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    let ret: number | bigint;
+    try {
+      ret = dispatch(this, nr, [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    } catch (e) {
+      if (!(e instanceof ParkError)) throw e;
+      return this.park(nr, e);
+    } finally {
+      this.resumeUntilNs = undefined;
+    }
     if (this.registersReplaced) {
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "sigreturn" });
@@ -277,8 +355,33 @@ export class Process {
   }
 
   /**
+   * Parks the calling process (from the syscall hook): the call will run
+   * again from the start when the scheduler retries it (RIP back at the
+   * syscall instruction, RAX its number, as a restarted call), with its
+   * deadline kept (cf. -ERESTARTNOINTR and the restart_block of timed waits).
+   */
+  private park(nr: number, e: ParkError): void {
+    this.engine.writeReg(Reg.RAX, nr);
+    this.engine.setRip(this.engine.rip() - 2); // the engine adds 2 after the hook: back at the syscall
+    this.parkedOn = { host: e.host, untilNs: e.untilNs };
+    this.resumeUntilNs = e.untilNs;
+    this.engine.stop();
+  }
+
+  /**
+   * Readies the process to run from `entry` with stack pointer `rsp` (the
+   * first instruction of a new image), as the scheduler will resume it.
+   */
+  start(entry: number, rsp: number): void {
+    this.engine.writeReg(Reg.RSP, rsp);
+    this.engine.writeReg(Reg.RIP, entry);
+    this.state = "runnable";
+  }
+
+  /**
    * Runs the guest from `entry` with stack pointer `rsp` until it exits or
-   * is killed by a signal. The engine runs in slices that end at the next
+   * is killed by a signal, with every process it starts (the scheduler runs
+   * them all until none is left). The engine runs in slices that end at the next
    * timer's deadline and at --timeout; between slices due timers fire and
    * pending signals are delivered, and the guest resumes exactly where the
    * slice stopped it.
@@ -286,53 +389,95 @@ export class Process {
    * @throws FaultlineError for failures of faultline itself (never for guest faults)
    */
   run(entry: number, rsp: number): ExitStatus {
-    this.engine.writeReg(Reg.RSP, rsp);
+    this.start(entry, rsp);
     this.runStartNs = process.hrtime.bigint();
-    try {
-      return this.runSlices(entry);
-    } catch (e) {
-      if (e instanceof GuestExit) return { kind: "exited", code: e.status };
-      if (e instanceof GuestSignal) {
-        const rip = this.traps?.originalRip?.(this, e.rip) ?? e.rip;
-        return { kind: "signaled", signo: e.signo, detail: e.why, rip, addr: e.addr, access: e.access };
-      }
-      if (e instanceof OutOfMemoryError) {
-        return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: ${e.message}`, rip: this.engine.readReg(Reg.RIP) };
-      }
-      if (e instanceof UnicornError) return this.engineStop(e);
-      throw e;
-    }
+    return this.kernel.run(this);
   }
 
   /**
-   * The slice loop of run(): returns only for the timeout and for an engine
-   * that stopped by itself (hlt and the like: SIGSEGV, as Linux's #GP);
-   * exits and signals leave by exceptions.
+   * One engine run of this process, at most `budgetNs` long (undefined: until
+   * the next timer or --timeout), then due timers and pending signals. An
+   * exit or a fatal signal makes it a zombie (see exitWith).
+   * Precondition: state "runnable".
+   * @throws FaultlineError for failures of faultline itself (never for guest faults)
    */
-  private runSlices(entry: number): ExitStatus {
+  runSlice(budgetNs?: bigint): void {
+    try {
+      this.slice(budgetNs);
+    } catch (e) {
+      const status = this.endOf(e);
+      if (status === undefined) throw e;
+      this.exitWith(status);
+    }
+  }
+
+  /** How the guest ended, for an exception that ends it (undefined: a failure of faultline's own). */
+  private endOf(e: unknown): ExitStatus | undefined {
+    if (e instanceof GuestExit) return { kind: "exited", code: e.status };
+    if (e instanceof GuestSignal) {
+      const rip = this.traps?.originalRip?.(this, e.rip) ?? e.rip;
+      return { kind: "signaled", signo: e.signo, detail: e.why, rip, addr: e.addr, access: e.access };
+    }
+    if (e instanceof OutOfMemoryError) {
+      return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: ${e.message}`, rip: this.engine.readReg(Reg.RIP) };
+    }
+    if (e instanceof UnicornError) return this.engineStop(e);
+    return undefined;
+  }
+
+  /** runSlice's body; ends by exceptions for exits and kills. */
+  private slice(budgetNs: bigint | undefined): void {
     const timeoutNs = BigInt(Math.round((this.options.timeoutMs ?? 0) * 1e6));
-    let pc = entry;
-    for (;;) {
-      const sliceStart = process.hrtime.bigint();
-      const limit = this.sliceEnd(timeoutNs);
-      this.exc.reset();
-      try {
-        this.engine.run(pc, { timeoutUs: limit === undefined ? 0 : Math.max(1, Number((limit - sliceStart) / 1000n)) });
-      } catch (e) {
-        if (!(e instanceof UnicornError && e.code === "UC_ERR_INSN_INVALID")) throw e;
-        this.onInvalidInstruction();
-        pc = this.engine.rip();
-        continue;
-      }
-      const now = process.hrtime.bigint();
-      const rip = this.engine.readReg(Reg.RIP);
-      if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
-        return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: timeout after ${this.options.timeoutMs} ms`, rip };
-      }
-      if (limit === undefined || !this.engine.timedOut()) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
-      expireTimers(this);
-      if (signalPending(this)) deliverSignals(this, { kind: "async" });
-      pc = this.engine.rip();
+    const sliceStart = process.hrtime.bigint();
+    const own = this.sliceEnd(timeoutNs);
+    const budget = budgetNs === undefined ? undefined : sliceStart + budgetNs;
+    const limit = own === undefined ? budget : budget === undefined || own < budget ? own : budget;
+    this.exc.reset();
+    this.parkedOn = undefined;
+    try {
+      this.engine.run(this.engine.rip(), { timeoutUs: limit === undefined ? 0 : Math.max(1, Number((limit - sliceStart) / 1000n)) });
+    } catch (e) {
+      if (!(e instanceof UnicornError && e.code === "UC_ERR_INSN_INVALID")) throw e;
+      this.onInvalidInstruction();
+      return;
+    }
+    if (this.parkedOn) {
+      this.state = "parked";
+      return;
+    }
+    if (this.state === "vfork-wait") return;
+    const now = process.hrtime.bigint();
+    if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
+      throw new GuestSignal("SIGKILL", SIG.SIGKILL, this.engine.readReg(Reg.RIP), "timeout", undefined, `killed: timeout after ${this.options.timeoutMs} ms`);
+    }
+    if (limit === undefined || !this.engine.timedOut()) {
+      throw new GuestSignal("SIGSEGV", SIG.SIGSEGV, this.engine.readReg(Reg.RIP), "trap", undefined, "engine stopped unexpectedly");
+    }
+    expireTimers(this);
+    if (signalPending(this)) deliverSignals(this, { kind: "async" });
+  }
+
+  /**
+   * The process has ended with `status` (cf. do_exit, exit_notify): its
+   * files, address space and engine are released, its children go to the
+   * first process, and its parent gets SIGCHLD and may reap it; a parent
+   * that ignores SIGCHLD (or set SA_NOCLDWAIT) never sees a zombie.
+   */
+  exitWith(status: ExitStatus): void {
+    this.exitStatus = status;
+    this.state = "zombie";
+    this.vforkDone();
+    this.release();
+    exitNotify(this);
+  }
+
+  /** Lets a vfork parent run again (cf. mm_release's complete_vfork_done): at exec and at exit. */
+  vforkDone(): void {
+    const parent = this.vforkParent;
+    this.vforkParent = undefined;
+    if (parent && parent.state === "vfork-wait") {
+      parent.state = "runnable";
+      this.kernel.wake(parent);
     }
   }
 
@@ -362,12 +507,30 @@ export class Process {
     return { kind: "signaled", signo: SIG.SIGSEGV, detail: `SEGV_MAPERR: ${e.message}`, rip };
   }
 
-  /** Releases the engine and the address space (dirty file data stays in the page cache). */
-  destroy(): void {
+  /** Whether release() ran. */
+  private released = false;
+
+  /** Frees what a zombie no longer needs: files, cwd, address space, engine (dirty file data stays in the page cache). Idempotent. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
     this.fds.closeAll();
     this.fs.close();
     this.mm.destroy();
     this.exc.free();
     this.engine.close();
+  }
+
+  /** Undoes a child that fork could not finish (cf. copy_process's bad_fork_* path): released and forgotten. */
+  abandon(): void {
+    this.release();
+    this.parent?.children.delete(this);
+    this.kernel.release(this);
+  }
+
+  /** Releases the process and every other process of its guest world (the end of a run). Idempotent. */
+  destroy(): void {
+    for (const p of [...this.kernel.procs.values()]) p.release();
+    this.release();
   }
 }

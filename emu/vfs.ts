@@ -128,6 +128,22 @@ export class Vfs {
     }
   }
 
+  /**
+   * fork's copy of the fs context (cf. copy_fs_struct): the same root and
+   * umask, and the working directory as the same directory object (a new
+   * host descriptor of it, so either side may chdir alone).
+   */
+  clone(): Vfs {
+    const c = Object.create(Vfs.prototype) as Vfs;
+    Object.assign(c, { root: this.root, rootBytes: this.rootBytes, realRootBytes: this.realRootBytes, umask: this.umask, cwdSeen: this.cwdSeen, cwdFd: -1 });
+    if (this.cwdFd >= 0) {
+      try {
+        c.cwdFd = fs.openSync(`/proc/self/fd/${this.cwdFd}`, O_PATH_DIRECTORY);
+      } catch { /* kept by name only, as set */ }
+    }
+    return c;
+  }
+
   /** Releases the working directory's host descriptor (process exit). */
   close(): void {
     if (this.cwdFd >= 0) fs.closeSync(this.cwdFd);

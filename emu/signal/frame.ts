@@ -187,7 +187,7 @@ export function restoreRtFrame(e: Engine, mm: Parameters<typeof copyFromUser>[0]
  * 48 bytes (sw_reserved) zero, which says "no XSAVE state" to glibc, musl and
  * the kernel's own restore.
  */
-function saveFxsave(e: Engine): Uint8Array {
+export function saveFxsave(e: Engine): Uint8Array {
   const fx = new Uint8Array(FXSAVE_SIZE);
   const v = new DataView(fx.buffer);
   const ctl = e.readRegBlock(FP_CTL, 8);
@@ -208,7 +208,7 @@ function saveFxsave(e: Engine): Uint8Array {
 }
 
 /** Loads an FXSAVE image back (cf. fxrstor): the inverse of saveFxsave. */
-function restoreFxsave(e: Engine, fx: Uint8Array): void {
+export function restoreFxsave(e: Engine, fx: Uint8Array): void {
   const v = new DataView(fx.buffer, fx.byteOffset, FXSAVE_SIZE);
   const fsw = v.getUint16(2, true), top = (fsw >> 11) & 7, abridged = fx[4];
   let ftw = 0;

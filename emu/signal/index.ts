@@ -6,7 +6,7 @@ export * from "./constants.js";
 export { decodeSigInfo, encodeSigInfo, userSigInfo, SIGINFO_SIZE, type SigInfo } from "./siginfo.js";
 export { SigPending } from "./pending.js";
 export { SigHand, DEFAULT_ACTION, SIGACTION_SIZE, decodeSigAction, encodeSigAction, type SigAction } from "./sighand.js";
-export { BadFrameError, restoreRtFrame, resetHandlerFpu, type UserContext } from "./frame.js";
+export { BadFrameError, restoreFxsave, restoreRtFrame, resetHandlerFpu, saveFxsave, type UserContext } from "./frame.js";
 export {
   ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ERESTART_RESTARTBLOCK, RestartError, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK,
   SignalStruct, TaskSignals, deliverSignals, execSignals, expireTimers, forceSignal, restartAs, sendSignal, signalPending, sigsetFromUser, withSigmask,

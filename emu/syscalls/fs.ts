@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as tty from "node:tty";
 import koffi from "koffi";
 import { errnoName, fail, failHost } from "../../lib/errno.js";
+import { ParkError } from "../park.js";
 import { ErrnoError } from "../../lib/errors.js";
 import { HostRegion } from "../../lib/hostmem.js";
 import { accessOk, bytesFromUser, copyFromUser, copyToUser, faultInPrefix, USER_COPY_MAX } from "../../mm/index.js";
@@ -362,7 +363,8 @@ function writeAll(p: Process, f: OpenFile, data: Uint8Array, pos: bigint | undef
     try {
       n = blocking(p, f, POLLOUT, op);
     } catch (e) {
-      if (e instanceof ErrnoError && (moved || k > 0)) return k;
+      // Once bytes moved, a wait (parking, a signal) or an error ends the call short, never re-runs it.
+      if ((e instanceof ErrnoError || e instanceof ParkError) && (moved || k > 0)) return k;
       throw e;
     }
     if (n <= 0) break;

@@ -6,6 +6,7 @@
 import { ErrnoError } from "../../lib/errors.js";
 import { Errno, hostErrno } from "../../lib/errno.js";
 import type { Process } from "../process.js";
+import { registerClone } from "./clone.js";
 import { registerDirs } from "./dirs.js";
 import { registerFs } from "./fs.js";
 import { registerMm } from "./mm.js";
@@ -26,6 +27,7 @@ registerStat(SYSCALLS);
 registerDirs(SYSCALLS);
 registerSignal(SYSCALLS);
 registerNet(SYSCALLS);
+registerClone(SYSCALLS);
 
 /**
  * What the calls registered without a `partial` note leave out of Linux's
@@ -41,7 +43,7 @@ const PARTIAL: Readonly<Record<string, string>> = {
   futex: "one thread: WAIT on an unchanged value is EDEADLK, WAKE wakes nobody, other operations are ENOSYS",
   fadvise64: "advice accepted and ignored",
   socket: "no networking: every family is EAFNOSUPPORT",
-  getppid: "answers the faultline process's own pid, the guest's pid too, not its parent's",
+  getppid: "the first process's parent is outside the guest: it answers the first process's own pid",
   set_robust_list: "accepted and not used (one thread never exits alone)",
   clock_gettime: "the CPU-time clocks measure the whole faultline process",
 };

@@ -18,6 +18,7 @@ import { copyFromUser, copyToUser } from "../../mm/index.js";
 import { Reg } from "../constants.js";
 import { O_CLOEXEC, O_NONBLOCK, OpenFile, type FileStat } from "../files.js";
 import { hostPoll, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM } from "../hostfs.js";
+import { ParkError } from "../park.js";
 import type { Process } from "../process.js";
 import { RestartError, SIG, expireTimers, restartAs, signalPending, withSigmask } from "../signal/index.js";
 import { i32, u64, type SyscallTable } from "./types.js";
@@ -48,6 +49,14 @@ export function isPollable(f: OpenFile): f is OpenFile & Pollable {
 /** Ready events of `f` now (cf. vfs_poll). */
 export function pollMask(f: OpenFile): number {
   return isPollable(f) ? f.pollMask() : DEFAULT_POLLMASK;
+}
+
+/**
+ * The deadline of a wait that lasts `ns` from now: the one the call had
+ * when it parked, if this is its re-run (so a sleep does not start over).
+ */
+export function deadlineNs(p: Process, ns: bigint): bigint {
+  return p.resumeUntilNs ?? nowNs() + ns;
 }
 
 /** Monotonic nanoseconds (the clock of every wait's deadline). */
@@ -82,9 +91,11 @@ const NO_HOST: HostWait = { fds: [], events: 0 };
  * the wait loops).
  * @throws GuestSignal SIGKILL when the run's --timeout has passed
  * @throws RestartError ERESTARTSYS when an unblocked signal is pending
+ * @throws ParkError when other processes are alive: the call parks, and runs again later
  */
 export function sleepSlice(p: Process, host: HostWait, untilNs?: bigint): void {
   interruption(p);
+  if (p.kernel.othersAlive(p)) throw new ParkError(host, untilNs); // others may run (and wake this one) meanwhile
   let ms = SLICE_MS;
   const timer = p.signal.timers.nextDeadlineNs();
   const until = timer !== undefined && (untilNs === undefined || timer < untilNs) ? timer : untilNs;
@@ -204,8 +215,8 @@ function poll(p: Process, addr: number, nfds: number, untilNs?: bigint): number 
 }
 
 /** The deadline of a poll timeout in ms (negative: none; 0: a single scan). */
-function msDeadline(ms: number): bigint | undefined {
-  return ms < 0 ? undefined : nowNs() + BigInt(ms) * 1_000_000n;
+function msDeadline(p: Process, ms: number): bigint | undefined {
+  return ms < 0 ? undefined : deadlineNs(p, BigInt(ms) * 1_000_000n);
 }
 
 /**
@@ -222,7 +233,7 @@ export function readTimeNs(p: Process, addr: number, usec = false): bigint {
 
 /** The deadline of a struct timespec timeout at `addr` (0: none). */
 function tsDeadline(p: Process, addr: number, usec = false): bigint | undefined {
-  return addr === 0 ? undefined : nowNs() + readTimeNs(p, addr, usec);
+  return addr === 0 ? undefined : deadlineNs(p, readTimeNs(p, addr, usec));
 }
 
 /** The fdtable size select() clamps nfds to (cf. fdt->max_fds: 64, then powers of two from 256). */
@@ -378,7 +389,7 @@ function epollWait(p: Process, epfd: number, evAddr: number, max: number, timeou
   let got: { data: bigint; events: number }[] = [];
   // Closed descriptors leave the set (cf. eventpoll_release).
   for (const [fd, it] of ep.items) if (p.fds.get(fd) !== it.file) ep.items.delete(fd);
-  waitUntil(p, () => (got = ep.ready(max)).length > 0, ep.hostWait(), msDeadline(timeoutMs));
+  waitUntil(p, () => (got = ep.ready(max)).length > 0, ep.hostWait(), msDeadline(p, timeoutMs));
   if (got.length === 0) return 0;
   const out = new DataView(new ArrayBuffer(12 * got.length));
   got.forEach((e, k) => {
@@ -393,7 +404,7 @@ function epollWait(p: Process, epfd: number, evAddr: number, max: number, timeou
 export function registerPoll(t: SyscallTable): void {
   // Interrupted, these restart when no handler runs and are EINTR when one does (cf. -ERESTARTNOHAND);
   // the p-forms run with the guest's mask in place (cf. set_user_sigmask).
-  t.set(7, { name: "poll", fn: (p, a) => restartAs("ERESTARTNOHAND", () => poll(p, u64(a[0]), u64(a[1]), msDeadline(i32(a[2])))) });
+  t.set(7, { name: "poll", fn: (p, a) => restartAs("ERESTARTNOHAND", () => poll(p, u64(a[0]), u64(a[1]), msDeadline(p, i32(a[2])))) });
   t.set(271, { name: "ppoll", fn: (p, a) => {
     const until = tsDeadline(p, u64(a[2]));
     return withSigmask(p, u64(a[3]), u64(a[4]), () => restartAs("ERESTARTNOHAND", () => poll(p, u64(a[0]), u64(a[1]), until)));

@@ -13,7 +13,7 @@ import { copyFromUser, copyToUser } from "../../mm/index.js";
 import { Reg } from "../constants.js";
 import type { Process } from "../process.js";
 import { RestartError } from "../signal/index.js";
-import { nowNs, readTimeNs, sleepUntil } from "./poll.js";
+import { deadlineNs, nowNs, readTimeNs, sleepUntil } from "./poll.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 const ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004, ARCH_GET_CPUID = 0x1011;
@@ -79,15 +79,11 @@ export function registerProcess(t: SyscallTable): void {
   t.set(63, { name: "uname", fn: (p, a) => uname(p, u64(a[0])) });
   t.set(318, { name: "getrandom", fn: (p, a) => getrandom(p, u64(a[0]), u64(a[1]), u64(a[2]) % 2 ** 32) });
   t.set(39, { name: "getpid", fn: (p) => p.pid });
-  t.set(110, { name: "getppid", fn: () => process.pid });
   t.set(186, { name: "gettid", fn: (p) => p.pid });
   t.set(102, { name: "getuid", fn: () => process.getuid?.() ?? 0 });
   t.set(107, { name: "geteuid", fn: () => process.geteuid?.() ?? 0 });
   t.set(104, { name: "getgid", fn: () => process.getgid?.() ?? 0 });
   t.set(108, { name: "getegid", fn: () => process.getegid?.() ?? 0 });
-  t.set(111, { name: "getpgrp", fn: (p) => p.pid });
-  t.set(121, { name: "getpgid", fn: (p, a) => (mustBeSelf(p, i32(a[0]), "getpgid"), p.pid) });
-  t.set(124, { name: "getsid", fn: (p, a) => (mustBeSelf(p, i32(a[0]), "getsid"), p.pid) });
   t.set(115, { name: "getgroups", fn: (p, a) => getgroups(p, i32(a[0]), u64(a[1])) });
   t.set(118, { name: "getresuid", fn: (p, a) => ids(p, a, process.getuid?.() ?? 0) });
   t.set(120, { name: "getresgid", fn: (p, a) => ids(p, a, process.getgid?.() ?? 0) });
@@ -289,7 +285,7 @@ function futex(p: Process, addr: number, op: number, val: number): number {
  */
 function sleep(p: Process, tsAddr: number, o: { clock: number; abs: boolean; remAddr: number }): number {
   const ns = readTimeNs(p, tsAddr);
-  const until = o.abs ? nowNs() + (ns > clockNs(o.clock) ? ns - clockNs(o.clock) : 0n) : nowNs() + ns;
+  const until = o.abs ? nowNs() + (ns > clockNs(o.clock) ? ns - clockNs(o.clock) : 0n) : deadlineNs(p, ns);
   return sleepInterruptibly(p, until, o);
 }
 

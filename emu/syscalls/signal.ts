@@ -8,13 +8,14 @@
 import { fail } from "../../lib/errno.js";
 import { GuestSignal } from "../../lib/errors.js";
 import { copyFromUser, copyToUser } from "../../mm/index.js";
+import { ParkError } from "../park.js";
 import type { Process } from "../process.js";
 import {
   BadFrameError, NSIG, RestartError, SIG, SIGACTION_SIZE, SIG_DFL, SIG_IGN, SI_KERNEL, SI_TKILL, SS_AUTODISARM, SS_DISABLE,
   SS_ONSTACK, UNBLOCKABLE, decodeSigAction, decodeSigInfo, defaultAction, encodeSigAction, encodeSigInfo, forceSignal,
   restartAs, restoreRtFrame, sendSignal, signalPending, sigBit, sigsetFromUser, userSigInfo, type SigInfo,
 } from "../signal/index.js";
-import { nowNs, readTimeNs, sleepSlice } from "./poll.js";
+import { deadlineNs, nowNs, readTimeNs, sleepSlice } from "./poll.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 /** The sigaction flags the kernel keeps (cf. UAPI_SA_FLAGS with SA_RESTORER; unknown bits read back as 0). */
@@ -104,7 +105,15 @@ function sigsuspend(p: Process, addr: number, size: number): number {
   const t = p.sigtask;
   t.savedMask = t.blocked;
   t.blocked = mask;
-  return Number(restartAs("ERESTARTNOHAND", () => waitForSignal(p)));
+  try {
+    return Number(restartAs("ERESTARTNOHAND", () => waitForSignal(p)));
+  } catch (e) {
+    if (e instanceof ParkError) { // it runs again from the start: the old mask until then
+      t.blocked = t.savedMask;
+      t.savedMask = undefined;
+    }
+    throw e;
+  }
 }
 
 /**
@@ -116,7 +125,7 @@ function sigsuspend(p: Process, addr: number, size: number): number {
 function sigtimedwait(p: Process, setAddr: number, infoAddr: number, tsAddr: number, size: number): number {
   if (size !== 8) fail("EINVAL", `rt_sigtimedwait: sigset size ${size}, want 8`);
   const set = sigsetFromUser(p, setAddr) & ~UNBLOCKABLE;
-  const until = tsAddr !== 0 ? nowNs() + readTimeNs(p, tsAddr) : undefined;
+  const until = tsAddr !== 0 ? deadlineNs(p, readTimeNs(p, tsAddr)) : undefined;
   const t = p.sigtask;
   const take = (): SigInfo | undefined => {
     const info = t.pending.take(~set) ?? p.signal.shared.take(~set);
