@@ -14,6 +14,7 @@ import { PF_INSTR, PF_WRITE, Reg, Vec } from "./constants.js";
 import { Engine } from "./engine.js";
 import { ExceptionState } from "./exception-state.js";
 import { FdTable } from "./fdtable.js";
+import { CpuSnapshot } from "./exec.js";
 import { EngineMmu } from "./mmu.js";
 import { SIG } from "./signals.js";
 import { dispatch } from "./syscalls/index.js";
@@ -79,6 +80,8 @@ export interface TrapHandler {
   onSingleStep(proc: Process): boolean;
   /** The address to report for a fault at `rip` (a stepped copy maps back to its original). */
   originalRip?(proc: Process, rip: number): number;
+  /** The process has just replaced its address space for execve (`proc.mm` is the new, empty one): state tied to the old image goes. */
+  onExec?(proc: Process): void;
 }
 
 /** Thrown by exit() to leave the syscall hook: the guest is finished. */
@@ -94,7 +97,8 @@ const RCX_R11 = new Int32Array([Reg.RCX, Reg.R11]);
 /** One guest process. */
 export class Process {
   readonly engine: Engine;
-  readonly mm: Mm;
+  /** The address space; execve puts a new one in its place (Mm.renew). */
+  mm: Mm;
   readonly fds = new FdTable();
   /** Root, working directory and umask. */
   readonly fs: Vfs;
@@ -112,6 +116,10 @@ export class Process {
   execImage: ExecImage | undefined;
   /** When the current run() began (process.hrtime.bigint()); a guest that waits is killed at this plus timeoutMs. */
   runStartNs = 0n;
+  /** Set by a call that left every register as the guest must continue with them (execve): the syscall's return writes none. */
+  syscallSetRegs = false;
+  /** The CPU as the constructor left it, for execve (resetCpu). */
+  private readonly freshCpu: CpuSnapshot;
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
@@ -137,6 +145,7 @@ export class Process {
     this.engine.writeReg(Reg.FPCW, 0x37f);
     this.engine.writeReg(Reg.MXCSR, 0x1f80);
     this.engine.writeReg(Reg.FPTAG, 0xffff);
+    this.freshCpu = new CpuSnapshot(this.engine);
     this.engine.onInterrupt((intno) => this.onInterrupt(intno));
     this.engine.onSyscall(() => this.onSyscall());
   }
@@ -165,6 +174,11 @@ export class Process {
     this.exePath = loaded.exePath;
     this.execImage = readExecImage(this.mm, loaded.rsp);
     return loaded;
+  }
+
+  /** Puts every register back as the constructor left them (execve); the caller sets RIP and RSP. */
+  resetCpu(): void {
+    this.freshCpu.restore();
   }
 
   /** Ends the guest with `code` (called by exit/exit_group). */
@@ -199,6 +213,10 @@ export class Process {
     const r = this.regs;
     this.engine.readRegs(SYSCALL_REGS, r, true);
     const ret = dispatch(this, r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    if (this.syscallSetRegs) {
+      this.syscallSetRegs = false;
+      return;
+    }
     this.engine.writeReg(Reg.RAX, typeof ret === "bigint" || ret < 0 ? BigInt(ret) : ret);
     // As the CPU's syscall leaves them: RCX = the next instruction (in this hook RIP is still
     // at the 2-byte syscall itself), R11 = RFLAGS.
@@ -250,6 +268,7 @@ export class Process {
     this.fs.close();
     this.mm.destroy();
     this.exc.free();
+    this.freshCpu.free();
     this.engine.close();
   }
 }
