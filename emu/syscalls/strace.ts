@@ -10,6 +10,7 @@
 import { copyFromUser, stringFromUser } from "../../mm/index.js";
 import type { Process } from "../process.js";
 import { ERRNO_TEXT } from "./errno-text.js";
+import { i32 } from "./types.js";
 
 /**
  * Argument kinds: d int, u unsigned size, x pointer (NULL for 0), s path,
@@ -206,7 +207,7 @@ function arg(p: Process, kind: string, v: number, next: number, ret: number | nu
     }
     case "a": return stringArray(p, v);
     case "e": return envArray(p, v);
-    case "F": return v === -100 ? "AT_FDCWD" : String(v);
+    case "F": return i32(v) === -100 ? "AT_FDCWD" : String(i32(v)); // an int: ld.so leaves the upper half of the register zero
     case "O": return openFlags(v);
     case "m": case "o": return "0" + (v & 0o7777).toString(8).padStart(3, "0");
     case "P": return flags(v, PROT);
