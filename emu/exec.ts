@@ -9,10 +9,10 @@
  *     -> `#!` chain, ELF headers, PT_INTERP loader (emu/loader.ts prepareExec)
  *   the point of no return (a failure kills the process by SIGSEGV):
  *     signal state (flush_signal_handlers) -> the old address space released and an
- *     empty one in its place on the same engine (exec_mmap, Mm.renew) -> all translated
- *     code dropped -> close-on-exec descriptors closed (do_close_on_exec) -> probe state
+ *     empty one in its place on the same engine (exec_mmap, Mm.renew) -> close-on-exec descriptors closed (do_close_on_exec) -> probe state
  *     of the old image dropped -> segments and stack mapped (commitExec) -> the CPU as a
- *     fresh process has it (start_thread), continuing at the new entry
+ *     fresh process has it (start_thread) -> the engine stopped, all translated code
+ *     dropped between runs, and the run resumed at the new entry
  *
  * The pid, cwd, root, umask, descriptors without FD_CLOEXEC, the signal mask
  * and pending signals are kept.
@@ -217,8 +217,7 @@ function pointOfNoReturn(p: Process, prepared: PreparedExec): void {
   try {
     // SIGNAL CORE: the one call site of execSignals(p) (emu/signal/index.ts) once "signal core:" is merged.
     flushSignalHandlers(p);
-    p.mm = p.mm.renew(); // cf. exec_mmap
-    engine.flushCode();
+    p.mm = p.mm.renew(); // cf. exec_mmap (its teardown drops the code of every present executable page)
     p.fds.closeOnExec();
     p.traps?.onExec?.(p);
     const loaded = commitExec(p.mm, prepared);
@@ -231,6 +230,9 @@ function pointOfNoReturn(p: Process, prepared: PreparedExec): void {
     // The engine adds the syscall's 2 bytes to RIP after this hook returns.
     engine.setRip(loaded.entry - 2);
     p.syscallSetRegs = true;
+    // Every other translation goes too, between runs: run() flushes and resumes at the entry.
+    p.codeFlushOwed = true;
+    engine.stop();
   } catch (e) {
     if (!(e instanceof ExecKilledError)) throw e;
     throw new GuestSignal(e.code, e.signo, engine.rip(), "exec", undefined, e.message);

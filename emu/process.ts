@@ -118,6 +118,8 @@ export class Process {
   runStartNs = 0n;
   /** Set by a call that left every register as the guest must continue with them (execve): the syscall's return writes none. */
   syscallSetRegs = false;
+  /** Set with the engine stopped from a hook (execve): run() drops all translated code and resumes at RIP. */
+  codeFlushOwed = false;
   /** The CPU as the constructor left it, for execve (resetCpu). */
   private readonly freshCpu: CpuSnapshot;
   private readonly exc: ExceptionState;
@@ -237,7 +239,18 @@ export class Process {
     const timeoutUs = (this.options.timeoutMs ?? 0) * 1000;
     this.runStartNs = process.hrtime.bigint();
     try {
-      this.engine.run(entry, { timeoutUs });
+      for (let at = entry, leftUs = timeoutUs; ; ) {
+        this.engine.run(at, { timeoutUs: leftUs });
+        if (!this.codeFlushOwed) break;
+        // execve stopped the engine to drop every translation between runs (a flush from a hook crashes 2.0.1).
+        this.codeFlushOwed = false;
+        this.engine.flushCode();
+        this.exc.reset();
+        at = this.engine.rip();
+        if (timeoutUs === 0) continue;
+        leftUs = timeoutUs - Number((process.hrtime.bigint() - this.runStartNs) / 1000n);
+        if (leftUs <= 0) break;
+      }
     } catch (e) {
       if (e instanceof GuestExit) return { kind: "exited", code: e.status };
       if (e instanceof GuestSignal) {
