@@ -8,7 +8,7 @@
  *     -> argv, envp from guest memory, checked against Linux's limits (count, copy_strings)
  *     -> `#!` chain, ELF headers, PT_INTERP loader (emu/loader.ts prepareExec)
  *   the point of no return (a failure kills the process by SIGSEGV):
- *     signal state (flush_signal_handlers) -> the old address space released and an
+ *     signal state (execSignals: flush_signal_handlers) -> the old address space released and an
  *     empty one in its place on the same engine (exec_mmap, Mm.renew) -> close-on-exec descriptors closed (do_close_on_exec) -> probe state
  *     of the old image dropped -> segments and stack mapped (commitExec) -> the CPU as a
  *     fresh process has it (start_thread) -> the engine stopped, all translated code
@@ -27,6 +27,7 @@ import { closeExec, commitExec, ExecError, ExecKilledError, followScripts, openE
 import type { Process } from "./process.js";
 import { procFile } from "./procfs.js";
 import { readExecImage } from "./procfs/self.js";
+import { execSignals } from "./signal/index.js";
 import { AT_FDCWD, dirBase, userPath } from "./syscalls/fs.js";
 import { guestPath, pathBytes, printable, type GuestPath } from "./vfs.js";
 
@@ -215,8 +216,7 @@ function readPointers(p: Process, addr: number, max: number): number[] {
 function pointOfNoReturn(p: Process, prepared: PreparedExec): void {
   const engine = p.engine;
   try {
-    // SIGNAL CORE: the one call site of execSignals(p) (emu/signal/index.ts) once "signal core:" is merged.
-    flushSignalHandlers(p);
+    execSignals(p); // cf. flush_signal_handlers, flush_itimer_signals... (mask and pending kept)
     p.mm = p.mm.renew(); // cf. exec_mmap (its teardown drops the code of every present executable page)
     p.fds.closeOnExec();
     p.traps?.onExec?.(p);
@@ -229,28 +229,13 @@ function pointOfNoReturn(p: Process, prepared: PreparedExec): void {
     engine.writeReg(Reg.RSP, loaded.rsp);
     // The engine adds the syscall's 2 bytes to RIP after this hook returns.
     engine.setRip(loaded.entry - 2);
-    p.syscallSetRegs = true;
+    p.registersReplaced = true;
     // Every other translation goes too, between runs: run() flushes and resumes at the entry.
     p.codeFlushOwed = true;
     engine.stop();
   } catch (e) {
     if (!(e instanceof ExecKilledError)) throw e;
     throw new GuestSignal(e.code, e.signo, engine.rip(), "exec", undefined, e.message);
-  }
-}
-
-/** SIG_IGN as a handler word. */
-const SIG_IGN = 1n;
-
-/**
- * What execve does to signal dispositions until the signal core's
- * execSignals replaces this (cf. flush_signal_handlers with force_default
- * 0): handled signals back to SIG_DFL, ignored ones stay ignored; the mask
- * is kept.
- */
-function flushSignalHandlers(p: Process): void {
-  for (const [sig, act] of p.sigactions) {
-    if (new DataView(act.buffer, act.byteOffset, 8).getBigUint64(0, true) !== SIG_IGN) p.sigactions.delete(sig);
   }
 }
 
