@@ -18,6 +18,7 @@ import { PF_INSTR, PF_USER, PF_WRITE, Reg, Vec } from "./constants.js";
 import { Engine } from "./engine.js";
 import { ExceptionState } from "./exception-state.js";
 import { FdTable } from "./fdtable.js";
+import { CpuSnapshot } from "./exec.js";
 import { EngineMmu } from "./mmu.js";
 import {
   FPE_INTDIV, ILL_ILLOPN, ProcessTimers, SIG, SI_KERNEL, SigHand, SignalStruct, TRAP_TRACE, TaskSignals, deliverSignals,
@@ -130,6 +131,8 @@ export interface TrapHandler {
   abortStep?(proc: Process): void;
   /** The trap handler of a fork child of `proc`'s (cf. dup_utask), or undefined to leave it without probes. */
   fork?(child: Process): TrapHandler | undefined;
+  /** The process has just replaced its address space for execve (`proc.mm` is the new, empty one): state tied to the old image goes. */
+  onExec?(proc: Process): void;
 }
 
 /** Thrown by exit() to leave the syscall hook: the guest is finished. */
@@ -161,7 +164,8 @@ export interface ParkedOn {
 /** One guest process. */
 export class Process {
   readonly engine: Engine;
-  readonly mm: Mm;
+  /** The address space; execve puts a new one in its place (Mm.renew). */
+  mm: Mm;
   readonly fds: FdTable;
   /** Root, working directory and umask. */
   readonly fs: Vfs;
@@ -210,6 +214,10 @@ export class Process {
   execImage: ExecImage | undefined;
   /** When the current run() began (process.hrtime.bigint()); a guest that waits is killed at this plus timeoutMs. */
   runStartNs = 0n;
+  /** Set with the engine stopped from a hook (execve): run() drops all translated code and resumes at RIP. */
+  codeFlushOwed = false;
+  /** The CPU as the constructor left it, for execve (resetCpu). */
+  private readonly freshCpu: CpuSnapshot;
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
@@ -258,6 +266,7 @@ export class Process {
     this.engine.writeReg(Reg.FPCW, 0x37f);
     this.engine.writeReg(Reg.MXCSR, 0x1f80);
     this.engine.writeReg(Reg.FPTAG, 0xffff);
+    this.freshCpu = new CpuSnapshot(this.engine);
     this.signal.timers = new ProcessTimers((info) => sendSignal(this, info));
     if (!forkOf) this.sighand.ignoreInherited(options.ignoredSignals ?? 0n);
     this.engine.onInterrupt((intno) => this.onInterrupt(intno));
@@ -288,6 +297,11 @@ export class Process {
     this.exePath = loaded.exePath;
     this.execImage = readExecImage(this.mm, loaded.rsp);
     return loaded;
+  }
+
+  /** Puts every register back as the constructor left them (execve); the caller sets RIP and RSP. */
+  resetCpu(): void {
+    this.freshCpu.restore();
   }
 
   /** Ends the guest with `code` (called by exit/exit_group). */
@@ -446,6 +460,12 @@ export class Process {
       return;
     }
     if (this.state === "vfork-wait") return;
+    if (this.codeFlushOwed) {
+      // execve stopped the engine to drop every translation between runs (a flush from a hook crashes 2.0.1).
+      this.codeFlushOwed = false;
+      this.engine.flushCode();
+      return;
+    }
     const now = process.hrtime.bigint();
     if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
       throw new GuestSignal("SIGKILL", SIG.SIGKILL, this.engine.readReg(Reg.RIP), "timeout", undefined, `killed: timeout after ${this.options.timeoutMs} ms`);
@@ -518,6 +538,7 @@ export class Process {
     this.fs.close();
     this.mm.destroy();
     this.exc.free();
+    this.freshCpu.free();
     this.engine.close();
   }
 
