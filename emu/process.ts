@@ -347,11 +347,11 @@ export class Process {
     try {
       ret = dispatch(this, nr, [r[1], r[2], r[3], r[4], r[5], r[6]]);
     } catch (e) {
-      if (!(e instanceof ParkError)) throw e;
-      return this.park(nr, e);
-    } finally {
+      if (e instanceof ParkError) return this.park(nr, e);
       this.resumeUntilNs = undefined;
+      throw e;
     }
+    this.resumeUntilNs = undefined; // the deadline was this call's only
     if (this.registersReplaced) {
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "sigreturn" });

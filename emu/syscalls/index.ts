@@ -5,6 +5,7 @@
  */
 import { ErrnoError } from "../../lib/errors.js";
 import { Errno, hostErrno } from "../../lib/errno.js";
+import { ParkError } from "../park.js";
 import type { Process } from "../process.js";
 import { registerClone } from "./clone.js";
 import { registerDirs } from "./dirs.js";
@@ -99,6 +100,7 @@ export function dispatch(p: Process, nr: number, args: readonly number[]): numbe
   try {
     ret = entry.fn(p, args);
   } catch (e) {
+    if (e instanceof ParkError) throw e; // it runs again when the scheduler retries it: traced then
     ret = errnoOf(e);
     if (ret === 0) {
       trace?.(formatLine(p, entry.name, args, null, atEntry)); // exit, or a bug: the call does not return
