@@ -87,6 +87,9 @@ function prepare(p: Process, r: ExecRequest): PreparedExec {
   if (r.flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) fail("EINVAL", `execveat: unknown flags 0x${r.flags.toString(16)}`);
   const name = userPath(p, r.pathAddr);
   if (name.length === 0 && !(r.flags & AT_EMPTY_PATH)) fail("ENOENT", "execve: empty path");
+  // The loader reads the host file; Linux reads through the page cache. What a guest wrote
+  // (a linker's output, a script just made) reaches the host file first.
+  p.sys.syncAll();
   const target = openTarget(p, r.dirfd, name, r.flags);
   let argv: Buffer[], envp: Buffer[];
   try {

@@ -193,6 +193,19 @@ export class MemSystem {
     this.anon.close();
   }
 
+  /**
+   * Writes back every dirty page, with the dirty bits of every process's
+   * shared file mappings moved onto their pages first (cf. sync(2)), so that
+   * the host files hold all the guest wrote, by write(2) or through a mapping.
+   */
+  syncAll(): void {
+    for (const mm of this.mms) {
+      for (const v of mm.vmas.all()) if (v.file && v.shared) mm.harvestDirty(v, v.start, v.end);
+      mm.settle();
+    }
+    this.sync();
+  }
+
   /** Writes every dirty page of every file back (cf. sync()). Call after harvesting PTE dirty bits. */
   sync(): void {
     for (const as of this.files.values()) {

@@ -110,8 +110,26 @@ export function registerProcess(t: SyscallTable): void {
     if (u64(a[0]) !== 0) copyToUser(p.mm, u64(a[0]), new Out(8).u64(0, s).bytes);
     return s;
   } });
+  t.set(98, { name: "getrusage", partial: "RUSAGE_SELF reports the whole faultline process's CPU time; children's and the other fields are 0", fn: (p, a) => getrusage(p, i32(a[0]), u64(a[1])) });
   t.set(35, { name: "nanosleep", fn: (p, a) => sleep(p, u64(a[0]), { clock: 1, abs: false, remAddr: u64(a[1]) }) });
   t.set(230, { name: "clock_nanosleep", fn: (p, a) => clockNanosleep(p, i32(a[0]), i32(a[1]), u64(a[2]), u64(a[3])) });
+}
+
+/**
+ * getrusage(2) (cf. getrusage in kernel/sys.c): RUSAGE_SELF and RUSAGE_THREAD
+ * get the CPU times of the faultline process (one guest thread at a time
+ * runs on it); RUSAGE_CHILDREN zeros, as faultline does not account per process.
+ */
+function getrusage(p: Process, who: number, addr: number): number {
+  const RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
+  if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) fail("EINVAL", `getrusage: who ${who}`);
+  const o = new Out(144);
+  if (who !== RUSAGE_CHILDREN) {
+    const u = process.cpuUsage();
+    o.u64(0, Math.floor(u.user / 1e6)).u64(8, u.user % 1e6).u64(16, Math.floor(u.system / 1e6)).u64(24, u.system % 1e6);
+  }
+  copyToUser(p.mm, addr, o.bytes);
+  return 0;
 }
 
 /** arch_prctl(2): the FS and GS bases that TLS uses. */
