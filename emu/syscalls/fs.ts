@@ -373,6 +373,23 @@ function writeAll(p: Process, f: OpenFile, data: Uint8Array, pos: bigint | undef
   return k;
 }
 
+/**
+ * close_range(2) (cf. __close_range): closes, or with CLOSE_RANGE_CLOEXEC
+ * marks close-on-exec, every open descriptor in [first, last];
+ * CLOSE_RANGE_UNSHARE needs nothing more (the table is never shared yet).
+ */
+function closeRange(p: Process, first: number, last: number, flags: number): number {
+  const CLOSE_RANGE_UNSHARE = 2, CLOSE_RANGE_CLOEXEC = 4;
+  if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) fail("EINVAL", `close_range: flags 0x${flags.toString(16)}`);
+  if (first > last) fail("EINVAL", "close_range: first > last");
+  for (let fd = first; fd <= Math.min(last, NOFILE - 1); fd++) {
+    if (!p.fds.get(fd)) continue;
+    if (flags & CLOSE_RANGE_CLOEXEC) p.fds.setCloexec(fd, true);
+    else p.fds.close(fd);
+  }
+  return 0;
+}
+
 /** struct iovec array at `iov` with `cnt` entries: [base, len] pairs (cf. import_iovec). */
 function iovecs(p: Process, iov: number, cnt: number): [number, number][] {
   if (cnt < 0 || cnt > 1024) fail("EINVAL", "bad iovec count");
@@ -597,6 +614,7 @@ export function registerFs(t: SyscallTable): void {
   t.set(85, { name: "creat", fn: (p, a) => openAt(p, AT_FDCWD, u64(a[0]), O_CREAT | O_WRONLY | O_TRUNC, i32(a[1])) });
   t.set(257, { name: "openat", fn: (p, a) => openAt(p, i32(a[0]), u64(a[1]), i32(a[2]), i32(a[3])) });
   t.set(3, { name: "close", fn: (p, a) => (p.fds.close(i32(a[0])), 0) });
+  t.set(436, { name: "close_range", fn: (p, a) => closeRange(p, u64(a[0]) % 2 ** 32, u64(a[1]) % 2 ** 32, u64(a[2]) % 2 ** 32) });
   t.set(8, { name: "lseek", fn: (p, a) => lseek(p, i32(a[0]), i32(a[2])) });
   t.set(32, { name: "dup", fn: (p, a) => p.fds.install(p.fds.must(i32(a[0]))) });
   t.set(33, { name: "dup2", fn: (p, a) => {

@@ -153,36 +153,47 @@ function sigtimedwait(p: Process, setAddr: number, infoAddr: number, tsAddr: num
 }
 
 /**
- * Checks that `pid` names the guest itself as kill_something_info would
- * find it: pid > 0 names a process, 0 the caller's group, -pgrp a group, -1
- * every process but the caller (of which a guest sees none).
- * @returns whether the signal goes to the guest
+ * The processes kill's `pid` names (cf. kill_something_info): pid > 0 that
+ * process, 0 the caller's group, -pgrp a group, -1 every process but the
+ * caller and the first (as Linux spares init). Zombies count as found (a
+ * signal to one does nothing).
+ * @throws ErrnoError ESRCH when it names none
  */
-function killTarget(p: Process, pid: number, sig: number): boolean {
+function killTargets(p: Process, pid: number): Process[] {
   if (pid === -0x80000000) fail("ESRCH", "kill: pid INT_MIN names no process");
-  if (pid === p.pid || pid === 0 || pid === -p.pid) return true;
-  if (pid === -1 && (sig < 0 || sig > NSIG)) fail("EINVAL", `kill: bad signal ${sig}`);
-  return fail("ESRCH", `kill: no process ${pid} in this guest`);
+  const all = [...p.kernel.procs.values()];
+  let out: Process[];
+  if (pid > 0) out = all.filter((q) => q.pid === pid);
+  else if (pid === 0) out = all.filter((q) => q.pgid === p.pgid);
+  else if (pid === -1) out = all.filter((q) => q !== p && q !== p.kernel.init);
+  else out = all.filter((q) => q.pgid === -pid);
+  if (out.length === 0 && pid !== -1) fail("ESRCH", `kill: no process ${pid} in this guest`);
+  return out;
 }
 
-/** kill(2) (cf. kill_something_info, group_send_sig_info): 0 only probes; delivered at this call's return. */
+/** kill(2) (cf. kill_something_info, group_send_sig_info): 0 only probes; one sent to the caller is delivered at this call's return. */
 function kill(p: Process, pid: number, sig: number): number {
-  killTarget(p, pid, sig);
+  if (pid === -1 && (sig < 0 || sig > NSIG)) fail("EINVAL", `kill: bad signal ${sig}`);
+  const targets = killTargets(p, pid);
   if (sig < 0 || sig > NSIG) fail("EINVAL", `kill: bad signal ${sig}`);
-  if (sig !== 0) sendSignal(p, userSigInfo(sig, { pid: p.pid, uid: uid() }));
+  if (pid === -1 && targets.length === 0) fail("ESRCH", "kill: no other process");
+  if (sig === 0) return 0;
+  for (const t of targets) if (t.state !== "zombie") sendSignal(t, userSigInfo(sig, { pid: p.pid, uid: uid() }));
   return 0;
 }
 
 /**
  * tgkill(2) and tkill(2) (`tgid` null) (cf. do_tkill): non-positive ids
- * are EINVAL; a thread other than the guest's one is ESRCH; the signal goes
+ * are EINVAL; each process has one thread, whose tid is its pid, so a tid
+ * names a process, and a tgid that is not its own is ESRCH; the signal goes
  * to the thread (SI_TKILL).
  */
 function tgkill(p: Process, tgid: number | null, tid: number, sig: number, call: string): number {
   if (tid <= 0 || (tgid !== null && tgid <= 0)) fail("EINVAL", `${call}: bad thread id`);
-  if (tid !== p.pid || (tgid !== null && tgid !== p.pid)) fail("ESRCH", `${call}: no thread ${tid} in this guest`);
+  const t = p.kernel.procs.get(tid);
+  if (!t || t.state === "zombie" || (tgid !== null && tgid !== tid)) fail("ESRCH", `${call}: no thread ${tid} in this guest`);
   if (sig < 0 || sig > NSIG) fail("EINVAL", `${call}: bad signal ${sig}`);
-  if (sig !== 0) sendSignal(p, userSigInfo(sig, { pid: p.pid, uid: uid(), tkill: true }), { thread: true });
+  if (sig !== 0) sendSignal(t, userSigInfo(sig, { pid: p.pid, uid: uid(), tkill: true }), { thread: true });
   return 0;
 }
 
@@ -298,8 +309,8 @@ export function registerSignal(t: SyscallTable): void {
   t.set(34, { name: "pause", fn: (p) => Number(restartAs("ERESTARTNOHAND", () => waitForSignal(p))) });
   t.set(131, { name: "sigaltstack", fn: (p, a) => sigaltstack(p, u64(a[0]), u64(a[1])) });
   t.set(219, { name: "restart_syscall", fn: (p) => restartSyscall(p) });
-  t.set(62, { name: "kill", partial: "the guest is one process: other pids are ESRCH", fn: (p, a) => kill(p, i32(a[0]), i32(a[1])) });
-  t.set(200, { name: "tkill", partial: "the guest's one thread only", fn: (p, a) => tgkill(p, null, i32(a[0]), i32(a[1]), "tkill") });
-  t.set(234, { name: "tgkill", partial: "the guest's one thread only", fn: (p, a) => tgkill(p, i32(a[0]), i32(a[1]), i32(a[2]), "tgkill") });
+  t.set(62, { name: "kill", fn: (p, a) => kill(p, i32(a[0]), i32(a[1])) });
+  t.set(200, { name: "tkill", partial: "one thread per process", fn: (p, a) => tgkill(p, null, i32(a[0]), i32(a[1]), "tkill") });
+  t.set(234, { name: "tgkill", partial: "one thread per process", fn: (p, a) => tgkill(p, i32(a[0]), i32(a[1]), i32(a[2]), "tgkill") });
 }
 
