@@ -122,6 +122,19 @@ export class ProbeTraps implements TrapHandler {
    * being stepped, no return is outstanding, the slot area and the address
    * lookups belonged to the old image. The registry then serves the new one.
    */
+  /**
+   * The trap state of a fork child (cf. dup_utask, uprobe_dup_mmap): the same
+   * probe table, its own copy of the slot area (dupMmap copied the page) and
+   * of the return instances, and the step in progress if the fork was one.
+   */
+  fork(child: Process): ProbeTraps {
+    const t = new ProbeTraps(this.table);
+    if (this.xolArea) t.xolArea = new XolArea(child.mm, this.xolArea);
+    t.returns = this.returns.clone();
+    t.state = this.state;
+    return t;
+  }
+
   onExec(proc: Process): void {
     this.state = { kind: "idle" };
     this.xolArea = undefined;

@@ -32,6 +32,14 @@ export class ReturnStack {
   /** Calls whose return went unprobed because the stack was full. */
   skipped = 0;
 
+  /** fork's copy (cf. dup_utask's dup_return_instance): the child returns through the same frames. */
+  clone(): ReturnStack {
+    const c = new ReturnStack();
+    c.stack.push(...this.stack.map((r) => ({ ...r })));
+    c.skipped = this.skipped;
+    return c;
+  }
+
   /**
    * At the entry of `probe`'s function: hijacks the return address.
    * @returns false when the depth limit was reached (the call returns unprobed)

@@ -21,8 +21,18 @@ export class XolArea {
   /** The bytes the slot holds now (a probe's plan keeps one array), to skip rewriting the same instruction. */
   private held: Uint8Array | undefined;
 
-  /** Maps the area in `mm` (top-down in the mmap area). */
-  constructor(private readonly mm: Mm) {
+  /**
+   * Maps the area in `mm` (top-down in the mmap area), or, with `copyOf`,
+   * takes over the area a fork copied into `mm` from `copyOf`'s (cf.
+   * uprobe_dup_mmap: the child's [uprobes] page is its own copy).
+   */
+  constructor(private readonly mm: Mm, copyOf?: XolArea) {
+    if (copyOf) {
+      this.trampoline = copyOf.trampoline;
+      this.slot = copyOf.slot;
+      this.held = copyOf.held;
+      return;
+    }
     const at = mm.vmas.findFreeTopDown(PAGE_SIZE, MMAP_MIN_ADDR, MMAP_BASE);
     mapRegion(mm, at, PAGE_SIZE, PROT_READ | PROT_EXEC, false, null, 0, false, "[uprobes]");
     this.trampoline = at;
