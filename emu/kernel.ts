@@ -33,6 +33,8 @@ export class Kernel {
   private readonly runQueue: Process[] = [];
   /** The next pid to hand out (cf. alloc_pid; never reused within a run). */
   private nextPid = 0;
+  /** Whether a second process was ever made (then --strace prefixes every line with its pid, as strace -f). */
+  forked = false;
   /** Most live processes at once (cf. RLIMIT_NPROC): fork is EAGAIN beyond it. */
   maxProcs = 4096;
   /** The first process: the reaper of orphans (cf. child_reaper), and whose status the run reports. */
@@ -47,6 +49,7 @@ export class Kernel {
    */
   register(p: Process, firstPid: number): number {
     const pid = this.init === undefined ? firstPid : this.nextPid;
+    if (this.init !== undefined) this.forked = true;
     this.init ??= p;
     this.nextPid = Math.max(this.nextPid, pid) + 1;
     this.procs.set(pid, p);

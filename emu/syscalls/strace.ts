@@ -38,7 +38,8 @@ const SIGNATURES: Record<string, string> = {
   fsync: "d", fdatasync: "d", fadvise64: "dddd", utimensat: "FsxT", getxattr: "ssxu", lgetxattr: "ssxu", fgetxattr: "dsxu",
   listxattr: "sxu", llistxattr: "sxu", flistxattr: "dxu", statfs: "sx", fstatfs: "dx", chown: "sdd", lchown: "sdd",
   fchown: "ddd", fchownat: "FsddT", gettimeofday: "xx", time: "x", prctl: "dxxxx",
-  execve: "sae", execveat: "FsaeT",
+  execve: "sae", execveat: "FsaeT", wait4: "dxxx", waitid: "ddxxx", clone: "xxxxx", clone3: "xu", fork: "", vfork: "",
+  setpgid: "dd", getpgid: "d", getsid: "d", rt_sigsuspend: "xu", rt_sigtimedwait: "xxxu", rt_sigqueueinfo: "dGx", pause: "",
 };
 
 /** Named bits of a flag word, lowest first; `zero` names the value 0 when it has a name. */
@@ -218,7 +219,7 @@ function arg(p: Process, kind: string, v: number, next: number, ret: number | nu
     case "G": return SIGNAL_NAMES[v] ?? (v >= 34 && v <= 64 ? `SIGRT_${v - 34}` : String(v));
     case "u": return v < 0 ? BigInt.asUintN(64, BigInt(v)).toString() : String(v);
     case "x": return ptr(v);
-    case "d": return String(v);
+    case "d": return String(i32(v)); // a C int: the low 32 bits, signed
     default: {
       const name = ENUMS[kind]?.[v];
       if (name !== undefined) return name;
@@ -269,5 +270,7 @@ export function formatResult(ret: number, name = ""): string {
  */
 export function formatLine(p: Process, name: string, args: readonly number[], ret: number | null, argsText?: string): string {
   const call = `${name}(${argsText ?? formatArgs(p, name, args, ret)})`;
-  return `${call.padEnd(39)}${ret === null ? " = ?" : formatResult(ret, name)}`;
+  // As strace -f: once a second process exists, every line says whose it is.
+  const who = p.kernel.forked ? `[pid ${String(p.pid).padStart(5)}] ` : "";
+  return `${who}${call.padEnd(39)}${ret === null ? " = ?" : formatResult(ret, name)}`;
 }
