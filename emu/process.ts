@@ -487,7 +487,9 @@ export class Process {
     this.exitStatus = status;
     this.state = "zombie";
     this.vforkDone();
-    this.release();
+    // The first process keeps its memory until destroy(): its caller may report from it (the faulting instruction).
+    if (this === this.kernel.init) this.releaseFiles();
+    else this.release();
     exitNotify(this);
   }
 
@@ -527,15 +529,26 @@ export class Process {
     return { kind: "signaled", signo: SIG.SIGSEGV, detail: `SEGV_MAPERR: ${e.message}`, rip };
   }
 
-  /** Whether release() ran. */
+  /** Whether the files and the memory were released (releaseFiles, release). */
+  private filesReleased = false;
   private released = false;
 
-  /** Frees what a zombie no longer needs: files, cwd, address space, engine (dirty file data stays in the page cache). Idempotent. */
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
+  /** Closes the descriptors and the cwd at exit (cf. exit_files, exit_fs): pipes see their ends go. Idempotent. */
+  private releaseFiles(): void {
+    if (this.filesReleased) return;
+    this.filesReleased = true;
     this.fds.closeAll();
     this.fs.close();
+  }
+
+  /**
+   * Frees what a zombie no longer needs: files, address space, engine (dirty
+   * file data stays in the page cache). Idempotent.
+   */
+  private release(): void {
+    this.releaseFiles();
+    if (this.released) return;
+    this.released = true;
     this.mm.destroy();
     this.exc.free();
     this.freshCpu.free();
