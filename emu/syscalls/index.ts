@@ -13,6 +13,7 @@ import { registerNet } from "./net.js";
 import { registerProcess } from "./process.js";
 import { registerSignal } from "./signal.js";
 import { registerStat } from "./stat.js";
+import { registerTimer } from "./timer.js";
 import { SYSCALL_NAMES } from "./names.js";
 import { formatLine } from "./strace.js";
 import type { SyscallTable } from "./types.js";
@@ -26,6 +27,7 @@ registerStat(SYSCALLS);
 registerDirs(SYSCALLS);
 registerSignal(SYSCALLS);
 registerNet(SYSCALLS);
+registerTimer(SYSCALLS);
 
 /**
  * What the calls registered without a `partial` note leave out of Linux's
