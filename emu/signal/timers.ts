@@ -27,7 +27,8 @@ import { ErrnoError } from "../../lib/errors.js";
 import { fail } from "../../lib/errno.js";
 import { nowNs } from "../syscalls/poll.js";
 import { realtimeNs } from "../syscalls/process.js";
-import { SI_KERNEL, SI_TIMER, SIG, type SigInfo } from "./index.js";
+import { SI_KERNEL, SI_TIMER, SIG } from "./constants.js";
+import type { SigInfo } from "./siginfo.js";
 
 /** The three interval timers of setitimer(2) (cf. uapi/linux/time.h). */
 export const ITIMER_REAL = 0, ITIMER_VIRTUAL = 1, ITIMER_PROF = 2;
