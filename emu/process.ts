@@ -165,6 +165,10 @@ export class Process {
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
   private readonly warned = new Set<string>();
+  /** When the engine slice now running ends (monotonic ns; undefined: no limit), as runSlices computed it. */
+  private sliceLimit: bigint | undefined;
+  /** Set when a system call armed a timer due before sliceLimit and stopped the engine early for it. */
+  private sliceCut = false;
   /** Reads RIP; handed to the fault path, which needs it only to report a signal. */
   private readonly ripOf = (): number => this.engine.rip();
 
@@ -271,6 +275,19 @@ export class Process {
     if (ret === -Errno.EPIPE && SIGPIPE_CALLS.has(nr)) raiseSigpipe(this);
     expireTimers(this);
     if (signalPending(this) || this.sigtask.savedMask !== undefined || isRestart(ret)) deliverSignals(this, { kind: "syscall", nr, ret });
+    this.cutSliceForTimer();
+  }
+
+  /**
+   * Ends the running engine slice early when a timer armed by the call just
+   * made (alarm, setitimer, timer_settime) is due before the slice would end,
+   * so a guest that then only computes still gets its signal on time.
+   */
+  private cutSliceForTimer(): void {
+    const due = this.signal.timers.nextDeadlineNs();
+    if (due === undefined || (this.sliceLimit !== undefined && due >= this.sliceLimit)) return;
+    this.sliceCut = true;
+    this.engine.stop();
   }
 
   /**
@@ -311,7 +328,7 @@ export class Process {
     let pc = entry;
     for (;;) {
       const sliceStart = process.hrtime.bigint();
-      const limit = this.sliceEnd(timeoutNs);
+      const limit = (this.sliceLimit = this.sliceEnd(timeoutNs));
       this.exc.reset();
       this.engine.run(pc, { timeoutUs: limit === undefined ? 0 : Math.max(1, Number((limit - sliceStart) / 1000n)) });
       const now = process.hrtime.bigint();
@@ -319,7 +336,9 @@ export class Process {
       if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
         return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: timeout after ${this.options.timeoutMs} ms`, rip };
       }
-      if (limit === undefined || now < limit) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
+      const cut = this.sliceCut;
+      this.sliceCut = false;
+      if (!cut && (limit === undefined || now < limit)) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "async" });
       pc = this.engine.rip();
