@@ -38,6 +38,14 @@ export const SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD = 2, SIGEV_THREAD_ID
 export const TIMER_ABSTIME = 1;
 
 const NSEC_PER_SEC = 1_000_000_000n;
+/** The largest time the kernel keeps (cf. KTIME_MAX): timer values and deadlines saturate there. */
+export const KTIME_MAX = 2n ** 63n - 1n;
+
+/** `a + b` saturating at KTIME_MAX (cf. ktime_add_safe). */
+function addSafe(a: bigint, b: bigint): bigint {
+  const sum = a + b;
+  return sum > KTIME_MAX ? KTIME_MAX : sum;
+}
 /** The largest si_overrun / timer_getoverrun value (an int; cf. timer_overrun_to_int). */
 const INT_MAX = 0x7fff_ffff;
 /**
@@ -231,7 +239,8 @@ export class ProcessTimers {
     if (t.expires === undefined) return { valueNs: 0n, intervalNs: t.interval };
     const left = t.expires - baseNow(t.base, nowNs());
     const floor = t.base === "wall" ? 1000n : TICK_NS;
-    return { valueNs: left > 0n ? left : floor, intervalNs: t.interval };
+    // A CPU timer's time left is a u64 the kernel hands out as an s64: past KTIME_MAX it reads negative.
+    return { valueNs: left > 0n ? BigInt.asIntN(64, left) : floor, intervalNs: t.interval };
   }
 
   /**
@@ -250,8 +259,9 @@ export class ProcessTimers {
       t.interval = which === ITIMER_REAL ? 0n : spec.intervalNs;
       return old;
     }
-    const extra = t.base === "wall" ? 0n : TICK_NS;
-    t.expires = baseNow(t.base, nowNs()) + spec.valueNs + extra;
+    const now = baseNow(t.base, nowNs());
+    // ITIMER_REAL is an hrtimer (its deadline saturates); a CPU timer's is u64 arithmetic, one tick later.
+    t.expires = t.base === "wall" ? addSafe(now, spec.valueNs) : now + spec.valueNs + TICK_NS;
     t.interval = spec.intervalNs;
     return old;
   }
@@ -383,7 +393,7 @@ export class ProcessTimers {
     if (spec.valueNs === 0n) return old;
     const now = baseNow(t.clock.base, nowNs());
     t.interval = spec.intervalNs;
-    if (!o.absolute) t.expires = now + spec.valueNs;
+    if (!o.absolute) t.expires = addSafe(now, spec.valueNs);
     else if (t.clock.realtime) t.expires = now + (spec.valueNs - realtimeNs());
     else t.expires = spec.valueNs;
     t.armed = true;

@@ -13,12 +13,14 @@ import type { Process } from "../process.js";
 import { NSIG } from "../signal/index.js";
 import {
   SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID, TIMER_ABSTIME,
-  type TimerClock, type TimerEvent, type TimerSpec,
+  KTIME_MAX, type TimerClock, type TimerEvent, type TimerSpec,
 } from "../signal/timers.js";
 import { Out } from "./process.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 const NSEC_PER_SEC = 1_000_000_000n;
+/** Seconds from which a time saturates at KTIME_MAX (cf. KTIME_SEC_MAX in timespec64_to_ktime). */
+const KTIME_SEC_MAX = KTIME_MAX / NSEC_PER_SEC;
 /** What getitimer/setitimer leave out. */
 const CPU_NOTE = "ITIMER_VIRTUAL and ITIMER_PROF count the whole faultline process's CPU time";
 /** struct sigevent as the kernel copies it (cf. sigevent_t): value, signo, notify, then the union's tid. */
@@ -39,7 +41,8 @@ export function registerTimer(t: SyscallTable): void {
 
 /**
  * Reads a struct itimerval (`unit` 1e6: timevals) or itimerspec (`unit`
- * 1e9: timespecs) at `addr`: interval first, then value.
+ * 1e9: timespecs) at `addr`: interval first, then value, each as the
+ * kernel's ktime (KTIME_MAX from KTIME_SEC_MAX seconds on).
  * @throws ErrnoError EFAULT; EINVAL for a negative second or a fraction
  *   outside 0..unit-1 in either half (cf. timeval_valid, timespec64_valid)
  */
@@ -48,7 +51,7 @@ function getSpec(p: Process, addr: number, unit: bigint): TimerSpec {
   const ns = (off: number): bigint => {
     const sec = v.getBigInt64(off, true), frac = v.getBigInt64(off + 8, true);
     if (sec < 0n || frac < 0n || frac >= unit) fail("EINVAL", `timer value ${sec}.${frac} out of range`);
-    return sec * NSEC_PER_SEC + frac * (NSEC_PER_SEC / unit);
+    return sec >= KTIME_SEC_MAX ? KTIME_MAX : sec * NSEC_PER_SEC + frac * (NSEC_PER_SEC / unit);
   };
   const intervalNs = ns(0);
   return { valueNs: ns(16), intervalNs };
@@ -56,12 +59,17 @@ function getSpec(p: Process, addr: number, unit: bigint): TimerSpec {
 
 /**
  * Writes `spec` as a struct itimerval (`unit` 1e6, microseconds truncated
- * as put_itimerval truncates) or itimerspec (`unit` 1e9) at `addr`.
+ * as put_itimerval truncates) or itimerspec (`unit` 1e9) at `addr`; a
+ * negative time as ns_to_timespec64 splits it (seconds rounded down, the
+ * fraction positive).
  * @throws ErrnoError EFAULT
  */
 function putSpec(p: Process, addr: number, spec: TimerSpec, unit: bigint): void {
   const per = NSEC_PER_SEC / unit;
-  const half = (out: Out, off: number, ns: bigint): Out => out.u64(off, ns / NSEC_PER_SEC).u64(off + 8, (ns % NSEC_PER_SEC) / per);
+  const half = (out: Out, off: number, ns: bigint): Out => {
+    const frac = ((ns % NSEC_PER_SEC) + NSEC_PER_SEC) % NSEC_PER_SEC;
+    return out.u64(off, (ns - frac) / NSEC_PER_SEC).u64(off + 8, frac / per);
+  };
   copyToUser(p.mm, addr, half(half(new Out(32), 0, spec.intervalNs), 16, spec.valueNs).bytes);
 }
 

@@ -551,6 +551,29 @@ static void part_errors(void) {
   show("getitimer(at a bad address)", syscall(SYS_getitimer, ITIMER_REAL, BAD));
   show("alarm(0): the setitimer's 1 s rounds to", syscall(SYS_alarm, 0));
   show("alarm(0x100000000 + 0): the low 32 bits", syscall(SYS_alarm, 0x100000000UL));
+
+  /* Times past KTIME_MAX (2^63 - 1 ns) saturate there, as the kernel's ktime does. */
+  struct itimerval huge = {{0, 0}, {0x4000000000000000L, 0}}, huge_iv = {{0x7fffffffffffffffL, 0}, {1, 0}};
+  setitimer(ITIMER_REAL, &huge, NULL);
+  getitimer(ITIMER_REAL, &v);
+  printf("setitimer(2^62 s): value over 9e9 s: %s\n", v.it_value.tv_sec > 9000000000L ? "yes" : "no");
+  setitimer(ITIMER_REAL, &huge_iv, NULL);
+  getitimer(ITIMER_REAL, &v);
+  printf("setitimer(interval 2^63-1 s): interval %ld.%06ld\n", (long)v.it_interval.tv_sec, (long)v.it_interval.tv_usec);
+  struct itimerval vt = {{0, 0}, {0x7fffffffffffffffL, 0}}, vt_off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_VIRTUAL, &vt, NULL);
+  getitimer(ITIMER_VIRTUAL, &v);
+  printf("setitimer(ITIMER_VIRTUAL, 2^63-1 s) reads back (a u64 read as s64): %ld\n", (long)v.it_value.tv_sec);
+  setitimer(ITIMER_VIRTUAL, &vt_off, NULL);
+  struct itimerspec far = {{0x7fffffffffffffffL, 0}, {0x7fffffffffffffffL, 999999999}};
+  show("timer_create(for huge times)", syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, &id));
+  syscall(SYS_timer_settime, id, 0, &far, NULL);
+  syscall(SYS_timer_gettime, id, &cur);
+  printf("  relative: value over 9e9 s: %s, interval %ld.%09ld\n", cur.it_value.tv_sec > 9000000000L ? "yes" : "no",
+         (long)cur.it_interval.tv_sec, cur.it_interval.tv_nsec);
+  syscall(SYS_timer_settime, id, TIMER_ABSTIME, &far, NULL);
+  syscall(SYS_timer_gettime, id, &cur);
+  printf("  absolute: value over 9e9 s: %s\n", cur.it_value.tv_sec > 9000000000L ? "yes" : "no");
 }
 
 int main(int argc, char **argv) {
