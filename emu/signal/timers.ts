@@ -56,6 +56,12 @@ const INT_MAX = 0x7fff_ffff;
  */
 const CPU_RECHECK_NS = 10_000_000n;
 /**
+ * The shortest such wait: a guest that sleeps uses no CPU time, and
+ * re-checking its nearly due CPU timer more often would only burn the host
+ * CPU time that then fires it.
+ */
+const CPU_RECHECK_MIN_NS = 1_000_000n;
+/**
  * Most POSIX timers a process may hold at once: each is memory of the host
  * process, and Linux charges each against RLIMIT_SIGPENDING (its default
  * on a machine with this much memory is of this order); past it,
@@ -179,20 +185,24 @@ export class ProcessTimers {
 
   /**
    * The monotonic time (ns, `nowNs`'s clock) by which {@link expire} must
-   * next run, or undefined when no timer runs. For CPU-time timers it is
-   * conservative: at most CPU_RECHECK_NS ahead, and never later than the
-   * CPU time left read as wall time.
+   * next run, or undefined when no timer runs. For a CPU-time timer it is
+   * the CPU time left read as wall time, kept between CPU_RECHECK_MIN_NS
+   * and CPU_RECHECK_NS ahead (now, once it is due).
    */
   nextDeadlineNs(): bigint | undefined {
-    const wall = nowNs();
     let best: bigint | undefined;
+    let wall: bigint | undefined; // read only when a CPU-time timer runs: this is called after every system call
     let cpuNow: { user: bigint; total: bigint } | undefined;
     const consider = (base: TimeBase, expires: bigint): void => {
       let at = expires;
       if (base !== "wall") {
-        cpuNow ??= { user: baseNow("cpu-user", wall), total: baseNow("cpu-total", wall) };
+        wall ??= nowNs();
+        if (!cpuNow) {
+          const u = process.cpuUsage();
+          cpuNow = { user: BigInt(u.user) * 1000n, total: BigInt(u.user + u.system) * 1000n };
+        }
         const left = expires - (base === "cpu-user" ? cpuNow.user : cpuNow.total);
-        at = wall + (left < CPU_RECHECK_NS ? (left > 0n ? left : 0n) : CPU_RECHECK_NS);
+        at = wall + (left <= 0n ? 0n : left < CPU_RECHECK_MIN_NS ? CPU_RECHECK_MIN_NS : left < CPU_RECHECK_NS ? left : CPU_RECHECK_NS);
       }
       if (best === undefined || at < best) best = at;
     };
