@@ -154,8 +154,6 @@ interface PosixTimer {
   requeuePending: boolean;
   /** Bumped by every timer_settime and every rearm (cf. it_signal_seq): a queued signal older than it is stale. */
   seq: number;
-  /** The signal this timer has queued and not yet seen delivered, if any (cf. the sigqueue on a pending list). */
-  queued: { seq: number; extraOverruns: bigint } | undefined;
   /** Set by timer_delete: its queued signal, if any, is stale. */
   deleted: boolean;
 }
@@ -337,7 +335,7 @@ export class ProcessTimers {
     const ev = event ?? { notify: SIGEV_SIGNAL, signo: SIG.SIGALRM, value: BigInt(id) };
     this.posix.set(id, {
       id, clock, event: ev, expires: 0n, active: false, armed: false, interval: 0n,
-      overrun: -1n, overrunLast: 0n, requeuePending: false, seq: 0, queued: undefined, deleted: false,
+      overrun: -1n, overrunLast: 0n, requeuePending: false, seq: 0, deleted: false,
     });
     return id;
   }
@@ -385,8 +383,8 @@ export class ProcessTimers {
   }
 
   /**
-   * timer_settime(2) (cf. common_timer_set): disarms, forgets any queued
-   * signal of the old setting, then arms with `spec` (value 0: stays
+   * timer_settime(2) (cf. common_timer_set): disarms, makes any queued
+   * signal of the old setting stale (dropped at delivery), then arms with `spec` (value 0: stays
    * disarmed, period dropped). An absolute value is on the timer's clock
    * (a wall-clock one is turned into a monotonic deadline here).
    * @returns the old setting, as timer_gettime would have read it
@@ -400,6 +398,7 @@ export class ProcessTimers {
     t.requeuePending = false;
     t.seq++;
     t.overrunLast = 0n;
+    t.overrun = -1n;
     if (spec.valueNs === 0n) return old;
     const now = baseNow(t.clock.base, nowNs());
     t.interval = spec.intervalNs;
@@ -433,29 +432,20 @@ export class ProcessTimers {
   /**
    * A POSIX timer's expiry (cf. posix_timer_fn, posix_timer_event,
    * send_sigqueue): an interval timer waits, not rearmed, until its signal
-   * is delivered. When its previous signal is still queued, that one
-   * counts one more overrun instead; when the signal cannot be queued
-   * (ignored, or a non-real-time one already pending), an interval timer
-   * restarts at once, counting the periods it skips (cf. posix_timer_fn's
-   * SIG_IGN path).
+   * is delivered; when the signal cannot be queued (ignored, or a
+   * non-real-time one already pending), an interval timer restarts at
+   * once, counting the periods it skips (cf. posix_timer_fn's SIG_IGN path).
    */
   private firePosix(t: PosixTimer, now: bigint): void {
     t.active = false;
     if (t.interval !== 0n) t.requeuePending = true;
     else t.armed = false;
-    if (t.queued) {
-      t.queued.extraOverruns++;
-      t.queued.seq = t.seq;
-      return;
-    }
+    const seq = t.seq;
     const info: SigInfo = {
       signo: t.event.signo, code: SI_TIMER, timerId: t.id, overrun: 0, value: t.event.value,
-      rearm: (i) => this.delivered(t, i),
+      rearm: (i) => this.delivered(t, seq, i),
     };
-    t.queued = { seq: t.seq, extraOverruns: 0n };
-    if (this.send(info)) return;
-    t.queued = undefined;
-    if (t.interval === 0n) return;
+    if (this.send(info) || t.interval === 0n) return;
     const f = forward(t.expires, now, t.interval);
     t.expires = f.expires;
     t.overrun += f.overruns;
@@ -464,31 +454,25 @@ export class ProcessTimers {
   }
 
   /**
-   * The delivery of a POSIX timer's signal (cf. posixtimer_deliver_signal,
-   * posixtimer_rearm): an interval timer restarts from its last expiry,
-   * the periods it missed meanwhile become si_overrun and what
-   * timer_getoverrun answers. A signal whose timer was set again or
-   * deleted since it was queued is delivered as it was queued (Linux 6.13
-   * and later drop it instead).
-   * @returns the siginfo to deliver
+   * The delivery of a POSIX timer's signal, queued when the timer's
+   * sequence number was `seq` (cf. posixtimer_deliver_signal): dropped when
+   * the timer was set again or deleted since; else an interval timer
+   * restarts from its last expiry, and the periods it missed meanwhile
+   * become si_overrun and what timer_getoverrun answers.
+   * @returns the siginfo to deliver, or undefined to drop it
    */
-  private delivered(t: PosixTimer, info: SigInfo): SigInfo {
-    const q = t.queued;
-    t.queued = undefined;
-    if (!q || t.deleted || q.seq !== t.seq || t.interval === 0n || !t.requeuePending) {
-      return { ...info, overrun: clampInt(q?.extraOverruns ?? 0n) };
-    }
-    {
-      const f = forward(t.expires, baseNow(t.clock.base, nowNs()), t.interval);
-      t.expires = f.expires;
-      t.overrun += f.overruns;
-      t.active = t.armed = true;
-      t.overrunLast = t.overrun;
-      t.overrun = -1n;
-      t.requeuePending = false;
-      t.seq++;
-    }
-    return { ...info, overrun: clampInt(t.overrunLast + q.extraOverruns) };
+  private delivered(t: PosixTimer, seq: number, info: SigInfo): SigInfo | undefined {
+    if (t.deleted || seq !== t.seq) return undefined;
+    if (t.interval === 0n || !t.requeuePending) return info;
+    const f = forward(t.expires, baseNow(t.clock.base, nowNs()), t.interval);
+    t.expires = f.expires;
+    t.overrun += f.overruns;
+    t.active = t.armed = true;
+    t.overrunLast = t.overrun;
+    t.overrun = -1n;
+    t.requeuePending = false;
+    t.seq++;
+    return { ...info, overrun: clampInt(t.overrunLast) };
   }
 }
 

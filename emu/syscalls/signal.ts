@@ -11,7 +11,7 @@ import { copyFromUser, copyToUser } from "../../mm/index.js";
 import type { Process } from "../process.js";
 import {
   BadFrameError, NSIG, RestartError, SIG, SIGACTION_SIZE, SIG_DFL, SIG_IGN, SI_KERNEL, SI_TKILL, SS_AUTODISARM, SS_DISABLE,
-  SS_ONSTACK, UNBLOCKABLE, decodeSigAction, decodeSigInfo, defaultAction, encodeSigAction, encodeSigInfo, forceSignal,
+  SS_ONSTACK, UNBLOCKABLE, decodeSigAction, decodeSigInfo, defaultAction, dequeueSignal, encodeSigAction, encodeSigInfo, forceSignal,
   restartAs, restoreRtFrame, sendSignal, signalPending, sigBit, sigsetFromUser, userSigInfo, type SigInfo,
 } from "../signal/index.js";
 import { nowNs, readTimeNs, sleepSlice } from "./poll.js";
@@ -118,10 +118,7 @@ function sigtimedwait(p: Process, setAddr: number, infoAddr: number, tsAddr: num
   const set = sigsetFromUser(p, setAddr) & ~UNBLOCKABLE;
   const until = tsAddr !== 0 ? nowNs() + readTimeNs(p, tsAddr) : undefined;
   const t = p.sigtask;
-  const take = (): SigInfo | undefined => {
-    const info = t.pending.take(~set) ?? p.signal.shared.take(~set);
-    return info?.rearm ? info.rearm(info) : info;
-  };
+  const take = (): SigInfo | undefined => dequeueSignal(p, ~set);
   let info = take();
   const real = t.blocked;
   try {

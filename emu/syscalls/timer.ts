@@ -33,7 +33,7 @@ export function registerTimer(t: SyscallTable): void {
   t.set(222, { name: "timer_create", fn: (p, a) => timerCreate(p, i32(a[0]), u64(a[1]), u64(a[2])),
     partial: "SIGEV_THREAD_ID only to the guest's own thread; CPU-time clocks count the whole faultline process; CLOCK_REALTIME_ALARM and CLOCK_BOOTTIME_ALARM are EOPNOTSUPP" });
   t.set(223, { name: "timer_settime", fn: (p, a) => timerSettime(p, i32(a[0]), i32(a[1]), u64(a[2]), u64(a[3])),
-    partial: "a signal queued before the timer was set again is still delivered (Linux 6.13+ drops it); CLOCK_REALTIME deadlines do not follow later host clock changes" });
+    partial: "CLOCK_REALTIME deadlines do not follow later changes of the host's clock" });
   t.set(224, { name: "timer_gettime", fn: (p, a) => (putSpec(p, u64(a[1]), p.signal.timers.gettime(i32(a[0])), NSEC_PER_SEC), 0) });
   t.set(225, { name: "timer_getoverrun", fn: (p, a) => p.signal.timers.getoverrun(i32(a[0])) });
   t.set(226, { name: "timer_delete", fn: (p, a) => (p.signal.timers.delete(i32(a[0])), 0) });

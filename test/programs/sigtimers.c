@@ -1,6 +1,6 @@
 /* The timers of a process (alarm, setitimer/getitimer, the POSIX timer_*
  * calls), one part per argument: `sigtimers alarm|itimer|cpu|posix|overrun|
- * errors`. Every line is a fact the kernel decides (a count reached, a
+ * stale|errors`. Every line is a fact the kernel decides (a count reached, a
  * si_code, an errno, a value rounded as Linux rounds it), never a duration,
  * so a native run and a faultline run print the same.
  * test/signal-timers.test.ts runs each part natively and under faultline. */
@@ -459,6 +459,64 @@ static void part_overrun(void) {
   for (;;) pause();
 }
 
+/* A timer's signal queued (blocked) when the timer is set again or deleted: Linux 6.13 and later drop it at delivery. */
+static void part_stale(void) {
+  int sig = SIGRTMIN + 3;
+  handle(sig, on_info, NULL, 0);
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, sig);
+  const char *what[] = {"nothing", "timer_settime(disarm)", "timer_delete", "timer_settime(100 s)"};
+  for (int mode = 0; mode < 4; mode++) {
+    timer_t t = make_timer(CLOCK_MONOTONIC, sig, mode);
+    hits = 0;
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    struct itimerspec once = {{0, 0}, {0, 10000000}}, off = {{0, 0}, {0, 0}}, far = {{0, 0}, {100, 0}};
+    timer_settime(t, 0, &once, NULL);
+    sigset_t pending;
+    do { ms_sleep(5); sigpending(&pending); } while (!sigismember(&pending, sig));
+    if (mode == 1) timer_settime(t, 0, &off, NULL);
+    if (mode == 2) timer_delete(t);
+    if (mode == 3) timer_settime(t, 0, &far, NULL);
+    sigpending(&pending);
+    sigprocmask(SIG_UNBLOCK, &block, NULL);
+    printf("queued, then %s: still pending %s, delivered %d\n", what[mode], sigismember(&pending, sig) ? "yes" : "no", hits);
+    if (mode != 2) timer_delete(t);
+  }
+  /* sigtimedwait skips a stale one too. */
+  timer_t w = make_timer(CLOCK_MONOTONIC, sig, 5);
+  sigprocmask(SIG_BLOCK, &block, NULL);
+  struct itimerspec soon = {{0, 0}, {0, 10000000}}, stop = {{0, 0}, {0, 0}};
+  timer_settime(w, 0, &soon, NULL);
+  sigset_t waiting;
+  do { ms_sleep(5); sigpending(&waiting); } while (!sigismember(&waiting, sig));
+  timer_settime(w, 0, &stop, NULL);
+  struct timespec brief = {0, 50000000};
+  siginfo_t si;
+  show("sigtimedwait for a stale timer signal", sigtimedwait(&block, &si, &brief));
+  timer_settime(w, 0, &soon, NULL);
+  show("sigtimedwait for the timer set again", sigtimedwait(&block, &si, NULL) == sig ? 1 : -1);
+  printf("  si_code %s, si_value %d\n", si.si_code == SI_TIMER ? "SI_TIMER" : "other", si.si_value.sival_int);
+  sigprocmask(SIG_UNBLOCK, &block, NULL);
+  timer_delete(w);
+
+  /* A queued timer signal flushed by SIG_IGN; the timer set again signals again. */
+  timer_t t = make_timer(CLOCK_MONOTONIC, sig, 9);
+  hits = 0;
+  sigprocmask(SIG_BLOCK, &block, NULL);
+  struct itimerspec once = {{0, 0}, {0, 10000000}};
+  timer_settime(t, 0, &once, NULL);
+  sigset_t pending;
+  do { ms_sleep(5); sigpending(&pending); } while (!sigismember(&pending, sig));
+  signal(sig, SIG_IGN);
+  handle(sig, on_info, NULL, 0);
+  sigprocmask(SIG_UNBLOCK, &block, NULL);
+  printf("flushed by SIG_IGN, handler back: delivered %d\n", hits);
+  timer_settime(t, 0, &once, NULL);
+  wait_hits(sig, 1);
+  printf("set again: delivered %d, si_value %d\n", hits, last_value);
+}
+
 /* Every bad input's errno, through the raw calls. */
 static void part_errors(void) {
   struct ksigevent ev = {0, SIGRTMIN, SIGEV_SIGNAL, 0};
@@ -584,7 +642,8 @@ int main(int argc, char **argv) {
   else if (!strcmp(part, "cpu")) part_cpu();
   else if (!strcmp(part, "posix")) part_posix();
   else if (!strcmp(part, "overrun")) part_overrun();
+  else if (!strcmp(part, "stale")) part_stale();
   else if (!strcmp(part, "errors")) part_errors();
-  else { fprintf(stderr, "usage: sigtimers alarm|itimer|cpu|posix|overrun|errors\n"); return 2; }
+  else { fprintf(stderr, "usage: sigtimers alarm|itimer|cpu|posix|overrun|stale|errors\n"); return 2; }
   return 0;
 }
