@@ -22,7 +22,7 @@ const PARTS: ReadonlyArray<[part: string, covers: string]> = [
   ["cpu", "ITIMER_VIRTUAL and ITIMER_PROF while the guest spins; a CLOCK_PROCESS_CPUTIME_ID timer"],
   ["posix", "timer_create on MONOTONIC, REALTIME, BOOTTIME; relative and TIMER_ABSTIME; SIGEV_NONE; SIGEV_THREAD_ID; NULL sigevent; si_code/si_value/si_timerid; ids; timer_delete"],
   ["overrun", "si_overrun and timer_getoverrun after the signal was blocked for several periods; an ignored SIGALRM; SIGALRM's default action (142)"],
-  ["stale", "a timer's signal queued when the timer is set again or deleted is dropped at delivery and by sigtimedwait (Linux 6.13+); one flushed by SIG_IGN does not stop the timer"],
+  ["stale", "a timer's signal queued when the timer is set again or deleted is dropped at delivery and by sigtimedwait (Linux 6.13+); an ignored interval timer signals once a handler replaces SIG_IGN; one flushed by SIG_IGN does not stop the timer"],
   ["errors", "every bad clock, sigevent, timespec, timeval, id and pointer: EINVAL, EOPNOTSUPP, EFAULT, and the ids failures use up"],
 ];
 

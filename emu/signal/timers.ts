@@ -154,6 +154,8 @@ interface PosixTimer {
   requeuePending: boolean;
   /** Bumped by every timer_settime and every rearm (cf. it_signal_seq): a queued signal older than it is stale. */
   seq: number;
+  /** Its last expiry's signal could not be queued (ignored, or a standard signal already pending): it runs on, and signals again when its signal stops being ignored. */
+  unqueued: boolean;
   /** Set by timer_delete: its queued signal, if any, is stale. */
   deleted: boolean;
 }
@@ -335,7 +337,7 @@ export class ProcessTimers {
     const ev = event ?? { notify: SIGEV_SIGNAL, signo: SIG.SIGALRM, value: BigInt(id) };
     this.posix.set(id, {
       id, clock, event: ev, expires: 0n, active: false, armed: false, interval: 0n,
-      overrun: -1n, overrunLast: 0n, requeuePending: false, seq: 0, deleted: false,
+      overrun: -1n, overrunLast: 0n, requeuePending: false, seq: 0, unqueued: false, deleted: false,
     });
     return id;
   }
@@ -395,7 +397,7 @@ export class ProcessTimers {
     const old = this.current(t);
     t.interval = 0n;
     t.active = t.armed = false;
-    t.requeuePending = false;
+    t.requeuePending = t.unqueued = false;
     t.seq++;
     t.overrunLast = 0n;
     t.overrun = -1n;
@@ -433,8 +435,10 @@ export class ProcessTimers {
    * A POSIX timer's expiry (cf. posix_timer_fn, posix_timer_event,
    * send_sigqueue): an interval timer waits, not rearmed, until its signal
    * is delivered; when the signal cannot be queued (ignored, or a
-   * non-real-time one already pending), an interval timer restarts at
-   * once, counting the periods it skips (cf. posix_timer_fn's SIG_IGN path).
+   * non-real-time one already pending), an interval timer runs on,
+   * counting the periods as overruns (Linux 6.13+ parks it until the
+   * signal is no longer ignored, see {@link unignore}; a standard signal
+   * already pending it would queue a second time).
    */
   private firePosix(t: PosixTimer, now: bigint): void {
     t.active = false;
@@ -445,12 +449,25 @@ export class ProcessTimers {
       signo: t.event.signo, code: SI_TIMER, timerId: t.id, overrun: 0, value: t.event.value,
       rearm: (i) => this.delivered(t, seq, i),
     };
-    if (this.send(info) || t.interval === 0n) return;
+    t.unqueued = !this.send(info);
+    if (!t.unqueued || t.interval === 0n) return;
     const f = forward(t.expires, now, t.interval);
     t.expires = f.expires;
     t.overrun += f.overruns;
     t.requeuePending = false;
     t.active = t.armed = true;
+  }
+
+  /**
+   * `signo`, which was SIG_IGN, got another action (cf.
+   * posixtimer_sig_unignore, called from do_sigaction): each interval
+   * timer whose last expiry found it ignored signals now; the periods it
+   * ran meanwhile are its si_overrun.
+   */
+  unignore(signo: number): void {
+    for (const t of this.posix.values()) {
+      if (t.unqueued && t.interval !== 0n && t.event.signo === signo) this.firePosix(t, t.expires);
+    }
   }
 
   /**

@@ -54,6 +54,8 @@ function sigaction(p: Process, sig: number, act: number, old: number, size: numb
     if (next.handler === SIG_IGN || (next.handler === SIG_DFL && defaultAction(sig) === "ignore")) {
       p.signal.shared.discard(sigBit(sig));
       p.sigtask.pending.discard(sigBit(sig));
+    } else if (before.handler === SIG_IGN) {
+      p.signal.timers.unignore(sig); // cf. posixtimer_sig_unignore: timers whose signal was ignored signal now
     }
   }
   if (old !== 0) copyToUser(p.mm, old, encodeSigAction(before));

@@ -500,6 +500,21 @@ static void part_stale(void) {
   sigprocmask(SIG_UNBLOCK, &block, NULL);
   timer_delete(w);
 
+  /* An interval timer whose signal is ignored signals as soon as a handler replaces SIG_IGN (cf. posixtimer_sig_unignore). */
+  signal(sig, SIG_IGN);
+  timer_t ig = make_timer(CLOCK_MONOTONIC, sig, 6);
+  struct itimerspec every = {{0, 30000000}, {0, 30000000}}, cur;
+  timer_settime(ig, 0, &every, NULL);
+  ms_sleep(170);
+  timer_gettime(ig, &cur);
+  printf("ignored interval timer still runs: %s\n", ts_ns(cur.it_value) > 0 ? "yes" : "no");
+  hits = 0;
+  first_overrun = -1; overrun_timer = ig; record_first = 1;
+  handle(sig, on_info, NULL, 0);
+  record_first = 0;
+  printf("handler installed: delivered at once %s, its si_overrun > 0: %s\n", hits >= 1 ? "yes" : "no", first_overrun > 0 ? "yes" : "no");
+  timer_delete(ig);
+
   /* A queued timer signal flushed by SIG_IGN; the timer set again signals again. */
   timer_t t = make_timer(CLOCK_MONOTONIC, sig, 9);
   hits = 0;
