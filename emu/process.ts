@@ -348,7 +348,7 @@ export class Process {
       }
       const cut = this.sliceCut;
       this.sliceCut = false;
-      if (!cut && (limit === undefined || now < limit)) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
+      if (!cut && (limit === undefined || !this.engine.timedOut())) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "async" });
       pc = this.engine.rip();
