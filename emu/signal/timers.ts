@@ -136,9 +136,11 @@ export interface TimerEvent {
 interface PosixTimer {
   /** The id timer_create handed out (cf. it_id). */
   readonly id: number;
+  /** The clock it counts on (timer_create's clock id, decoded). */
   readonly clock: TimerClock;
+  /** How it notifies. */
   readonly event: TimerEvent;
-  /** The current expiry on `base`; kept after the timer fires (timer_gettime forwards from it). */
+  /** The current expiry on `clock.base`; kept after the timer fires (timer_gettime forwards from it). */
   expires: bigint;
   /** Whether the timer waits to expire (cf. it_active; never for SIGEV_NONE, whose expiry is only computed). */
   active: boolean;
@@ -154,7 +156,11 @@ interface PosixTimer {
   requeuePending: boolean;
   /** Bumped by every timer_settime and every rearm (cf. it_signal_seq): a queued signal older than it is stale. */
   seq: number;
-  /** Its last expiry's signal could not be queued (ignored, or a standard signal already pending): it runs on, and signals again when its signal stops being ignored. */
+  /**
+   * Its last expiry's signal could not be queued (ignored, or a standard
+   * signal already pending): it runs on, and signals at once when its
+   * signal stops being ignored (see unignore).
+   */
   unqueued: boolean;
   /** Set by timer_delete: its queued signal, if any, is stale. */
   deleted: boolean;
