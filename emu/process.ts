@@ -230,7 +230,8 @@ export class Process {
       return;
     }
     const err = this.exc.afterPageFault(); // the stale exception state must go before the guest runs on
-    const rip = this.engine.readReg(Reg.RIP);
+    // A fault in a probe's stepped copy is reported at the probed instruction (cf. uprobe_get_trap_addr).
+    const rip = this.traps?.originalRip?.(this, this.engine.readReg(Reg.RIP)) ?? this.engine.readReg(Reg.RIP);
     const [info, kill] = cpuSignal(intno, rip, err);
     forceSignal(this, info, kill);
   }

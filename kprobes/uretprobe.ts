@@ -42,8 +42,11 @@ export class ReturnStack {
       return false;
     }
     const { rsp, value } = readStackTop(p);
-    // Instances below this frame were skipped by a longjmp (cf. cleanup_return_instances).
-    while (this.stack.length > 0 && this.stack[this.stack.length - 1].sp < rsp) this.stack.pop();
+    // Instances at or below this frame were skipped by a longjmp (cf. cleanup_return_instances):
+    // a live caller's return address lies strictly above RSP (arch_uretprobe_is_alive, RP_CHECK_CALL:
+    // alive iff sp < ret->stack). One at RSP itself is a frame a (sig)longjmp left, the same call
+    // site entered again: keeping it would pile one stale instance per jump up to the depth limit.
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1].sp <= rsp) this.stack.pop();
     this.stack.push({ probe, ret: value, sp: rsp });
     poke64(p, rsp, trampoline);
     return true;
