@@ -120,6 +120,12 @@ export interface TrapHandler {
    * arch_uprobe_abort_xol). No-op when not stepping.
    */
   abortStep?(proc: Process): void;
+  /**
+   * A system call returned (in the syscall hook, before RAX/RCX/R11 are
+   * written back and signals delivered): a probe stepping that `syscall`
+   * instruction ends its step here, so delivery sees the call's exit as unprobed.
+   */
+  syscallDone?(proc: Process): void;
 }
 
 /** Thrown by exit() to leave the syscall hook: the guest is finished. */
@@ -258,6 +264,7 @@ export class Process {
     this.registersReplaced = false;
     const nr = r[0];
     const ret = dispatch(this, nr, [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    this.traps?.syscallDone?.(this);
     if (this.registersReplaced) {
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "sigreturn" });

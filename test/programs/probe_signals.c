@@ -13,10 +13,19 @@
  *                 where it interrupted (RIP, RCX, R11.TF, RAX)
  *   unblock N     SIGUSR1 blocked, kill(), then unblocked N times through
  *                 mask_self, whose syscall is kp_mask_syscall
+ *   suspend N     SIGUSR1 blocked and pending, then rt_sigsuspend with an
+ *                 empty mask through suspend_self (kp_suspend_syscall): the
+ *                 handler runs, the call returns -EINTR, the mask comes back
  *   segv N        N loads (kp_segv_load) from a PROT_NONE page; the SIGSEGV
  *                 handler makes it readable and returns (the load is retried)
  *   segvrip N     the same with a RIP-relative load (kp_segv_riprel) of a
  *                 PROT_NONE page of .bss, RSI holding a marker the handler checks
+ *   sendsig N     N calls of sent_load, a stepped RIP-relative load at kp_sent
+ *                 (the test's probe handler sends SIGUSR1 as it runs: natively
+ *                 nothing does); the handler reports RIP relative to kp_sent_after
+ *   badpush       3 times: a push (kp_bad_push) with RSP at unmapped 0x10008;
+ *                 the SIGSEGV handler, on an alternate stack, siglongjmps out
+ *   badcall       the same with a call (kp_bad_call)
  *   fpe           a divide by zero at kp_div; the SIGFPE handler skips it by
  *                 editing RIP, then a divide that succeeds
  *   longjmp N M   leaper() raises SIGUSR1 N times, the handler siglongjmps past
@@ -53,6 +62,12 @@ asm(FN(mask_self)
     L(kp_mask_syscall) "syscall\n\t"
     "ret\n"
     END(mask_self));
+/* long suspend_self(const sigset_t *mask, long size): rt_sigsuspend(2) */
+asm(FN(suspend_self)
+    "mov $130, %eax\n\t"
+    L(kp_suspend_syscall) "syscall\n\t"
+    "ret\n"
+    END(suspend_self));
 /* long load_from(const long *p): one load, the probed instruction */
 asm(FN(load_from)
     L(kp_segv_load) "mov (%rdi), %rax\n\t"
@@ -66,6 +81,22 @@ asm(FN(load_riprel)
     "sub %rdi, %rax\n\t"
     "ret\n"
     END(load_riprel));
+/* long sent_load(void): a RIP-relative load (stepped) at kp_sent; kp_sent_after is the next instruction */
+asm(FN(sent_load)
+    L(kp_sent) "mov g_prot+16(%rip), %rax\n\t"
+    L(kp_sent_after) "ret\n"
+    END(sent_load));
+/* void push_at(long rsp) / call_at(long rsp): RSP = rsp, then a push / a call (emulated under a probe) that faults */
+asm(FN(push_at)
+    "mov %rdi, %rsp\n\t"
+    L(kp_bad_push) "push %rax\n\t"
+    "ud2\n"
+    END(push_at));
+asm(FN(call_at)
+    "mov %rdi, %rsp\n\t"
+    L(kp_bad_call) "call push_at\n\t"
+    "ud2\n"
+    END(call_at));
 /* long divide(long a, long b): a / b with idiv (3 bytes) at kp_div */
 asm(FN(divide)
     "mov %rdi, %rax\n\t"
@@ -74,8 +105,9 @@ asm(FN(divide)
     "ret\n"
     END(divide));
 
-extern char kp_kill_syscall[], kp_mask_syscall[], kp_segv_load[], kp_segv_riprel[], kp_div[];
-long kill_self(long, long), mask_self(long, const sigset_t *, sigset_t *, long), load_from(const long *), load_riprel(long), divide(long, long);
+extern char kp_sent[], kp_sent_after[], kp_bad_push[], kp_bad_call[], kp_kill_syscall[], kp_mask_syscall[], kp_suspend_syscall[], kp_segv_load[], kp_segv_riprel[], kp_div[];
+void push_at(long), call_at(long);
+long sent_load(void), kill_self(long, long), suspend_self(const sigset_t *, long), mask_self(long, const sigset_t *, sigset_t *, long), load_from(const long *), load_riprel(long), divide(long, long);
 
 long g_prot[512] __attribute__((aligned(4096)));   /* one page of .bss of its own */
 
@@ -158,6 +190,27 @@ static int run_unblock(int n) {
   report_where("unblock", n, bad);
   return 0;
 }
+static int run_suspend(int n) {
+  k_base = kp_suspend_syscall;
+  on(SIGUSR1, on_usr1_where, 0);
+  sigset_t usr1, none, now;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigemptyset(&none);
+  sigprocmask(SIG_BLOCK, &usr1, NULL);
+  int bad = 0;
+  long r = 0;
+  for (int i = 0; i < n; i++) {
+    long before = k_runs;
+    kill(getpid(), SIGUSR1);                       /* pending, blocked */
+    r = suspend_self(&none, 8);                    /* unblocks it: the handler runs, then -EINTR */
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    if (r != -4 || k_runs != before + 1 || !sigismember(&now, SIGUSR1)) bad++;
+  }
+  report_where("suspend", n, bad);
+  printf("suspend: last returned %ld\n", r);
+  return 0;
+}
 
 /* ---- segv / segvrip: a fault in the stepped copy, handled, retried ---- */
 static volatile long s_faults, s_addr, s_rip, s_code, s_rsi_ok;
@@ -203,6 +256,54 @@ static int run_segvrip(int n) {
   }
   report_segv("segvrip", n, sum);
   printf("segvrip: RSI in the handler's context was the marker: %ld\n", s_rsi_ok);
+  return 0;
+}
+
+/* ---- sendsig: a probe handler sends SIGUSR1 (as bpf_send_signal) while its instruction is stepped ---- */
+static int run_sendsig(int n) {
+  k_base = kp_sent_after;
+  on(SIGUSR1, on_usr1_where, 0);
+  long sum = 0;
+  for (int i = 0; i < n; i++) {
+    g_prot[2] = i;
+    sum += sent_load();
+  }
+  printf("sendsig: %d loads, sum %ld, handler ran %ld times, last at RIP=next%+ld EFLAGS.TF=%ld\n", n, sum, k_runs, k_rip, k_tf);
+  return 0;
+}
+
+/* ---- badpush / badcall: a push or call (emulated by a probe) that faults, caught on an alternate stack ---- */
+static sigjmp_buf bad_jb;
+static volatile long b_addr, b_rip, b_code, b_rsp, b_err, b_trapno, b_cr2;
+static char *b_insn;
+static void on_segv_jump(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  b_addr = (long)si->si_addr;
+  b_rip = greg(uc, REG_RIP) - (long)b_insn;
+  b_rsp = greg(uc, REG_RSP);
+  b_code = si->si_code;
+  b_err = greg(uc, REG_ERR);
+  b_trapno = greg(uc, REG_TRAPNO);
+  b_cr2 = greg(uc, REG_CR2);
+  siglongjmp(bad_jb, 1);
+}
+static int run_bad(int call) {
+  static char altstack[64 * 1024];
+  stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
+  if (sigaltstack(&ss, NULL)) { perror("sigaltstack"); return 1; }
+  on(SIGSEGV, on_segv_jump, SA_ONSTACK);
+  b_insn = call ? kp_bad_call : kp_bad_push;
+  int caught = 0;
+  for (int i = 0; i < 3; i++) {
+    if (sigsetjmp(bad_jb, 1) == 0) {
+      if (call) call_at(0x10008); else push_at(0x10008);
+      puts("not reached");
+    } else {
+      caught++;
+    }
+  }
+  printf("%s: caught %d faults; last si_addr=%#lx RIP=insn%+ld RSP=%#lx si_code=%ld err=%ld trapno=%ld cr2=%#lx\n",
+         call ? "badcall" : "badpush", caught, b_addr, b_rip, b_rsp, b_code, b_err, b_trapno, b_cr2);
   return 0;
 }
 
@@ -290,12 +391,16 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "handler")) return run_handler(a, b);
   if (!strcmp(mode, "kill")) return run_kill(a);
   if (!strcmp(mode, "unblock")) return run_unblock(a);
+  if (!strcmp(mode, "suspend")) return run_suspend(a);
   if (!strcmp(mode, "segv")) return run_segv(a);
   if (!strcmp(mode, "segvrip")) return run_segvrip(a);
   if (!strcmp(mode, "fpe")) return run_fpe();
+  if (!strcmp(mode, "sendsig")) return run_sendsig(a);
+  if (!strcmp(mode, "badpush")) return run_bad(0);
+  if (!strcmp(mode, "badcall")) return run_bad(1);
   if (!strcmp(mode, "longjmp")) return run_longjmp(a, b);
   if (!strcmp(mode, "pending")) return run_pending(a, 0);
   if (!strcmp(mode, "pendingalt")) return run_pending(a, 1);
-  fprintf(stderr, "usage: probe_signals handler|kill|unblock|segv|segvrip|fpe|longjmp|pending|pendingalt [N [M]]\n");
+  fprintf(stderr, "usage: probe_signals handler|kill|unblock|suspend|segv|segvrip|sendsig|badpush|badcall|fpe|longjmp|pending|pendingalt [N [M]]\n");
   return 2;
 }
