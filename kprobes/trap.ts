@@ -14,7 +14,12 @@
  *   int3 at the trampoline: pop the return instance, ret handlers, RIP = real return address.
  *   int3 that is no probe, or #DB when not STEPPING: the guest's own (SIGTRAP, as unprobed).
  *   A fault inside the stepped copy is handled by mm as usual (the copy re-executes);
- *   a fatal one is reported at the original instruction's address.
+ *   one that raises a signal aborts the step (abortStep: RIP back on the probe, cf.
+ *   arch_uprobe_abort_xol), so the guest's handler sees the original address and,
+ *   returning, hits the probe again; a fatal one is reported at the original address.
+ *   A copied `syscall` ends its step at the call's exit (syscallDone), before delivery.
+ *   Signals: none is delivered while STEPPING (cf. uprobe_deny_signal); the core asks
+ *   stepping() and delivers after the #DB.
  */
 import { PF_PRESENT, PF_USER, PF_WRITE, Reg, Vec } from "../emu/constants.js";
 import { SEGV_ACCERR, forceSignal } from "../emu/signal/index.js";

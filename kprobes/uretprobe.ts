@@ -6,10 +6,11 @@
  * instance whose frame is returning, runs the `ret` handlers with the return
  * value, and resumes at the real return address.
  *
- * Recursion and nesting push one instance per call. A longjmp (or an
- * exception unwinding) skips frames: their instances, whose stack pointers
- * lie below the returning frame's, are dropped when the trampoline is next
- * hit (cf. cleanup_return_instances). Depth is capped at 64 instances per
+ * Recursion and nesting push one instance per call. A longjmp, a
+ * siglongjmp out of a signal handler, or an exception unwinding skips
+ * frames: their instances, whose stack pointers lie below the returning
+ * frame's, are dropped when the trampoline is next hit, and at the next
+ * probed entry those at or below its RSP (cf. cleanup_return_instances). Depth is capped at 64 instances per
  * process, as Linux's MAX_URETPROBE_DEPTH: deeper calls run unprobed on return.
  */
 import type { Process } from "../emu/process.js";
