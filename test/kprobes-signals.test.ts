@@ -39,16 +39,23 @@ import { SIG, SI_KERNEL, sendSignal } from "../emu/signal/index.js";
 import { strategyNamed, Uprobes, type Probe, type ProbeContext } from "../kprobes/index.js";
 import type { ProbeTraps } from "../kprobes/trap.js";
 import { MemSystem } from "../mm/index.js";
-import { buildC, firstDifference, runNative } from "./support/native.js";
+import { buildC, expectSameRun, firstDifference, runFaultline, runNative } from "./support/native.js";
 
-const BIN = buildC(path.join(__dirname, "programs", "probe_signals.c"), "gcc-static", ["-fno-optimize-sibling-calls"]);
+const SRC = path.join(__dirname, "programs", "probe_signals.c");
+/** The program as the probe tests build it (glibc), and with musl (whose raise() blocks every signal around tgkill). */
+const BUILDS = {
+  glibc: buildC(SRC, "gcc-static", ["-fno-optimize-sibling-calls"]),
+  musl: buildC(SRC, "musl-static", ["-fno-optimize-sibling-calls"]),
+} as const;
 
-/** glibc's __restore_rt is `mov $15, %rax; syscall`: the spec of its syscall, checked against objdump. */
+/** glibc's and musl's __restore_rt are `mov $15, %rax; syscall`: the spec of its syscall, checked against objdump. */
 const RESTORER_SYSCALL = "__restore_rt+7";
-const restorerText = execFileSync("objdump", ["-d", "--no-show-raw-insn", BIN], { encoding: "utf8", maxBuffer: 64 << 20 });
-const restorerAt = /^\s*([0-9a-f]+) <__restore_rt>:/m.exec(restorerText);
-if (!restorerAt || !new RegExp(`^\\s*${(parseInt(restorerAt[1], 16) + 7).toString(16)}:\\s+syscall`, "m").test(restorerText)) {
-  throw new Error(`objdump: no syscall at ${RESTORER_SYSCALL} in ${BIN}`);
+for (const bin of Object.values(BUILDS)) {
+  const text = execFileSync("objdump", ["-d", "--no-show-raw-insn", bin], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const at = /^\s*([0-9a-f]+) <__restore_rt>:/m.exec(text);
+  if (!at || !new RegExp(`^\\s*${(parseInt(at[1], 16) + 7).toString(16)}:\\s+syscall`, "m").test(text)) {
+    throw new Error(`objdump: no syscall at ${RESTORER_SYSCALL} in ${bin}`);
+  }
 }
 
 const STRATEGIES = [
@@ -70,11 +77,11 @@ interface Outcome {
 }
 
 /**
- * Runs BIN with `args` under faultline with `specs` probed (entry probes by
+ * Runs `bin` with `args` under faultline with `specs` probed (entry probes by
  * symbol, "ret:SYMBOL" for return probes); `pre` gives a spec's pre handler
  * (default: none that acts).
  */
-async function runProbed(strategy: (typeof STRATEGIES)[number], args: string[], specs: string[], pre: Case["pre"] = {}): Promise<Outcome> {
+async function runProbed(bin: string, strategy: (typeof STRATEGIES)[number], args: string[], specs: string[], pre: Case["pre"] = {}): Promise<Outcome> {
   const sys = new MemSystem();
   const uprobes = new Uprobes(sys, strategyNamed(strategy.name, strategy.pin));
   const chunks: Buffer[] = [];
@@ -85,9 +92,9 @@ async function runProbed(strategy: (typeof STRATEGIES)[number], args: string[], 
       const ret = spec.startsWith("ret:");
       const symbol = ret ? spec.slice(4) : spec;
       const seen: number[] = (rets[spec] = []);
-      probes[spec] = await uprobes.register(BIN, symbol, ret ? { ret: (ctx) => { seen.push(ctx.retval!); } } : { pre: pre[spec] ?? (() => {}) });
+      probes[spec] = await uprobes.register(bin, symbol, ret ? { ret: (ctx) => { seen.push(ctx.retval!); } } : { pre: pre[spec] ?? (() => {}) });
     }
-    const loaded = proc.exec(BIN, [BIN, ...args], []);
+    const loaded = proc.exec(bin, [bin, ...args], []);
     const traps = uprobes.attach(proc);
     const status = shellStatus(proc.run(loaded.entry, loaded.rsp));
     return { stdout: Buffer.concat(chunks), status, probes, rets, traps };
@@ -114,8 +121,8 @@ interface Case {
   pre?: Record<string, (ctx: ProbeContext) => void>;
   /** Whether stdout must equal the native run's (default true; false when a probe handler changes what the program sees). */
   sameAsNative?: boolean;
-  /** Checks of hits and returns against the program's own printed counts. */
-  check(o: Outcome, out: string): void;
+  /** Checks of hits and returns against the program's own printed counts (`bin`: the program run). */
+  check(o: Outcome, out: string, bin: string): void;
 }
 
 const hitsOf = (o: Outcome, spec: string) => o.probes[spec].hits;
@@ -175,8 +182,8 @@ const CASES: Case[] = [
     what: "a probe handler sends SIGUSR1 (as bpf_send_signal) while its RIP-relative load is stepped: the handler runs once per hit, after the load",
     args: ["sendsig", "10"], specs: ["kp_sent"], sameAsNative: false,
     pre: { kp_sent: (ctx) => { sendSignal(ctx.proc, { signo: SIG.SIGUSR1, code: SI_KERNEL }); } },
-    check(o, out) {
-      const nativeSum = printed(runNative([BIN, "sendsig", "10"]).stdout.toString(), "sum");
+    check(o, out, bin) {
+      const nativeSum = printed(runNative([bin, "sendsig", "10"]).stdout.toString(), "sum");
       expect(out, "the program's view: the loads' sum as native, one handler run per load, interrupted at the next instruction")
         .toBe(`sendsig: 10 loads, sum ${nativeSum}, handler ran 10 times, last at RIP=next+0 EFLAGS.TF=0\n`);
       expect(hitsOf(o, "kp_sent"), `hits: got ${hitsOf(o, "kp_sent")}, want 10`).toBe(10);
@@ -243,13 +250,38 @@ const CASES: Case[] = [
   })),
 ];
 
-describe.each(STRATEGIES)("strategy $name", (strategy) => {
+/** Every strategy on the glibc build; the musl build under the default strategy. */
+const RUNS = [
+  ...STRATEGIES.map((strategy) => ({ label: `${strategy.name}, glibc`, bin: BUILDS.glibc, strategy })),
+  { label: "aops, musl", bin: BUILDS.musl, strategy: STRATEGIES[0] },
+];
+
+describe.each(RUNS)("strategy $label", ({ bin, strategy }) => {
   it.each(CASES)("$what", async (c) => {
-    const want = runNative([BIN, ...c.args]);
+    const want = runNative([bin, ...c.args]);
     expect(want.status, `native ${c.args.join(" ")}: ${want.stderr}`).toBe(0);
-    const o = await runProbed(strategy, c.args, c.specs, c.pre);
+    const o = await runProbed(bin, strategy, c.args, c.specs, c.pre);
     expect(o.status, `exit status: got ${o.status} (probed, ${strategy.name}), want ${want.status} (native)`).toBe(want.status);
     if (c.sameAsNative !== false && !o.stdout.equals(want.stdout)) expect.fail(`stdout (probed, ${strategy.name}) vs native: ${firstDifference(o.stdout, want.stdout)}`);
-    c.check(o, o.stdout.toString());
+    c.check(o, o.stdout.toString(), bin);
+  });
+});
+
+/** The same through the CLI, as a user meets it: `--probe` and `--probe-strategy`, hits on stderr at exit. */
+describe.each(STRATEGIES)("faultline run --probe-strategy $name", (strategy) => {
+  const bin = BUILDS.glibc;
+  const flags = ["--probe-strategy", strategy.name, ...(strategy.pin ? ["--pin"] : [])];
+  it.each([
+    { args: ["kill", "7"], probes: { kp_kill_syscall: 7, [RESTORER_SYSCALL]: 7 } },
+    { args: ["segv", "3"], probes: { kp_segv_load: 6 } },
+    { args: ["longjmp", "70", "4"], probes: { "ret:leaper": 4 } },
+  ])("$args: output as native, hits on stderr: $probes", ({ args, probes }) => {
+    const specs = Object.keys(probes).map((p) => (p.startsWith("ret:") ? `ret:${bin}:${p.slice(4)}` : `${bin}:${p}`));
+    const got = runFaultline([bin, ...args], {}, ["--timeout", "60", ...flags, ...specs.flatMap((p) => ["--probe", p])]);
+    expectSameRun(got, runNative([bin, ...args]), `${strategy.name}: ${args.join(" ")}`);
+    Object.values(probes).forEach((n, k) => {
+      const line = `probe ${specs[k]} hits ${n}`;
+      expect(got.stderr.split("\n"), `stderr: got ${JSON.stringify(got.stderr)}, want the line "${line}"`).toContain(line);
+    });
   });
 });
