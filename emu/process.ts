@@ -236,10 +236,17 @@ export class Process {
       return;
     }
     const err = this.exc.afterPageFault(); // the stale exception state must go before the guest runs on
-    // A fault in a probe's stepped copy is reported at the probed instruction (cf. uprobe_get_trap_addr).
-    const rip = this.traps?.originalRip?.(this, this.engine.readReg(Reg.RIP)) ?? this.engine.readReg(Reg.RIP);
-    const [info, kill] = cpuSignal(intno, rip, err);
+    const [info, kill] = cpuSignal(intno, this.trapRip(), err);
     forceSignal(this, info, kill);
+  }
+
+  /**
+   * RIP as a trap reports it: inside a probe's stepped copy, the probed
+   * instruction's address instead (cf. uprobe_get_trap_addr).
+   */
+  private trapRip(): number {
+    const rip = this.engine.readReg(Reg.RIP);
+    return this.traps?.originalRip?.(this, rip) ?? rip;
   }
 
   /** A #PF: mm's fault path, and a SIGSEGV/SIGBUS it raises goes to the guest (cf. do_user_addr_fault, force_sig_fault). */
@@ -344,7 +351,7 @@ export class Process {
 
   /** Maps an engine error that ends a run to the signal Linux would have sent. */
   private engineStop(e: UnicornError): ExitStatus {
-    const rip = this.engine.readReg(Reg.RIP);
+    const rip = this.trapRip();
     if (e.code === "UC_ERR_INSN_INVALID") return { kind: "signaled", signo: SIG.SIGILL, detail: "ILL_ILLOPN: invalid opcode", rip };
     return { kind: "signaled", signo: SIG.SIGSEGV, detail: `SEGV_MAPERR: ${e.message}`, rip };
   }

@@ -284,4 +284,12 @@ describe.each(STRATEGIES)("faultline run --probe-strategy $name", (strategy) => 
       expect(got.stderr.split("\n"), `stderr: got ${JSON.stringify(got.stderr)}, want the line "${line}"`).toContain(line);
     });
   });
+
+  it("a probed ud2, stepped: killed by SIGILL as native, the report naming the probed address (nm), not the slot", () => {
+    const nm = /^([0-9a-f]+) T kp_ud2$/m.exec(execFileSync("nm", [bin], { encoding: "utf8", maxBuffer: 64 << 20 }));
+    const want = `rip 0x${parseInt(nm![1], 16).toString(16)}`;
+    const got = runFaultline([bin, "ud2"], {}, ["--timeout", "60", ...flags, "--probe", `${bin}:kp_ud2`]);
+    expectSameRun(got, runNative([bin, "ud2"]), `${strategy.name}: ud2`);
+    expect(got.stderr, `kill report: got ${JSON.stringify(got.stderr)}, want it to contain "${want}"`).toContain(want);
+  });
 });

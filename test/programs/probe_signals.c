@@ -26,6 +26,7 @@
  *   badpush       3 times: a push (kp_bad_push) with RSP at unmapped 0x10008;
  *                 the SIGSEGV handler, on an alternate stack, siglongjmps out
  *   badcall       the same with a call (kp_bad_call)
+ *   ud2           executes ud2 (kp_ud2) with no handler: killed by SIGILL
  *   fpe           a divide by zero at kp_div; the SIGFPE handler skips it by
  *                 editing RIP, then a divide that succeeds
  *   longjmp N M   leaper() raises SIGUSR1 N times, the handler siglongjmps past
@@ -97,6 +98,11 @@ asm(FN(call_at)
     L(kp_bad_call) "call push_at\n\t"
     "ud2\n"
     END(call_at));
+/* void bad_insn(void): an invalid instruction (ud2) at kp_ud2 */
+asm(FN(bad_insn)
+    L(kp_ud2) "ud2\n\t"
+    "ret\n"
+    END(bad_insn));
 /* long divide(long a, long b): a / b with idiv (3 bytes) at kp_div */
 asm(FN(divide)
     "mov %rdi, %rax\n\t"
@@ -106,7 +112,7 @@ asm(FN(divide)
     END(divide));
 
 extern char kp_sent[], kp_sent_after[], kp_bad_push[], kp_bad_call[], kp_kill_syscall[], kp_mask_syscall[], kp_suspend_syscall[], kp_segv_load[], kp_segv_riprel[], kp_div[];
-void push_at(long), call_at(long);
+void push_at(long), call_at(long), bad_insn(void);
 long sent_load(void), kill_self(long, long), suspend_self(const sigset_t *, long), mask_self(long, const sigset_t *, sigset_t *, long), load_from(const long *), load_riprel(long), divide(long, long);
 
 long g_prot[512] __attribute__((aligned(4096)));   /* one page of .bss of its own */
@@ -398,9 +404,10 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "sendsig")) return run_sendsig(a);
   if (!strcmp(mode, "badpush")) return run_bad(0);
   if (!strcmp(mode, "badcall")) return run_bad(1);
+  if (!strcmp(mode, "ud2")) { fflush(stdout); bad_insn(); return 0; }
   if (!strcmp(mode, "longjmp")) return run_longjmp(a, b);
   if (!strcmp(mode, "pending")) return run_pending(a, 0);
   if (!strcmp(mode, "pendingalt")) return run_pending(a, 1);
-  fprintf(stderr, "usage: probe_signals handler|kill|unblock|suspend|segv|segvrip|sendsig|badpush|badcall|fpe|longjmp|pending|pendingalt [N [M]]\n");
+  fprintf(stderr, "usage: probe_signals handler|kill|unblock|suspend|segv|segvrip|sendsig|badpush|badcall|ud2|fpe|longjmp|pending|pendingalt [N [M]]\n");
   return 2;
 }
