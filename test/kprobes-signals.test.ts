@@ -131,9 +131,13 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 const CASES: Case[] = [
   {
-    what: "a probed function called from a SIGUSR1 handler (raise() x3, 4 calls each, plus 1 per round in main): hits and returns = its entries",
-    args: ["handler", "3", "4"], specs: ["counted", "ret:counted"],
+    what: "a probed function called from a SIGUSR1 handler (raise() x3, 4 calls each, plus 1 per round in main), and the handler itself probed at entry and return: hits and returns = the program's counts",
+    args: ["handler", "3", "4"], specs: ["counted", "ret:counted", "on_usr1_calls", "ret:on_usr1_calls"],
     check(o, out) {
+      const runs = printed(out, "handler runs");
+      expect(runs, "the program's own count of handler runs").toBe(3);
+      expect(hitsOf(o, "on_usr1_calls"), `the handler's own entry probe: hits got ${hitsOf(o, "on_usr1_calls")}, want ${runs}`).toBe(runs);
+      expect(returnsOf(o, "ret:on_usr1_calls"), `the handler's return probe (its return address is the restorer): got ${returnsOf(o, "ret:on_usr1_calls")}, want ${runs}`).toBe(runs);
       const entries = printed(out, "counted entries");
       expect(entries, "the program's own count of counted() entries").toBe(3 * 4 + 3);
       expect(hitsOf(o, "counted"), `hits: got ${hitsOf(o, "counted")}, want ${entries}`).toBe(entries);
@@ -199,8 +203,9 @@ const CASES: Case[] = [
   })),
   {
     what: "a stepped load from a PROT_NONE page: SIGSEGV at the probed address, the handler's mprotect and return retries it (hits = 2)",
-    args: ["segv", "1"], specs: ["kp_segv_load"],
+    args: ["segv", "1"], specs: ["kp_segv_load", "ret:on_segv"],
     check(o, out) {
+      expect(returnsOf(o, "ret:on_segv"), `the SIGSEGV handler's returns: got ${returnsOf(o, "ret:on_segv")}, want 1`).toBe(1);
       expect(out, "one fault, reported at the probed instruction").toContain("segv: 1 loads, 1 faults, sum 1000; last fault si_addr=page+24 RIP=insn+0 si_code=2");
       expect(hitsOf(o, "kp_segv_load"), `hits: got ${hitsOf(o, "kp_segv_load")}, want 2 (the fault, then the retry)`).toBe(2);
     },

@@ -129,11 +129,12 @@ static void on(int sig, void (*fn)(int, siginfo_t *, void *), int flags) {
 static long greg(void *uc, int r) { return ((ucontext_t *)uc)->uc_mcontext.gregs[r]; }
 
 /* ---- handler: a probed function called from a signal handler ---- */
-volatile long f_entries, h_sum;
+volatile long f_entries, h_sum, h_runs;
 static int h_k;
 __attribute__((noinline)) long counted(long x) { f_entries++; return x * 3 + 1; }
 static void on_usr1_calls(int sig, siginfo_t *si, void *uc) {
   (void)sig; (void)si; (void)uc;
+  h_runs++;
   for (int i = 0; i < h_k; i++) h_sum += counted(i);
 }
 static int run_handler(int rounds, int k) {
@@ -144,7 +145,7 @@ static int run_handler(int rounds, int k) {
     raise(SIGUSR1);
     main_sum += counted(100 + r);
   }
-  printf("handler: counted entries %ld, handler sum %ld, main sum %ld\n", f_entries, h_sum, main_sum);
+  printf("handler: handler runs %ld, counted entries %ld, handler sum %ld, main sum %ld\n", h_runs, f_entries, h_sum, main_sum);
   return 0;
 }
 
