@@ -167,9 +167,19 @@ static void report_where(const char *what, int n, int bad) {
   printf("%s: last interrupted at RIP=syscall%+ld RCX=syscall%+ld EFLAGS.TF=%ld RAX=%ld si_code=%ld from self %ld\n",
          what, k_rip, k_rcx, k_tf, k_rax, k_code, k_pid_ok);
 }
-static int run_kill(int n) {
-  k_base = kp_kill_syscall;
+/* The handler reports where it interrupted relative to `base`. */
+static void watch(char *base) {
+  k_base = base;
   on(SIGUSR1, on_usr1_where, 0);
+}
+static sigset_t only_usr1(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  return set;
+}
+static int run_kill(int n) {
+  watch(kp_kill_syscall);
   int bad = 0;
   for (int i = 0; i < n; i++) {
     long before = k_runs;
@@ -180,11 +190,8 @@ static int run_kill(int n) {
   return 0;
 }
 static int run_unblock(int n) {
-  k_base = kp_mask_syscall;
-  on(SIGUSR1, on_usr1_where, 0);
-  sigset_t usr1;
-  sigemptyset(&usr1);
-  sigaddset(&usr1, SIGUSR1);
+  watch(kp_mask_syscall);
+  sigset_t usr1 = only_usr1();
   int bad = 0;
   for (int i = 0; i < n; i++) {
     sigprocmask(SIG_BLOCK, &usr1, NULL);
@@ -198,11 +205,8 @@ static int run_unblock(int n) {
   return 0;
 }
 static int run_suspend(int n) {
-  k_base = kp_suspend_syscall;
-  on(SIGUSR1, on_usr1_where, 0);
-  sigset_t usr1, none, now;
-  sigemptyset(&usr1);
-  sigaddset(&usr1, SIGUSR1);
+  watch(kp_suspend_syscall);
+  sigset_t usr1 = only_usr1(), none, now;
   sigemptyset(&none);
   sigprocmask(SIG_BLOCK, &usr1, NULL);
   int bad = 0;
@@ -268,8 +272,7 @@ static int run_segvrip(int n) {
 
 /* ---- sendsig: a probe handler sends SIGUSR1 (as bpf_send_signal) while its instruction is stepped ---- */
 static int run_sendsig(int n) {
-  k_base = kp_sent_after;
-  on(SIGUSR1, on_usr1_where, 0);
+  watch(kp_sent_after);
   long sum = 0;
   for (int i = 0; i < n; i++) {
     g_prot[2] = i;
