@@ -64,8 +64,13 @@ export class AnonStore {
 
   /** Host descriptor of the store's memfd. */
   get fd(): number {
+    return this.memfd().fd;
+  }
+
+  /** The memfd, made on first use. */
+  private memfd(): MemFile {
     this.file ??= new MemFile("faultline:anon");
-    return this.file.fd;
+    return this.file;
   }
 
   /**
@@ -76,8 +81,7 @@ export class AnonStore {
   allocate(): number {
     if (this.slabs >= MAX_SLABS) throw new FaultlineError("EANONSTORE", `anonymous-page store full: ${MAX_SLABS} areas shared by fork`);
     const base = this.slabs++ * SLAB_PAGES;
-    this.fd; // the memfd exists
-    this.file!.grow((base + SLAB_PAGES) * PAGE_SIZE);
+    this.memfd().grow((base + SLAB_PAGES) * PAGE_SIZE); // sparse: costs nothing
     return base + SLAB_PAGES / 2;
   }
 
@@ -305,4 +309,25 @@ export function moveStoreArea(mm: Mm, vma: Vma, from: number, to: number, len: n
   }
   for (const [a, b] of runs(own)) hostCopyRange(mm.mem.addr + to + (a - from), mm.mem.addr + a, b - a);
   mm.mem.resetAnon(from, len);
+}
+
+/**
+ * Makes the page at `va` this process's own before the memory manager's
+ * user writes bytes into it behind the guest (a breakpoint, a restored
+ * instruction: cf. the FOLL_WRITE|FOLL_FORCE COW break of
+ * uprobe_write_opcode): a page shared copy-on-write by fork is copied, or
+ * reused when the last, and its PTE keeps its protection. Writing through
+ * mm.bytes() into a shared page without this would copy it on the host
+ * behind the reverse map's back. No-op for any other page.
+ * @throws OutOfMemoryError when a copy does not fit the RAM limit
+ */
+export function unshareAnonPage(mm: Mm, va: number): void {
+  const page = va - (va % PAGE_SIZE);
+  const vma = mm.vmas.find(page);
+  const i = mm.pt.leaf(page, false);
+  if (!vma || vma.shared || i < 0) return;
+  const lo = mm.pt.lo(i);
+  if ((lo & PTE_SW_STORE) === 0) return;
+  breakCow(mm, vma, i, page, lo);
+  mm.pt.setFlags(i, (mm.pt.lo(i) & 0xfff & ~PTE_W) | (lo & PTE_W)); // W as it was: the next write fault sets it
 }

@@ -15,7 +15,8 @@ import { Process, type ExitStatus } from "../emu/process.js";
 import { hostRss } from "../lib/hostmem.js";
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MADV_DONTFORK, MADV_DONTNEED, MADV_WIPEONFORK, MREMAP_MAYMOVE, MemSystem, Mm,
-  PROT_READ, PROT_WRITE, PTE_SW_STORE, STACK_TOP, copyFromUser, copyToUser, doMadvise, doMmap, doMprotect, doMremap, doMunmap, dupMmap,
+  PROT_EXEC, PROT_READ, PROT_WRITE, PTE_SW_STORE, STACK_TOP, copyFromUser, copyToUser, doMadvise, doMmap, doMprotect, doMremap, doMunmap, dupMmap,
+  unshareAnonPage,
   type MmapFile,
 } from "../mm/index.js";
 import { TEXT, loadGuest, writeFile, type Guest } from "./support/guest.js";
@@ -24,6 +25,22 @@ const RW = PROT_READ | PROT_WRITE;
 const PAGE = 4096;
 /** Values the tests write (below 2^53: they pass through JS numbers into registers). */
 const A = 0x1234_5678_9abc, B = 0x0fed_cba9_8765, C = 0x0777_0000_5555;
+
+/** Guest: exits 0 when the qword every `step` bytes, rcx times from rdi, equals rsi; else 1. */
+function checkEvery(step: number): string {
+  return `
+1:  cmp [rdi], rsi
+    jne 2f
+    add rdi, ${step}
+    dec rcx
+    jnz 1b
+    xor edi, edi
+    mov eax, 231
+    syscall
+2:  mov edi, 1
+    mov eax, 231
+    syscall`;
+}
 
 /** Guest snippets, each exiting 0 on success; registers: rdi address, rcx count, rsi value. */
 const SNIPPETS = {
@@ -36,18 +53,7 @@ const SNIPPETS = {
     mov eax, 231
     syscall`,
   /** Exits 0 when every one of rcx qwords from rdi equals rsi, else 1. */
-  check: `
-1:  cmp [rdi], rsi
-    jne 2f
-    add rdi, 8
-    dec rcx
-    jnz 1b
-    xor edi, edi
-    mov eax, 231
-    syscall
-2:  mov edi, 1
-    mov eax, 231
-    syscall`,
+  check: checkEvery(8),
   /** Stores rsi in the first qword of each of rcx pages from rdi. */
   pokePages: `
 1:  mov [rdi], rsi
@@ -58,18 +64,7 @@ const SNIPPETS = {
     mov eax, 231
     syscall`,
   /** Exits 0 when the first qword of each of rcx pages from rdi equals rsi, else 1. */
-  checkPages: `
-1:  cmp [rdi], rsi
-    jne 2f
-    add rdi, 4096
-    dec rcx
-    jnz 1b
-    xor edi, edi
-    mov eax, 231
-    syscall
-2:  mov edi, 1
-    mov eax, 231
-    syscall`,
+  checkPages: checkEvery(4096),
 } as const;
 type Snippet = keyof typeof SNIPPETS;
 const NAMES = Object.keys(SNIPPETS) as Snippet[];
@@ -141,6 +136,7 @@ describe("fork: private anonymous memory is copy-on-write", () => {
     expectHolds(other, `the other side after the ${writer}'s write`, addr, 8, A);
     const cow = f.g.sys.counters.cowFaults - cow0;
     expect(cow, `COW faults: got ${cow}, want 8 (one per page written)`).toBe(8);
+    expect(f.g.sys.counters.snapshot().cowFaults, "cowFaults in the snapshot --stats and --stats-json print").toBe(f.g.sys.counters.cowFaults);
     child.destroy();
     expectAnonTotal(f.g.sys, f.parent.mm.anonPages, "child gone: the parent's pages only");
   });
@@ -271,6 +267,24 @@ describe("fork: private file mappings", () => {
     expect(Buffer.compare(fs.readFileSync(path), Buffer.from(bytes)), "the file on disk is unchanged").toBe(0);
     child.destroy();
     expect(cached.rmap.map((r) => r.mm === f.parent.mm), "page 1's reverse map after the child's exit").toEqual([true]);
+  });
+
+  it("a byte written behind the guest after unshareAnonPage (a breakpoint in a copied text page) stays in that process", () => {
+    const f = family();
+    const { path } = filePages();
+    const file: MmapFile = { mapping: f.g.sys.openFile(path, false), readable: true, writable: false };
+    const addr = doMmap(f.parent.mm, 0, 4 * PAGE, RW, MAP_PRIVATE, file, 0);
+    fill(f.parent, addr, 1, A); // a private copy, as a probe's copy of a text page
+    doMprotect(f.parent.mm, addr, 4 * PAGE, PROT_READ | PROT_EXEC);
+    const child = f.fork();
+    const anon0 = f.g.sys.anonPages;
+    unshareAnonPage(child.mm, addr);
+    child.mm.bytes(addr, 8).set(new Uint8Array(new BigUint64Array([BigInt(B)]).buffer));
+    expect(runIn(child, "checkPages", addr, 1, B), "child's first qword, written behind the guest").toEqual(EXITED_0);
+    expectHolds(f.parent, "parent's page", addr, 1, A);
+    expectAnonTotal(f.g.sys, anon0 + 1, "the child's own copy, counted");
+    expect(runIn(child, "fill", addr, 1, C).kind, "the page stays read-only for the guest").toBe("signaled");
+    child.destroy();
   });
 
   it("MAP_SHARED file pages stay shared and writable in both", () => {
