@@ -15,7 +15,7 @@ import { Process, type ExitStatus } from "../emu/process.js";
 import { hostRss } from "../lib/hostmem.js";
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MADV_DONTFORK, MADV_DONTNEED, MADV_WIPEONFORK, MREMAP_MAYMOVE, MemSystem, Mm,
-  PROT_EXEC, PROT_READ, PROT_WRITE, PTE_SW_STORE, STACK_TOP, copyFromUser, copyToUser, doMadvise, doMmap, doMprotect, doMremap, doMunmap, dupMmap,
+  PROT_EXEC, PROT_READ, PROT_WRITE, PTE_SW_STORE, STACK_TOP, copyFromUser, copyToUser, doBrk, doMadvise, doMmap, doMprotect, doMremap, doMunmap, dupMmap,
   unshareAnonPage,
   type MmapFile,
 } from "../mm/index.js";
@@ -230,6 +230,55 @@ describe("fork: MAP_SHARED anonymous memory stays shared", () => {
     child.destroy();
     expectHolds(f.parent, "parent after the child's exit", addr, 4, B);
     expectAnonTotal(sys, f.parent.mm.anonPages, "child gone");
+  });
+
+  it("MADV_DONTNEED by one side: the page reads the shared contents again (madvise(2): shared anonymous mappings)", () => {
+    const f = family();
+    const addr = doMmap(f.parent.mm, 0, 2 * PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, null, 0);
+    fill(f.parent, addr, 2, A);
+    const child = f.fork();
+    doMadvise(child.mm, addr, 2 * PAGE, MADV_DONTNEED);
+    expectHolds(child, "child after MADV_DONTNEED", addr, 2, A);
+    fill(f.parent, addr, 1, B);
+    expectHolds(child, "child sees the parent's later write", addr, 1, B);
+    child.destroy();
+  });
+});
+
+describe("fork: areas that grow after fork", () => {
+  it("a brk heap grown after fork joins the shared area; a second fork shares the new pages, the first child keeps its own", () => {
+    const f = family();
+    const heap = 0x1000_0000;
+    f.parent.mm.brkStart = f.parent.mm.brk = heap;
+    expect(doBrk(f.parent.mm, heap + 2 * PAGE), "brk grown").toBe(heap + 2 * PAGE);
+    fill(f.parent, heap, 2, A);
+    const c1 = f.fork();
+    expect(doBrk(f.parent.mm, heap + 4 * PAGE), "brk grown after fork").toBe(heap + 4 * PAGE);
+    expect(f.parent.mm.vmas.intersecting(heap, heap + 4 * PAGE).length, "the heap is one area after growing").toBe(1);
+    fill(f.parent, heap + 2 * PAGE, 2, B);
+    const c2 = f.fork();
+    expectHolds(c2, "second child's old heap", heap, 2, A);
+    expectHolds(c2, "second child's grown heap", heap + 2 * PAGE, 2, B);
+    expect(doBrk(c1.mm, heap + 4 * PAGE), "first child's brk grown").toBe(heap + 4 * PAGE);
+    expectHolds(c1, "first child's grown heap: zeros, not the parent's pages", heap + 2 * PAGE, 2, 0);
+    fill(c2, heap, 4, C);
+    expectHolds(f.parent, "parent's heap after the second child's write", heap, 2, A);
+    expectHolds(f.parent, "parent's grown heap after the second child's write", heap + 2 * PAGE, 2, B);
+    for (const p of [c1, c2]) p.destroy();
+    expectAnonTotal(f.g.sys, f.parent.mm.anonPages, "children gone");
+  });
+
+  it("a stack grown down in a child is shared with its own child", () => {
+    const f = family();
+    const below = STACK_TOP - 64 * 1024 - PAGE; // just under the 64 KiB stack area: it grows
+    const child = f.fork();
+    fill(child, below, 1, A);
+    const grandchild = f.fork(child);
+    expectHolds(grandchild, "grandchild's copy of the grown stack page", below, 1, A);
+    fill(grandchild, below, 1, B);
+    expectHolds(child, "child's grown stack page after the grandchild's write", below, 1, A);
+    expectHolds(f.parent, "parent's stack page there (grown now, by this read): zeros", below, 1, 0);
+    for (const p of [grandchild, child]) p.destroy();
   });
 });
 
