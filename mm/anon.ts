@@ -12,7 +12,7 @@
  * carries PTE_SW_STORE for it, and it is charged once against the RAM limit;
  * the last mapper to go frees it (the slot is punched).
  *
- *   parent PTE (r-, STORE) ─┐                   ┌─ AnonPage  mappers: [parent@va, child@va]
+ *   parent PTE (r-, STORE) ─┐                   ┌─ AnonPage  rmap: [parent@va, child@va]
  *                           ├── store slot k ───┤   charged once (sys.anonPages)
  *   child  PTE (r-, STORE) ─┘                   └─ host: memfd page k, MAP_PRIVATE in both
  *
@@ -47,7 +47,7 @@ const MAX_SLABS = Math.floor(2 ** 63 / (SLAB_PAGES * PAGE_SIZE)) - 1;
 /** One anonymous page in the store (cf. struct page of an anonymous folio). */
 export class AnonPage {
   /** Every PTE mapping this page (cf. the anon rmap); its length is the map count. */
-  readonly mappers: RmapEntry[] = [];
+  readonly rmap: RmapEntry[] = [];
 
   /** @param index the page's slot in the store */
   constructor(readonly index: number) {}
@@ -113,17 +113,6 @@ export function storePage(mm: Mm, vma: Vma, va: number): AnonPage {
   return page;
 }
 
-/** Removes (mm, va) from a store page's reverse map. */
-function removeMapper(page: AnonPage, mm: Mm, va: number): void {
-  const r = page.mappers;
-  for (let k = 0; k < r.length; k++) {
-    if (r[k].mm === mm && r[k].va === va) {
-      r.splice(k, 1);
-      return;
-    }
-  }
-}
-
 /** Frees a store page nobody maps any more: its slot is punched and its charge returned. */
 function freePage(mm: Mm, page: AnonPage): void {
   mm.sys.anon.pages.delete(page.index);
@@ -144,8 +133,8 @@ function hostCopy(mm: Mm, va: number): void {
  */
 export function unmapStorePage(mm: Mm, vma: Vma, va: number): void {
   const page = storePage(mm, vma, va);
-  removeMapper(page, mm, va);
-  if (page.mappers.length === 0) freePage(mm, page);
+  mm.rmapRemove(page, va);
+  if (page.rmap.length === 0) freePage(mm, page);
 }
 
 /**
@@ -158,10 +147,10 @@ export function unmapStorePage(mm: Mm, vma: Vma, va: number): void {
  */
 export function breakCow(mm: Mm, vma: Vma, i: number, va: number, lo: number): void {
   const page = storePage(mm, vma, va);
-  const reuse = page.mappers.length === 1;
+  const reuse = page.rmap.length === 1;
   if (!reuse) mm.sys.reserve(1, "anon");
   hostCopy(mm, va);
-  removeMapper(page, mm, va);
+  mm.rmapRemove(page, va);
   if (reuse) {
     mm.sys.anon.pages.delete(page.index);
     mm.sys.anon.punch(page.index);
@@ -204,7 +193,7 @@ export function storeAnonFault(mm: Mm, vma: Vma, i: number, va: number): boolean
     store.pages.set(index, page);
     mm.sys.counters.anonPages++;
   }
-  page.mappers.push({ mm, va });
+  mm.rmapAdd(page, va);
   mm.setPte(i, va, vma, (vma.prot & PROT_WRITE) !== 0, true, true);
   mm.pt.setFlags(i, mm.pt.lo(i) | PTE_SW_STORE);
   return true;
@@ -219,14 +208,14 @@ export function storeAnonFault(mm: Mm, vma: Vma, i: number, va: number): boolean
 function evictSlot(mm: Mm, index: number): void {
   const page = mm.sys.anon.pages.get(index);
   if (!page) return;
-  mm.sys.reserve(page.mappers.length - 1, "anon"); // n copies for one page freed
-  for (const { mm: other, va } of page.mappers) {
+  mm.sys.reserve(page.rmap.length - 1, "anon"); // n copies for one page freed
+  for (const { mm: other, va } of page.rmap) {
     hostCopy(other, va);
     const j = other.pt.leaf(va, false);
     other.pt.setFlags(j, other.pt.lo(j) & 0xfff & ~PTE_SW_STORE);
     mm.sys.anonPages++;
   }
-  page.mappers.length = 0;
+  page.rmap.length = 0;
   mm.sys.anon.pages.delete(index);
   mm.sys.anonPages--;
 }
@@ -249,7 +238,7 @@ export function storePages(mm: Mm, vma: Vma, vas: readonly number[]): void {
   for (const va of vas) {
     const index = vmaAnonIndex(vma, va);
     const page = new AnonPage(index);
-    page.mappers.push({ mm, va });
+    mm.rmapAdd(page, va);
     store.pages.set(index, page);
     const i = mm.pt.leaf(va, false);
     const lo = mm.pt.lo(i);
@@ -281,7 +270,7 @@ export function runs(vas: readonly number[]): [number, number][] {
 
 /** Adds (mm, va) to the reverse map of the store page behind a PTE copied by fork. */
 export function mapStorePage(mm: Mm, vma: Vma, va: number): void {
-  storePage(mm, vma, va).mappers.push({ mm, va });
+  mm.rmapAdd(storePage(mm, vma, va), va);
   mm.anonPages++;
 }
 
