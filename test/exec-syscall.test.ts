@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeProgram } from "./support/elf.js";
+import { patchPhdr, PT, readPhdrs, writeProgram } from "./support/elf.js";
 import { buildC, expectSameRun, REPO, runFaultline, runNative, scratch, type RunOptions } from "./support/native.js";
 
 const SRC = path.join(REPO, "test", "programs", "execve-modes.c");
@@ -115,6 +115,25 @@ describe("a refused execve is the caller's errno and the caller runs on", () => 
   ])("$name: $errno", ({ name, argv, errno }) => {
     const want = runNative(argv);
     expect(want.stdout.toString(), `the ground truth itself: native execve says ${errno}`).toContain(`execve: ${errno}\n`);
+    expectSameRun(runFaultline(argv, {}, FLAGS), want, name);
+  });
+});
+
+describe("a failure after the point of no return kills the process with SIGSEGV", () => {
+  /** STATIC with its first PT_LOAD edited. */
+  const badLoad = (edit: (p: ReturnType<typeof readPhdrs>[number]) => Parameters<typeof patchPhdr>[2]) => {
+    const b = fs.readFileSync(STATIC);
+    const k = readPhdrs(b).findIndex((p) => p.type === PT.LOAD);
+    patchPhdr(b, k, edit(readPhdrs(b)[k]));
+    return file(b);
+  };
+  it.each([
+    { name: "p_filesz > p_memsz", prog: () => badLoad((p) => ({ memsz: p.filesz - 1n })) },
+    { name: "p_offset and p_vaddr differ modulo the page", prog: () => badLoad((p) => ({ offset: p.offset + 8n })) },
+  ])("$name", ({ name, prog }) => {
+    const argv = [STATIC, "exec", prog(), "x", "show"];
+    const want = runNative(argv);
+    expect(want.status, `the ground truth itself: native dies by SIGSEGV (139), stderr ${want.stderr}`).toBe(139);
     expectSameRun(runFaultline(argv, {}, FLAGS), want, name);
   });
 });
