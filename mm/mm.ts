@@ -12,6 +12,7 @@
  * costs nothing until touched, and the engine never unmaps it), and the
  * page tables decide what is present.
  */
+import { FaultlineError } from "../lib/errors.js";
 import { HostRegion } from "../lib/hostmem.js";
 import { runs, unmapStorePage } from "./anon.js";
 import type { Mmu } from "./arch.js";
@@ -50,16 +51,25 @@ export class Mm {
 
   /**
    * Creates an empty address space on `mmu` and turns paging on.
+   * @param inherit for renew() only: the emptied host memory and tables of the
+   *   address space this one replaces, already mapped in the engine
    * @throws HostError when the host refuses the reservations
    * @throws OutOfMemoryError when the RAM limit has no room for the first table
    */
-  constructor(readonly sys: MemSystem, readonly mmu: Mmu) {
+  constructor(readonly sys: MemSystem, readonly mmu: Mmu, inherit?: { mem: HostRegion; pt: PageTable }) {
     sys.chargeTable(); // the PML4, made with the tables
-    this.pt = new PageTable(() => sys.chargeTable());
-    this.mem = new HostRegion(TASK_SIZE);
-    mmu.mapPhysical(0, TASK_SIZE, this.mem.addr);
-    mmu.mapPhysical(PT_BASE, PT_AREA_SIZE, this.pt.area.addr);
-    mmu.enablePaging(this.pt.root);
+    if (inherit) {
+      // renew(): the engine already maps these, emptied; only cached translations are stale.
+      this.pt = inherit.pt;
+      this.mem = inherit.mem;
+      mmu.flushTlb();
+    } else {
+      this.pt = new PageTable(() => sys.chargeTable());
+      this.mem = new HostRegion(TASK_SIZE);
+      mmu.mapPhysical(0, TASK_SIZE, this.mem.addr);
+      mmu.mapPhysical(PT_BASE, PT_AREA_SIZE, this.pt.area.addr);
+      mmu.enablePaging(this.pt.root);
+    }
     sys.mms.add(this);
   }
 
@@ -226,13 +236,35 @@ export class Mm {
    * dirty bits reach the page cache, and host memory is returned.
    */
   destroy(): void {
-    if (!this.live) return;
+    if (!this.teardown()) return;
+    this.mem.release();
+    this.pt.release();
+  }
+
+  /**
+   * Ends this address space as destroy() does and returns a new, empty one
+   * on the same Mmu in its place (cf. exec_mmap: execve's new mm replaces
+   * the old, which is then released). The host reservation and the
+   * page-table area pass to the new one emptied, so the engine's two
+   * regions stay mapped (unmapping them costs seconds). This object is dead
+   * afterwards: nothing may touch it.
+   * @throws OutOfMemoryError when the RAM limit has no room for the new PML4
+   */
+  renew(): Mm {
+    if (!this.teardown()) throw new FaultlineError("EMMDEAD", "renew of an address space already released");
+    this.mem.resetAnon(0, this.mem.size);
+    this.pt.reset();
+    return new Mm(this.sys, this.mmu, { mem: this.mem, pt: this.pt });
+  }
+
+  /** What destroy() and renew() share (cf. exit_mmap): exit hooks, every mapping zapped, the tables uncharged. False when already done. */
+  private teardown(): boolean {
+    if (!this.live) return false;
     this.live = false;
     for (const hook of this.sys.exitHooks) hook(this);
     for (const v of [...this.vmas.all()]) this.zap(v, v.start, v.end, { releasing: true });
     this.sys.mms.delete(this);
     this.sys.tablePages -= this.pt.tables;
-    this.mem.release();
-    this.pt.release();
+    return true;
   }
 }

@@ -189,6 +189,19 @@ export class PageTable {
     }
   }
 
+  /**
+   * Empties the tables for a new address space in the same area (Mm.renew):
+   * every table page back to the host (zero), only the PML4 in use.
+   */
+  reset(): void {
+    this.area.discard(0, PT_AREA_SIZE);
+    this.bump = 1;
+    this.free.length = 0;
+    this.tables = 1;
+    this.lastSlot = -1;
+    this.lastTable = 0;
+  }
+
   /** Frees the host memory of the tables. */
   release(): void {
     this.area.release();
