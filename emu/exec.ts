@@ -23,7 +23,7 @@ import { bytesFromUser, copyFromUser, PAGE_SIZE } from "../mm/index.js";
 import { Reg } from "./constants.js";
 import type { Engine } from "./engine.js";
 import { allocContext } from "./exception-state.js";
-import { closeExec, commitExec, ExecError, ExecKilledError, followScripts, openExec, openExecFd, prepareExec, releaseExec, type ExecFile, type PreparedExec } from "./loader.js";
+import { afterPointOfNoReturn, closeExec, commitExec, ExecError, ExecKilledError, followScripts, openExec, openExecFd, prepareExec, releaseExec, type ExecFile, type PreparedExec } from "./loader.js";
 import type { Process } from "./process.js";
 import { procFile } from "./procfs.js";
 import { readExecImage } from "./procfs/self.js";
@@ -84,9 +84,9 @@ export function execveat(p: Process, r: ExecRequest): number {
 
 /** Everything before the point of no return (cf. do_execveat_common up to bprm_execve's exec_binprm). */
 function prepare(p: Process, r: ExecRequest): PreparedExec {
-  if (r.flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) fail("EINVAL", `execveat: unknown flags 0x${r.flags.toString(16)}`);
-  const name = userPath(p, r.pathAddr);
+  const name = userPath(p, r.pathAddr); // cf. getname_uflags, before the flags are looked at
   if (name.length === 0 && !(r.flags & AT_EMPTY_PATH)) fail("ENOENT", "execve: empty path");
+  if (r.flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) fail("EINVAL", `execveat: unknown flags 0x${r.flags.toString(16)}`);
   // The loader reads the host file; Linux reads through the page cache. What a guest wrote
   // (a linker's output, a script just made) reaches the host file first.
   p.sys.syncAll();
@@ -219,28 +219,34 @@ function readPointers(p: Process, addr: number, max: number): number[] {
 function pointOfNoReturn(p: Process, prepared: PreparedExec): void {
   const engine = p.engine;
   try {
-    execSignals(p); // cf. flush_signal_handlers, flush_itimer_signals... (mask and pending kept)
-    p.mm = p.mm.renew(); // cf. exec_mmap (its teardown drops the code of every present executable page)
-    p.vforkDone(); // cf. exec_mm_release: a vfork parent runs again
-    p.fds.closeOnExec();
-    p.traps?.onExec?.(p);
-    const loaded = commitExec(p.mm, prepared);
-    p.exePath = loaded.exePath;
-    const startTicks = p.execImage?.startTicks; // the process's start, not the exec's (cf. task->start_time)
-    const image = readExecImage(p.mm, loaded.rsp);
-    p.execImage = startTicks === undefined ? image : { ...image, startTicks };
-    p.resetCpu();
-    engine.writeReg(Reg.RSP, loaded.rsp);
-    // The engine adds the syscall's 2 bytes to RIP after this hook returns.
-    engine.setRip(loaded.entry - 2);
-    p.registersReplaced = true;
-    // Every other translation goes too, between runs: run() flushes and resumes at the entry.
-    p.codeFlushOwed = true;
-    engine.stop();
+    afterPointOfNoReturn(prepared.program, () => newImage(p, prepared));
   } catch (e) {
     if (!(e instanceof ExecKilledError)) throw e;
     throw new GuestSignal(e.code, e.signo, engine.rip(), "exec", undefined, e.message);
   }
+}
+
+/** pointOfNoReturn's steps, in begin_new_exec's order. */
+function newImage(p: Process, prepared: PreparedExec): void {
+  const engine = p.engine;
+  execSignals(p); // cf. flush_signal_handlers, flush_itimer_signals... (mask and pending kept)
+  p.mm = p.mm.renew(); // cf. exec_mmap (its teardown drops the code of every present executable page)
+  p.vforkDone(); // cf. exec_mm_release: a vfork parent runs again
+  p.fds.closeOnExec();
+  p.traps?.onExec?.(p);
+  const loaded = commitExec(p.mm, prepared);
+  p.exePath = loaded.exePath;
+  const startTicks = p.execImage?.startTicks; // the process's start, not the exec's (cf. task->start_time)
+  const image = readExecImage(p.mm, loaded.rsp);
+  p.execImage = startTicks === undefined ? image : { ...image, startTicks };
+  p.resetCpu();
+  engine.writeReg(Reg.RSP, loaded.rsp);
+  // The engine adds the syscall's 2 bytes to RIP after this hook returns.
+  engine.setRip(loaded.entry - 2);
+  p.registersReplaced = true;
+  // Every other translation goes too, between runs: run() flushes and resumes at the entry.
+  p.codeFlushOwed = true;
+  engine.stop();
 }
 
 /**

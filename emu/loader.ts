@@ -439,8 +439,14 @@ export function releaseExec(p: PreparedExec): void {
   p.open.forEach(closeExec);
 }
 
-/** Runs `load`, turning a failure into the death of the process (cf. bprm_execve after point_of_no_return). */
-function afterPointOfNoReturn<T>(program: string, load: () => T): T {
+/**
+ * Runs `load`, turning a failure into the death of the process (cf.
+ * bprm_execve after point_of_no_return): an errno or a fault is SIGSEGV,
+ * running out of memory SIGKILL.
+ * @param program the program's name, for the message
+ * @throws ExecKilledError for any of those; anything else (a bug) unchanged
+ */
+export function afterPointOfNoReturn<T>(program: string, load: () => T): T {
   try {
     return load();
   } catch (e) {

@@ -133,6 +133,12 @@ export interface TrapHandler {
   fork?(child: Process): TrapHandler | undefined;
   /** The process has just replaced its address space for execve (`proc.mm` is the new, empty one): state tied to the old image goes. */
   onExec?(proc: Process): void;
+  /**
+   * A system call returned (in the syscall hook, before RAX/RCX/R11 are
+   * written back and signals delivered): a probe stepping that `syscall`
+   * instruction ends its step here, so delivery sees the call's exit as unprobed.
+   */
+  syscallDone?(proc: Process): void;
 }
 
 /** Thrown by exit() to leave the syscall hook: the guest is finished. */
@@ -222,6 +228,10 @@ export class Process {
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
   private readonly warned = new Set<string>();
+  /** When the engine slice now running ends (monotonic ns; undefined: no limit), as runSlices computed it. */
+  private sliceLimit: bigint | undefined;
+  /** Set when a system call armed a timer due before sliceLimit and stopped the engine early for it. */
+  private sliceCut = false;
   /** Reads RIP; handed to the fault path, which needs it only to report a signal. */
   private readonly ripOf = (): number => this.engine.rip();
 
@@ -317,9 +327,17 @@ export class Process {
       return;
     }
     const err = this.exc.afterPageFault(); // the stale exception state must go before the guest runs on
-    const rip = this.engine.readReg(Reg.RIP);
-    const [info, kill] = cpuSignal(intno, rip, err);
+    const [info, kill] = cpuSignal(intno, this.trapRip(), err);
     forceSignal(this, info, kill);
+  }
+
+  /**
+   * RIP as a trap reports it: inside a probe's stepped copy, the probed
+   * instruction's address instead (cf. uprobe_get_trap_addr).
+   */
+  private trapRip(): number {
+    const rip = this.engine.readReg(Reg.RIP);
+    return this.traps?.originalRip?.(this, rip) ?? rip;
   }
 
   /** A #PF: mm's fault path, and a SIGSEGV/SIGBUS it raises goes to the guest (cf. do_user_addr_fault, force_sig_fault). */
@@ -352,6 +370,7 @@ export class Process {
       throw e;
     }
     this.resumeUntilNs = undefined; // the deadline was this call's only
+    this.traps?.syscallDone?.(this);
     if (this.registersReplaced) {
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "sigreturn" });
@@ -366,6 +385,19 @@ export class Process {
     if (ret === -Errno.EPIPE && SIGPIPE_CALLS.has(nr)) raiseSigpipe(this);
     expireTimers(this);
     if (signalPending(this) || this.sigtask.savedMask !== undefined || isRestart(ret)) deliverSignals(this, { kind: "syscall", nr, ret });
+    this.cutSliceForTimer();
+  }
+
+  /**
+   * Ends the running engine slice early when a timer armed by the call just
+   * made (alarm, setitimer, timer_settime) is due before the slice would end,
+   * so a guest that then only computes still gets its signal on time.
+   */
+  private cutSliceForTimer(): void {
+    const due = this.signal.timers.nextDeadlineNs();
+    if (due === undefined || (this.sliceLimit !== undefined && due >= this.sliceLimit)) return;
+    this.sliceCut = true;
+    this.engine.stop();
   }
 
   /**
@@ -445,7 +477,7 @@ export class Process {
     const sliceStart = process.hrtime.bigint();
     const own = this.sliceEnd(timeoutNs);
     const budget = budgetNs === undefined ? undefined : sliceStart + budgetNs;
-    const limit = own === undefined ? budget : budget === undefined || own < budget ? own : budget;
+    const limit = (this.sliceLimit = own === undefined ? budget : budget === undefined || own < budget ? own : budget);
     this.exc.reset();
     this.parkedOn = undefined;
     try {
@@ -470,7 +502,9 @@ export class Process {
     if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
       throw new GuestSignal("SIGKILL", SIG.SIGKILL, this.engine.readReg(Reg.RIP), "timeout", undefined, `killed: timeout after ${this.options.timeoutMs} ms`);
     }
-    if (limit === undefined || !this.engine.timedOut()) {
+    const cut = this.sliceCut;
+    this.sliceCut = false;
+    if (!cut && (limit === undefined || !this.engine.timedOut())) {
       throw new GuestSignal("SIGSEGV", SIG.SIGSEGV, this.engine.readReg(Reg.RIP), "trap", undefined, "engine stopped unexpectedly");
     }
     expireTimers(this);
@@ -524,7 +558,7 @@ export class Process {
 
   /** Maps an engine error that ends a run to the signal Linux would have sent. */
   private engineStop(e: UnicornError): ExitStatus {
-    const rip = this.engine.readReg(Reg.RIP);
+    const rip = this.trapRip();
     if (e.code === "UC_ERR_INSN_INVALID") return { kind: "signaled", signo: SIG.SIGILL, detail: "ILL_ILLOPN: invalid opcode", rip };
     return { kind: "signaled", signo: SIG.SIGSEGV, detail: `SEGV_MAPERR: ${e.message}`, rip };
   }

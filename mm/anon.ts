@@ -12,7 +12,7 @@
  * carries PTE_SW_STORE for it, and it is charged once against the RAM limit;
  * the last mapper to go frees it (the slot is punched).
  *
- *   parent PTE (r-, STORE) ─┐                   ┌─ AnonPage  mappers: [parent@va, child@va]
+ *   parent PTE (r-, STORE) ─┐                   ┌─ AnonPage  rmap: [parent@va, child@va]
  *                           ├── store slot k ───┤   charged once (sys.anonPages)
  *   child  PTE (r-, STORE) ─┘                   └─ host: memfd page k, MAP_PRIVATE in both
  *
@@ -47,7 +47,7 @@ const MAX_SLABS = Math.floor(2 ** 63 / (SLAB_PAGES * PAGE_SIZE)) - 1;
 /** One anonymous page in the store (cf. struct page of an anonymous folio). */
 export class AnonPage {
   /** Every PTE mapping this page (cf. the anon rmap); its length is the map count. */
-  readonly mappers: RmapEntry[] = [];
+  readonly rmap: RmapEntry[] = [];
 
   /** @param index the page's slot in the store */
   constructor(readonly index: number) {}
@@ -64,8 +64,13 @@ export class AnonStore {
 
   /** Host descriptor of the store's memfd. */
   get fd(): number {
+    return this.memfd().fd;
+  }
+
+  /** The memfd, made on first use. */
+  private memfd(): MemFile {
     this.file ??= new MemFile("faultline:anon");
-    return this.file.fd;
+    return this.file;
   }
 
   /**
@@ -76,8 +81,7 @@ export class AnonStore {
   allocate(): number {
     if (this.slabs >= MAX_SLABS) throw new FaultlineError("EANONSTORE", `anonymous-page store full: ${MAX_SLABS} areas shared by fork`);
     const base = this.slabs++ * SLAB_PAGES;
-    this.fd; // the memfd exists
-    this.file!.grow((base + SLAB_PAGES) * PAGE_SIZE);
+    this.memfd().grow((base + SLAB_PAGES) * PAGE_SIZE); // sparse: costs nothing
     return base + SLAB_PAGES / 2;
   }
 
@@ -109,17 +113,6 @@ export function storePage(mm: Mm, vma: Vma, va: number): AnonPage {
   return page;
 }
 
-/** Removes (mm, va) from a store page's reverse map. */
-function removeMapper(page: AnonPage, mm: Mm, va: number): void {
-  const r = page.mappers;
-  for (let k = 0; k < r.length; k++) {
-    if (r[k].mm === mm && r[k].va === va) {
-      r.splice(k, 1);
-      return;
-    }
-  }
-}
-
 /** Frees a store page nobody maps any more: its slot is punched and its charge returned. */
 function freePage(mm: Mm, page: AnonPage): void {
   mm.sys.anon.pages.delete(page.index);
@@ -140,8 +133,8 @@ function hostCopy(mm: Mm, va: number): void {
  */
 export function unmapStorePage(mm: Mm, vma: Vma, va: number): void {
   const page = storePage(mm, vma, va);
-  removeMapper(page, mm, va);
-  if (page.mappers.length === 0) freePage(mm, page);
+  mm.rmapRemove(page, va);
+  if (page.rmap.length === 0) freePage(mm, page);
 }
 
 /**
@@ -154,10 +147,10 @@ export function unmapStorePage(mm: Mm, vma: Vma, va: number): void {
  */
 export function breakCow(mm: Mm, vma: Vma, i: number, va: number, lo: number): void {
   const page = storePage(mm, vma, va);
-  const reuse = page.mappers.length === 1;
+  const reuse = page.rmap.length === 1;
   if (!reuse) mm.sys.reserve(1, "anon");
   hostCopy(mm, va);
-  removeMapper(page, mm, va);
+  mm.rmapRemove(page, va);
   if (reuse) {
     mm.sys.anon.pages.delete(page.index);
     mm.sys.anon.punch(page.index);
@@ -200,7 +193,7 @@ export function storeAnonFault(mm: Mm, vma: Vma, i: number, va: number): boolean
     store.pages.set(index, page);
     mm.sys.counters.anonPages++;
   }
-  page.mappers.push({ mm, va });
+  mm.rmapAdd(page, va);
   mm.setPte(i, va, vma, (vma.prot & PROT_WRITE) !== 0, true, true);
   mm.pt.setFlags(i, mm.pt.lo(i) | PTE_SW_STORE);
   return true;
@@ -215,14 +208,14 @@ export function storeAnonFault(mm: Mm, vma: Vma, i: number, va: number): boolean
 function evictSlot(mm: Mm, index: number): void {
   const page = mm.sys.anon.pages.get(index);
   if (!page) return;
-  mm.sys.reserve(page.mappers.length - 1, "anon"); // n copies for one page freed
-  for (const { mm: other, va } of page.mappers) {
+  mm.sys.reserve(page.rmap.length - 1, "anon"); // n copies for one page freed
+  for (const { mm: other, va } of page.rmap) {
     hostCopy(other, va);
     const j = other.pt.leaf(va, false);
     other.pt.setFlags(j, other.pt.lo(j) & 0xfff & ~PTE_SW_STORE);
     mm.sys.anonPages++;
   }
-  page.mappers.length = 0;
+  page.rmap.length = 0;
   mm.sys.anon.pages.delete(index);
   mm.sys.anonPages--;
 }
@@ -245,7 +238,7 @@ export function storePages(mm: Mm, vma: Vma, vas: readonly number[]): void {
   for (const va of vas) {
     const index = vmaAnonIndex(vma, va);
     const page = new AnonPage(index);
-    page.mappers.push({ mm, va });
+    mm.rmapAdd(page, va);
     store.pages.set(index, page);
     const i = mm.pt.leaf(va, false);
     const lo = mm.pt.lo(i);
@@ -277,7 +270,7 @@ export function runs(vas: readonly number[]): [number, number][] {
 
 /** Adds (mm, va) to the reverse map of the store page behind a PTE copied by fork. */
 export function mapStorePage(mm: Mm, vma: Vma, va: number): void {
-  storePage(mm, vma, va).mappers.push({ mm, va });
+  mm.rmapAdd(storePage(mm, vma, va), va);
   mm.anonPages++;
 }
 
@@ -305,4 +298,25 @@ export function moveStoreArea(mm: Mm, vma: Vma, from: number, to: number, len: n
   }
   for (const [a, b] of runs(own)) hostCopyRange(mm.mem.addr + to + (a - from), mm.mem.addr + a, b - a);
   mm.mem.resetAnon(from, len);
+}
+
+/**
+ * Makes the page at `va` this process's own before the memory manager's
+ * user writes bytes into it behind the guest (a breakpoint, a restored
+ * instruction: cf. the FOLL_WRITE|FOLL_FORCE COW break of
+ * uprobe_write_opcode): a page shared copy-on-write by fork is copied, or
+ * reused when the last, and its PTE keeps its protection. Writing through
+ * mm.bytes() into a shared page without this would copy it on the host
+ * behind the reverse map's back. No-op for any other page.
+ * @throws OutOfMemoryError when a copy does not fit the RAM limit
+ */
+export function unshareAnonPage(mm: Mm, va: number): void {
+  const page = va - (va % PAGE_SIZE);
+  const vma = mm.vmas.find(page);
+  const i = mm.pt.leaf(page, false);
+  if (!vma || vma.shared || i < 0) return;
+  const lo = mm.pt.lo(i);
+  if ((lo & PTE_SW_STORE) === 0) return;
+  breakCow(mm, vma, i, page, lo);
+  mm.pt.setFlags(i, (mm.pt.lo(i) & 0xfff & ~PTE_W) | (lo & PTE_W)); // W as it was: the next write fault sets it
 }

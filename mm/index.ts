@@ -2,7 +2,7 @@
  * mm/: a Linux-like memory manager under the engine. This file is its whole
  * public surface; see mm/README.md for the design and the fault path.
  */
-export { AnonPage, AnonStore } from "./anon.js";
+export { AnonPage, AnonStore, unshareAnonPage } from "./anon.js";
 export type { Mmu } from "./arch.js";
 export type { AddressSpaceOperations } from "./aops.js";
 export { hostFileAops } from "./aops.js";

@@ -17,7 +17,7 @@ import { HostRegion } from "../lib/hostmem.js";
 import { runs, unmapStorePage } from "./anon.js";
 import type { Mmu } from "./arch.js";
 import { PAGE_SIZE, PT_AREA_SIZE, PT_BASE, TASK_SIZE } from "./layout.js";
-import { PG_dirty, type Page } from "./page-cache.js";
+import { PG_dirty, type Page, type RmapEntry } from "./page-cache.js";
 import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_U, PTE_W, PageTable } from "./page-table.js";
 import type { MemSystem } from "./system.js";
 import { PROT_EXEC, PROT_WRITE, vmaPgoff, VmaList, type Vma } from "./vma.js";
@@ -85,13 +85,13 @@ export class Mm {
     this.pt.set(i, va, flags, this.mmu.nx && (vma.prot & PROT_EXEC) === 0);
   }
 
-  /** Adds (this, va) to a page's reverse map. */
-  rmapAdd(page: Page, va: number): void {
+  /** Adds (this, va) to a page's reverse map (a page-cache page, or a store page: anon.ts). */
+  rmapAdd(page: { readonly rmap: RmapEntry[] }, va: number): void {
     page.rmap.push({ mm: this, va });
   }
 
-  /** Removes (this, va) from a page's reverse map. */
-  rmapRemove(page: Page, va: number): void {
+  /** Removes (this, va) from a page's reverse map (a page-cache page, or a store page). */
+  rmapRemove(page: { readonly rmap: RmapEntry[] }, va: number): void {
     const r = page.rmap;
     for (let k = 0; k < r.length; k++) {
       if (r[k].mm === this && r[k].va === va) {

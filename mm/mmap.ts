@@ -429,7 +429,7 @@ function movePtes(mm: Mm, vma: Vma, from: number, to: number, len: number): void
 
 /** The reverse-map entry of a store page follows its PTE from `va` to `nva` (the page keeps its slot). */
 function moveStoreMapper(mm: Mm, vma: Vma, va: number, nva: number): void {
-  const entry = storePage(mm, vma, va).mappers.find((r) => r.mm === mm && r.va === va);
+  const entry = storePage(mm, vma, va).rmap.find((r) => r.mm === mm && r.va === va);
   if (entry) entry.va = nva;
 }
 

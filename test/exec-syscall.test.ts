@@ -10,8 +10,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeProgram } from "./support/elf.js";
-import { BASE_ENV, buildC, expectSameRun, REPO, runFaultline, runNative, scratch, type RunOptions } from "./support/native.js";
+import { patchPhdr, PT, readPhdrs, writeProgram } from "./support/elf.js";
+import { buildC, expectSameRun, REPO, runFaultline, runNative, scratch, type RunOptions } from "./support/native.js";
 
 const SRC = path.join(REPO, "test", "programs", "execve-modes.c");
 const STATIC = buildC(SRC, "gcc-static");
@@ -69,6 +69,7 @@ describe("a new image in the same process: what it receives is what Linux gives 
     { name: "execveat of an O_PATH descriptor with AT_EMPTY_PATH", argv: [STATIC, "at-empty", DYNAMIC_PIE, "e", "show"] },
     { name: "execveat relative to a directory descriptor", argv: [STATIC, "at-dir", path.dirname(STATIC), path.basename(MUSL), "d", "show"] },
     { name: "execveat with AT_SYMLINK_NOFOLLOW of a file", argv: [STATIC, "at-nofollow", STATIC, "n", "show"] },
+    { name: "signal state: handled back to default, ignored kept, mask and pending kept", argv: [STATIC, "signals", DYNAMIC_PIE, "s", "show"] },
   ])("$name", ({ name, argv, cwd }) => expectSame(argv, name, { cwd }));
 
   it.each([
@@ -78,7 +79,7 @@ describe("a new image in the same process: what it receives is what Linux gives 
   ])("O_CLOEXEC descriptors are closed, the others kept ($name)", ({ name, prog }) => {
     const argv = [STATIC, "cloexec", prog, "c", "show"];
     expectSame(argv, name);
-    const out = runNative(argv).stdout.toString();
+    const out = runNative(argv, {}).stdout.toString();
     expect(out, "the ground truth itself: fd 3 closed, fd 4 open").toMatch(/fd 3 closed \(EBADF\)\nfd 4 open\n/);
   });
 });
@@ -114,6 +115,25 @@ describe("a refused execve is the caller's errno and the caller runs on", () => 
   ])("$name: $errno", ({ name, argv, errno }) => {
     const want = runNative(argv);
     expect(want.stdout.toString(), `the ground truth itself: native execve says ${errno}`).toContain(`execve: ${errno}\n`);
+    expectSameRun(runFaultline(argv, {}, FLAGS), want, name);
+  });
+});
+
+describe("a failure after the point of no return kills the process with SIGSEGV", () => {
+  /** STATIC with its first PT_LOAD edited. */
+  const badLoad = (edit: (p: ReturnType<typeof readPhdrs>[number]) => Parameters<typeof patchPhdr>[2]) => {
+    const b = fs.readFileSync(STATIC);
+    const k = readPhdrs(b).findIndex((p) => p.type === PT.LOAD);
+    patchPhdr(b, k, edit(readPhdrs(b)[k]));
+    return file(b);
+  };
+  it.each([
+    { name: "p_filesz > p_memsz", prog: () => badLoad((p) => ({ memsz: p.filesz - 1n })) },
+    { name: "p_offset and p_vaddr differ modulo the page", prog: () => badLoad((p) => ({ offset: p.offset + 8n })) },
+  ])("$name", ({ name, prog }) => {
+    const argv = [STATIC, "exec", prog(), "x", "show"];
+    const want = runNative(argv);
+    expect(want.status, `the ground truth itself: native dies by SIGSEGV (139), stderr ${want.stderr}`).toBe(139);
     expectSameRun(runFaultline(argv, {}, FLAGS), want, name);
   });
 });
@@ -160,8 +180,8 @@ describe("probes on a program that execs itself", () => {
   // main runs once per image: twice in all, and returns once (the first image never returns from it).
   it.each(["aops", "notifier", "preload", "cow"])("--probe-strategy %s: main hit in both images", (strategy) => {
     const argv = [STATIC, "exec", STATIC, "x", "show"];
-    const got = runFaultline(argv, { env: BASE_ENV }, ["--probe", `${STATIC}:main`, "--probe", `ret:${STATIC}:main`, "--probe-strategy", strategy, ...FLAGS]);
-    const want = runNative(argv);
+    const got = runFaultline(argv, {}, ["--probe", `${STATIC}:main`, "--probe", `ret:${STATIC}:main`, "--probe-strategy", strategy, ...FLAGS]);
+    const want = runNative(argv, {});
     expect(got.stdout.toString(), "stdout as native").toBe(want.stdout.toString());
     expect(got.stderr.trim().split("\n"), "probe lines").toEqual([`probe ${STATIC}:main hits 2`, `probe ret:${STATIC}:main hits 1`]);
   });

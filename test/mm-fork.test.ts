@@ -15,7 +15,8 @@ import { Process, type ExitStatus } from "../emu/process.js";
 import { hostRss } from "../lib/hostmem.js";
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MADV_DONTFORK, MADV_DONTNEED, MADV_WIPEONFORK, MREMAP_MAYMOVE, MemSystem, Mm,
-  PROT_READ, PROT_WRITE, PTE_SW_STORE, STACK_TOP, copyFromUser, copyToUser, doMadvise, doMmap, doMprotect, doMremap, doMunmap, dupMmap,
+  PROT_EXEC, PROT_READ, PROT_WRITE, PTE_SW_STORE, STACK_TOP, copyFromUser, copyToUser, doBrk, doMadvise, doMmap, doMprotect, doMremap, doMunmap, dupMmap,
+  unshareAnonPage,
   type MmapFile,
 } from "../mm/index.js";
 import { TEXT, loadGuest, writeFile, type Guest } from "./support/guest.js";
@@ -24,6 +25,22 @@ const RW = PROT_READ | PROT_WRITE;
 const PAGE = 4096;
 /** Values the tests write (below 2^53: they pass through JS numbers into registers). */
 const A = 0x1234_5678_9abc, B = 0x0fed_cba9_8765, C = 0x0777_0000_5555;
+
+/** Guest: exits 0 when the qword every `step` bytes, rcx times from rdi, equals rsi; else 1. */
+function checkEvery(step: number): string {
+  return `
+1:  cmp [rdi], rsi
+    jne 2f
+    add rdi, ${step}
+    dec rcx
+    jnz 1b
+    xor edi, edi
+    mov eax, 231
+    syscall
+2:  mov edi, 1
+    mov eax, 231
+    syscall`;
+}
 
 /** Guest snippets, each exiting 0 on success; registers: rdi address, rcx count, rsi value. */
 const SNIPPETS = {
@@ -36,18 +53,7 @@ const SNIPPETS = {
     mov eax, 231
     syscall`,
   /** Exits 0 when every one of rcx qwords from rdi equals rsi, else 1. */
-  check: `
-1:  cmp [rdi], rsi
-    jne 2f
-    add rdi, 8
-    dec rcx
-    jnz 1b
-    xor edi, edi
-    mov eax, 231
-    syscall
-2:  mov edi, 1
-    mov eax, 231
-    syscall`,
+  check: checkEvery(8),
   /** Stores rsi in the first qword of each of rcx pages from rdi. */
   pokePages: `
 1:  mov [rdi], rsi
@@ -58,18 +64,7 @@ const SNIPPETS = {
     mov eax, 231
     syscall`,
   /** Exits 0 when the first qword of each of rcx pages from rdi equals rsi, else 1. */
-  checkPages: `
-1:  cmp [rdi], rsi
-    jne 2f
-    add rdi, 4096
-    dec rcx
-    jnz 1b
-    xor edi, edi
-    mov eax, 231
-    syscall
-2:  mov edi, 1
-    mov eax, 231
-    syscall`,
+  checkPages: checkEvery(4096),
 } as const;
 type Snippet = keyof typeof SNIPPETS;
 const NAMES = Object.keys(SNIPPETS) as Snippet[];
@@ -141,6 +136,7 @@ describe("fork: private anonymous memory is copy-on-write", () => {
     expectHolds(other, `the other side after the ${writer}'s write`, addr, 8, A);
     const cow = f.g.sys.counters.cowFaults - cow0;
     expect(cow, `COW faults: got ${cow}, want 8 (one per page written)`).toBe(8);
+    expect(f.g.sys.counters.snapshot().cowFaults, "cowFaults in the snapshot --stats and --stats-json print").toBe(f.g.sys.counters.cowFaults);
     child.destroy();
     expectAnonTotal(f.g.sys, f.parent.mm.anonPages, "child gone: the parent's pages only");
   });
@@ -235,6 +231,55 @@ describe("fork: MAP_SHARED anonymous memory stays shared", () => {
     expectHolds(f.parent, "parent after the child's exit", addr, 4, B);
     expectAnonTotal(sys, f.parent.mm.anonPages, "child gone");
   });
+
+  it("MADV_DONTNEED by one side: the page reads the shared contents again (madvise(2): shared anonymous mappings)", () => {
+    const f = family();
+    const addr = doMmap(f.parent.mm, 0, 2 * PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, null, 0);
+    fill(f.parent, addr, 2, A);
+    const child = f.fork();
+    doMadvise(child.mm, addr, 2 * PAGE, MADV_DONTNEED);
+    expectHolds(child, "child after MADV_DONTNEED", addr, 2, A);
+    fill(f.parent, addr, 1, B);
+    expectHolds(child, "child sees the parent's later write", addr, 1, B);
+    child.destroy();
+  });
+});
+
+describe("fork: areas that grow after fork", () => {
+  it("a brk heap grown after fork joins the shared area; a second fork shares the new pages, the first child keeps its own", () => {
+    const f = family();
+    const heap = 0x1000_0000;
+    f.parent.mm.brkStart = f.parent.mm.brk = heap;
+    expect(doBrk(f.parent.mm, heap + 2 * PAGE), "brk grown").toBe(heap + 2 * PAGE);
+    fill(f.parent, heap, 2, A);
+    const c1 = f.fork();
+    expect(doBrk(f.parent.mm, heap + 4 * PAGE), "brk grown after fork").toBe(heap + 4 * PAGE);
+    expect(f.parent.mm.vmas.intersecting(heap, heap + 4 * PAGE).length, "the heap is one area after growing").toBe(1);
+    fill(f.parent, heap + 2 * PAGE, 2, B);
+    const c2 = f.fork();
+    expectHolds(c2, "second child's old heap", heap, 2, A);
+    expectHolds(c2, "second child's grown heap", heap + 2 * PAGE, 2, B);
+    expect(doBrk(c1.mm, heap + 4 * PAGE), "first child's brk grown").toBe(heap + 4 * PAGE);
+    expectHolds(c1, "first child's grown heap: zeros, not the parent's pages", heap + 2 * PAGE, 2, 0);
+    fill(c2, heap, 4, C);
+    expectHolds(f.parent, "parent's heap after the second child's write", heap, 2, A);
+    expectHolds(f.parent, "parent's grown heap after the second child's write", heap + 2 * PAGE, 2, B);
+    for (const p of [c1, c2]) p.destroy();
+    expectAnonTotal(f.g.sys, f.parent.mm.anonPages, "children gone");
+  });
+
+  it("a stack grown down in a child is shared with its own child", () => {
+    const f = family();
+    const below = STACK_TOP - 64 * 1024 - PAGE; // just under the 64 KiB stack area: it grows
+    const child = f.fork();
+    fill(child, below, 1, A);
+    const grandchild = f.fork(child);
+    expectHolds(grandchild, "grandchild's copy of the grown stack page", below, 1, A);
+    fill(grandchild, below, 1, B);
+    expectHolds(child, "child's grown stack page after the grandchild's write", below, 1, A);
+    expectHolds(f.parent, "parent's stack page there (grown now, by this read): zeros", below, 1, 0);
+    for (const p of [grandchild, child]) p.destroy();
+  });
 });
 
 describe("fork: private file mappings", () => {
@@ -271,6 +316,24 @@ describe("fork: private file mappings", () => {
     expect(Buffer.compare(fs.readFileSync(path), Buffer.from(bytes)), "the file on disk is unchanged").toBe(0);
     child.destroy();
     expect(cached.rmap.map((r) => r.mm === f.parent.mm), "page 1's reverse map after the child's exit").toEqual([true]);
+  });
+
+  it("a byte written behind the guest after unshareAnonPage (a breakpoint in a copied text page) stays in that process", () => {
+    const f = family();
+    const { path } = filePages();
+    const file: MmapFile = { mapping: f.g.sys.openFile(path, false), readable: true, writable: false };
+    const addr = doMmap(f.parent.mm, 0, 4 * PAGE, RW, MAP_PRIVATE, file, 0);
+    fill(f.parent, addr, 1, A); // a private copy, as a probe's copy of a text page
+    doMprotect(f.parent.mm, addr, 4 * PAGE, PROT_READ | PROT_EXEC);
+    const child = f.fork();
+    const anon0 = f.g.sys.anonPages;
+    unshareAnonPage(child.mm, addr);
+    child.mm.bytes(addr, 8).set(new Uint8Array(new BigUint64Array([BigInt(B)]).buffer));
+    expect(runIn(child, "checkPages", addr, 1, B), "child's first qword, written behind the guest").toEqual(EXITED_0);
+    expectHolds(f.parent, "parent's page", addr, 1, A);
+    expectAnonTotal(f.g.sys, anon0 + 1, "the child's own copy, counted");
+    expect(runIn(child, "fill", addr, 1, C).kind, "the page stays read-only for the guest").toBe("signaled");
+    child.destroy();
   });
 
   it("MAP_SHARED file pages stay shared and writable in both", () => {

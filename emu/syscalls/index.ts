@@ -16,6 +16,7 @@ import { registerNet } from "./net.js";
 import { registerProcess } from "./process.js";
 import { registerSignal } from "./signal.js";
 import { registerStat } from "./stat.js";
+import { registerTimer } from "./timer.js";
 import { SYSCALL_NAMES } from "./names.js";
 import { formatArgs, formatLine } from "./strace.js";
 import type { SyscallTable } from "./types.js";
@@ -30,6 +31,7 @@ registerDirs(SYSCALLS);
 registerSignal(SYSCALLS);
 registerNet(SYSCALLS);
 registerClone(SYSCALLS);
+registerTimer(SYSCALLS);
 registerExec(SYSCALLS);
 
 /**
