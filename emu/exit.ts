@@ -11,7 +11,7 @@ import { fail } from "../lib/errno.js";
 import { copyToUser } from "../mm/index.js";
 import type { ExitStatus, Process } from "./process.js";
 import {
-  CLD_DUMPED, CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, SIG, SIG_IGN, defaultAction, encodeSigInfo, sendSignal, type SigInfo,
+  CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, SIG, SIG_IGN, encodeSigInfo, sendSignal, type SigInfo,
 } from "./signal/index.js";
 import { waitUntil } from "./syscalls/poll.js";
 
@@ -19,15 +19,18 @@ import { waitUntil } from "./syscalls/poll.js";
 export const WNOHANG = 1, WUNTRACED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x01000000;
 const __WALL = 0x40000000, __WCLONE = 0x80000000, __WNOTHREAD = 0x20000000;
 
-/** The status word wait4 reports (cf. wait_task_zombie): code << 8, or the signal with 0x80 for a core dump. */
+/**
+ * The status word wait4 reports (cf. wait_task_zombie): code << 8, or the
+ * signal; the 0x80 "core dumped" bit never, as faultline writes no core
+ * file (Linux sets it only when one was written).
+ */
 export function waitStatus(s: ExitStatus): number {
-  if (s.kind === "exited") return (s.code & 0xff) << 8;
-  return s.signo | (defaultAction(s.signo) === "core" ? 0x80 : 0);
+  return s.kind === "exited" ? (s.code & 0xff) << 8 : s.signo;
 }
 
 /** SIGCHLD's siginfo for a child that ended with `s` (cf. do_notify_parent). */
 function chldInfo(child: Process, s: ExitStatus): SigInfo {
-  const code = s.kind === "exited" ? CLD_EXITED : defaultAction(s.signo) === "core" ? CLD_DUMPED : CLD_KILLED;
+  const code = s.kind === "exited" ? CLD_EXITED : CLD_KILLED; // no core is written: never CLD_DUMPED
   return { signo: SIG.SIGCHLD, code, pid: child.pid, uid: process.getuid?.() ?? 0, status: s.kind === "exited" ? s.code : s.signo };
 }
 
