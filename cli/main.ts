@@ -46,6 +46,7 @@ run options (before PROGRAM):
                        private copy per process, as Linux's uprobes)
   --pin                with preload: keep the probed pages resident
   --timeout SECONDS    kill the guest after SECONDS (0.001 to 2592000)
+  --max-procs N        most guest processes alive at once (default 256); fork is EAGAIN past it
 
 PROGRAM may be an x86-64 ELF file or a #! script; --mem is at least 64K.
 
@@ -207,6 +208,7 @@ async function runWithStats(program: string, argv: string[], o: RunOptions, stat
   const sys = systemFor(o);
   const strace = o.strace ? (line: string) => fs.writeSync(2, line + "\n") : undefined;
   const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000, root: o.root, strace, ignoredSignals: inheritedIgnored() });
+  proc.kernel.maxProcs = o.maxProcs;
   let status: ExitStatus;
   let insn = "";
   try {

@@ -36,6 +36,8 @@ export interface RunOptions {
   statsJson: string | undefined;
   /** Wall-clock limit in seconds (0 = none). */
   timeoutSeconds: number;
+  /** Most guest processes alive at once (fork is EAGAIN past it, cf. RLIMIT_NPROC). */
+  maxProcs: number;
 }
 
 /**
@@ -49,8 +51,14 @@ export const MIN_TIMEOUT_SECONDS = 0.001;
 /** Longest --timeout: 30 days, far past any useful run, well inside the engine's range. */
 export const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
 
+/**
+ * Default --max-procs: each guest process has its own engine (a few MB of
+ * host memory), so far fewer than Linux's RLIMIT_NPROC; a fork bomb gets EAGAIN.
+ */
+export const DEFAULT_MAX_PROCS = 256;
+
 export const DEFAULT_RUN: RunOptions = {
-  root: "/", strace: false, probes: [], probeTrace: false, probeStrategy: "aops", pin: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0,
+  root: "/", strace: false, probes: [], probeTrace: false, probeStrategy: "aops", pin: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0, maxProcs: DEFAULT_MAX_PROCS,
 };
 
 /**
@@ -120,6 +128,15 @@ export function openStatsJson(file: string): number {
 }
 
 /**
+ * A whole number from 1 to 65536 (--max-procs).
+ * @throws UsageError for anything else
+ */
+function parseCount(text: string, what: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 65536) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a whole number from 1 to 65536`);
+  return Number(text);
+}
+
+/**
  * Splits `run` arguments into options and the program with its arguments.
  * Options must come before PROGRAM.
  * @throws UsageError for unknown options or missing values
@@ -147,6 +164,7 @@ export function parseRun(args: string[]): { options: RunOptions; program: string
       case "--root": o.root = parseRoot(value(a)); break;
       case "--stats-json": o.statsJson = value(a); break;
       case "--timeout": o.timeoutSeconds = parseTimeout(value(a)); break;
+      case "--max-procs": o.maxProcs = parseCount(value(a), a); break;
       case "--": k++; break;
       default: throw new UsageError(`unknown option ${a} (see faultline --help)`);
     }

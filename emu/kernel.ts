@@ -10,8 +10,11 @@
  *         -> ran      back in the queue
  *         -> parked   a call must wait: p waits, its call re-runs when retried
  *         -> exited   zombie until its parent reaps it (or reaped at once)
+ *       a slice that did not end parked: retry the parked (their calls run again)
  *       nothing runnable: sleep in the host's poll of what the parked wait on
- *                         (at most a slice, or until the nearest deadline), then retry them
+ *                         (at most a slice, or until the nearest deadline), then retry them;
+ *                         when nothing could ever wake them and the first process has
+ *                         ended, they are killed (as a pid namespace's init's end kills its processes)
  *     until no process is left but zombies; the result is the first process's status
  *
  * Only one engine runs at a time, so the guest's atomic instructions stay
@@ -36,7 +39,7 @@ export class Kernel {
   /** Whether a second process was ever made (then --strace prefixes every line with its pid, as strace -f). */
   forked = false;
   /** Most live processes at once (cf. RLIMIT_NPROC): fork is EAGAIN beyond it. */
-  maxProcs = 4096;
+  maxProcs = 256;
   /** The first process: the reaper of orphans (cf. child_reaper), and whose status the run reports. */
   init: Process | undefined;
 
@@ -91,14 +94,18 @@ export class Kernel {
       if (p === undefined) {
         const parked = this.live().filter((q) => q.state === "parked");
         if (parked.length === 0) break;
-        this.idle(parked);
+        if (!this.idle(parked) && first.state === "zombie") {
+          this.killLeftovers();
+          break;
+        }
         for (const q of parked) this.retry(q);
         continue;
       }
       const busy = this.runQueue.length > 0 || this.live().length > 1;
       p.runSlice(busy ? SLICE_NS : undefined);
       if (p.state === "runnable") this.runQueue.push(p);
-      if (this.runQueue.length > 0) for (const q of this.live()) if (q.state === "parked" && q !== p) this.retry(q);
+      // A slice that did something may have woken the parked; one that only parked again cannot have.
+      if (p.state !== "parked") for (const q of this.live()) if (q.state === "parked" && q !== p) this.retry(q);
     }
     return first.exitStatus ?? { kind: "exited", code: 0 };
   }
@@ -110,11 +117,22 @@ export class Kernel {
   }
 
   /**
+   * The first process has ended and what it left behind waits for nothing
+   * that can come (no host descriptor, no deadline, no timer): they are
+   * killed, as a pid namespace's processes are when its init exits (cf.
+   * zap_pid_ns_processes). While anything could still wake them, they run on.
+   */
+  private killLeftovers(): void {
+    for (const q of this.live()) q.exitWith({ kind: "signaled", signo: 9, detail: "killed: the first process ended and this one waits forever", rip: 0 });
+  }
+
+  /**
    * Nothing can run: sleeps in the host's poll of the descriptors the parked
    * processes wait on, at most one slice and not past the nearest deadline
    * (cf. the idle loop, with the parked calls' wait queues folded into one poll).
+   * @returns whether anything could ever wake them (a descriptor, a deadline or a timer)
    */
-  private idle(parked: readonly Process[]): void {
+  private idle(parked: readonly Process[]): boolean {
     const fds = new Set<number>();
     let events = 0;
     let until: bigint | undefined;
@@ -126,9 +144,11 @@ export class Kernel {
       const d = q.signal.timers.nextDeadlineNs();
       for (const t of [w.untilNs, d]) if (t !== undefined && (until === undefined || t < until)) until = t;
     }
+    if (fds.size === 0 && until === undefined && !parked.some((q) => (q.options.timeoutMs ?? 0) > 0)) return false;
     const now = process.hrtime.bigint();
     const ms = Math.max(0, Math.min(Number(SLICE_NS / 1_000_000n), until === undefined ? Infinity : Number(until - now) / 1e6));
     if (fds.size > 0 && events !== 0) hostPoll([...fds], events, ms);
     else if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    return fds.size > 0 || until !== undefined;
   }
 }
