@@ -215,7 +215,7 @@ async function runWithStats(program: string, argv: string[], o: RunOptions, stat
     const args = argBytes(argv);
     const loaded = proc.exec(args[0] ?? program, args, envBytes());
     const probes = await addProbes(proc, o);
-    status = proc.run(loaded.entry, loaded.rsp);
+    status = await proc.runAsync(loaded.entry, loaded.rsp);
     reportProbes(probes);
     if (status.kind === "signaled" && status.signo !== 9 && status.signo !== SIGPIPE) insn = await instructionAt(proc.mm, status.rip);
   } finally {

@@ -26,6 +26,9 @@ import type { MemSystem } from "../mm/index.js";
 import { hostPoll } from "./hostfs.js";
 import type { ExitStatus, Process } from "./process.js";
 
+/** How many processes may end between two turns of Node's event loop in runAsync. */
+const YIELD_RELEASES = 20;
+
 /** How long a process runs while another is runnable or waiting (cf. sched_latency). */
 export const SLICE_NS = 10_000_000n;
 
@@ -36,6 +39,8 @@ export class Kernel {
   private readonly runQueue: Process[] = [];
   /** The next pid to hand out (cf. alloc_pid; never reused within a run). */
   private nextPid = 0;
+  /** Processes that ended so far (for runAsync's yields). */
+  private ended = 0;
   /** Whether a second process was ever made (then --strace prefixes every line with its pid, as strace -f). */
   forked = false;
   /** Most live processes at once (cf. RLIMIT_NPROC): fork is EAGAIN beyond it. */
@@ -89,25 +94,51 @@ export class Kernel {
    */
   run(first: Process): ExitStatus {
     this.wake(first);
-    for (;;) {
-      const p = this.runQueue.shift();
-      if (p === undefined) {
-        const parked = this.live().filter((q) => q.state === "parked");
-        if (parked.length === 0) break;
-        if (!this.idle(parked) && first.state === "zombie") {
-          this.killLeftovers();
-          break;
-        }
-        for (const q of parked) this.retry(q);
-        continue;
-      }
-      const busy = this.runQueue.length > 0 || this.live().length > 1;
-      p.runSlice(busy ? SLICE_NS : undefined);
-      if (p.state === "runnable") this.runQueue.push(p);
-      // A slice that did something may have woken the parked; one that only parked again cannot have.
-      if (p.state !== "parked") for (const q of this.live()) if (q.state === "parked" && q !== p) this.retry(q);
+    while (this.step(first));
+    return first.exitStatus ?? { kind: "exited", code: 0 };
+  }
+
+  /**
+   * As run(), giving Node's event loop a turn now and then (every
+   * YIELD_RELEASES processes ended): a closed engine's native memory goes
+   * back only then, so a shell that runs a thousand commands keeps its host
+   * memory flat.
+   */
+  async runAsync(first: Process): Promise<ExitStatus> {
+    this.wake(first);
+    let ended = this.ended;
+    while (this.step(first)) {
+      if (this.ended - ended < YIELD_RELEASES) continue;
+      ended = this.ended;
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return first.exitStatus ?? { kind: "exited", code: 0 };
+  }
+
+  /**
+   * One turn of the scheduler: a slice of the next runnable process, or,
+   * with none, the idle wait and the retry of the parked.
+   * @returns false once no process is left alive
+   */
+  private step(first: Process): boolean {
+    const p = this.runQueue.shift();
+    if (p === undefined) {
+      const parked = this.live().filter((q) => q.state === "parked");
+      if (parked.length === 0) return false;
+      if (!this.idle(parked) && first.state === "zombie") {
+        this.killLeftovers();
+        return false;
+      }
+      for (const q of parked) this.retry(q);
+      return true;
+    }
+    const busy = this.runQueue.length > 0 || this.live().length > 1;
+    p.runSlice(busy ? SLICE_NS : undefined);
+    if (p.state === "runnable") this.runQueue.push(p);
+    if (p.state === "zombie") this.ended++;
+    // A slice that did something may have woken the parked; one that only parked again cannot have.
+    if (p.state !== "parked") for (const q of this.live()) if (q.state === "parked" && q !== p) this.retry(q);
+    return true;
   }
 
   /** Makes a parked process runnable again: its waiting call runs anew (cf. the wait loop of wait_event). */

@@ -440,6 +440,13 @@ export class Process {
     return this.kernel.run(this);
   }
 
+  /** As run(), letting Node's event loop turn between processes (see Kernel.runAsync); what the CLI uses. */
+  runAsync(entry: number, rsp: number): Promise<ExitStatus> {
+    this.start(entry, rsp);
+    this.runStartNs = process.hrtime.bigint();
+    return this.kernel.runAsync(this);
+  }
+
   /**
    * One engine run of this process, at most `budgetNs` long (undefined: until
    * the next timer or --timeout), then due timers and pending signals. An
