@@ -46,6 +46,7 @@ describeCases(path.join(programs, "sigbad.c"), [
   { name: "altstack", why: "sigaltstack too small (ENOMEM), bad flags, EFAULT, EPERM while on it" },
   { name: "unmapped-handler", why: "a handler at an unmapped address: killed by SIGSEGV (139)", status: 139 },
   { name: "noexec-handler", why: "a handler in a non-executable page: killed by SIGSEGV (139)", status: 139 },
+  { name: "frame-unwritable", why: "a PROT_NONE sigaltstack: the frame cannot be written, killed by SIGSEGV (139)", status: 139 },
   { name: "sigreturn-garbage", why: "rt_sigreturn over 0x41 bytes: killed by SIGSEGV (139)", status: 139 },
   { name: "sigreturn-zeros", why: "rt_sigreturn over zeros: killed by SIGSEGV (139)", status: 139 },
   { name: "sigreturn-unmapped", why: "rt_sigreturn with rsp unmapped: killed by SIGSEGV (139)", status: 139 },

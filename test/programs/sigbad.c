@@ -157,6 +157,23 @@ static void c_noexec_handler(void) {
   printf("not reached\n");
 }
 
+/* A sigaltstack whose memory is PROT_NONE: the frame cannot be written, SIGSEGV kills (139). */
+static void c_frame_unwritable(void) {
+  void *p = mmap(NULL, 65536, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) exit(98);
+  stack_t ss = { .ss_sp = p, .ss_size = 65536, .ss_flags = 0 };
+  if (sigaltstack(&ss, NULL) != 0) exit(97);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;
+  sa.sa_flags = SA_ONSTACK;
+  sigaction(SIGUSR1, &sa, NULL);
+  printf("raising with the sigaltstack PROT_NONE\n");
+  fflush(stdout);
+  raise(SIGUSR1);
+  printf("not reached\n");
+}
+
 /* rt_sigreturn over a stack of `fill` bytes: the restored state is garbage, SIGSEGV kills. */
 static void sigreturn_over(int fill) {
   static char frame[8192] __attribute__((aligned(16)));
@@ -187,7 +204,7 @@ static void c_sigreturn_syscall(void) {
 struct entry { const char *name; void (*fn)(void); };
 static const struct entry cases[] = {
   { "args", c_args }, { "altstack", c_altstack }, { "unmapped-handler", c_unmapped_handler },
-  { "noexec-handler", c_noexec_handler }, { "sigreturn-garbage", c_sigreturn_garbage },
+  { "noexec-handler", c_noexec_handler }, { "frame-unwritable", c_frame_unwritable }, { "sigreturn-garbage", c_sigreturn_garbage },
   { "sigreturn-zeros", c_sigreturn_zeros }, { "sigreturn-unmapped", c_sigreturn_unmapped },
   { "sigreturn-syscall", c_sigreturn_syscall },
 };
