@@ -36,6 +36,7 @@ describeCases(path.join(programs, "sigdeliver.c"), [
   { name: "abort", why: "abort() ends with SIGABRT (134)", status: 134 },
   { name: "dflignore", why: "SIGCHLD, SIGWINCH, SIGURG, SIGCONT are ignored by default" },
   { name: "dflterm", why: "SIGUSR2 with no handler terminates (140)", status: 140 },
+  { name: "readback", why: "sigaction reads back handler, flags, mask; SIG_IGN; an untouched signal is SIG_DFL" },
   { name: "sigpipe", why: "a write to a pipe with no reader: SIGPIPE kills (141)", status: 141 },
   { name: "sigpipe-ign", why: "SIGPIPE ignored: the write fails EPIPE and the program exits 7", status: 7 },
   { name: "sigpipe-handler", why: "SIGPIPE handled: the handler runs (SI_USER) and the write fails EPIPE" },
@@ -61,4 +62,6 @@ describeCases(path.join(programs, "sigrestart.c"), [
   { name: "pause", why: "pause() returns -1 EINTR after the handler", needs: "alarm", once: true },
   { name: "sigsuspend", why: "sigsuspend waits for SIGALRM (never restarted), mask restored", needs: "alarm", once: true },
   { name: "blocked-alarm", why: "a blocked SIGALRM does not interrupt nanosleep; runs on unblock", needs: "alarm", once: true },
+  { name: "nanosleep-eintr", why: "nanosleep interrupted: -1 EINTR, the time left in rem", needs: "alarm", once: true },
+  { name: "nanosleep-restart", why: "nanosleep under SA_RESTART is still EINTR (restart_block not restarted across a handler)", needs: "alarm", once: true },
 ], { flags: ["--timeout", "30"] });

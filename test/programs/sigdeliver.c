@@ -469,6 +469,32 @@ static void c_sigpipe_handler(void) {
   printf("write=%ld EPIPE=%d hits=%d si_code=%d\n", r, errno == EPIPE, hits, last_code);
 }
 
+/* sigaction reads back what was set: handler, flags (SA_RESTORER as the libc
+ * passed it, shown as present or not), mask; SIG_DFL and SIG_IGN too. */
+static void c_readback(void) {
+  sigset_t m;
+  sigemptyset(&m);
+  sigaddset(&m, SIGUSR2);
+  sigaddset(&m, SIGRTMIN + 1);
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))on_info;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER | SA_RESETHAND;
+  sa.sa_mask = m;
+  sigaction(SIGUSR1, &sa, NULL);
+  sigaction(SIGUSR1, NULL, &old);
+  printf("handler same=%d flags without SA_RESTORER=%#x SA_RESTORER=%d restorer set=%d\n",
+         old.sa_sigaction == sa.sa_sigaction, old.sa_flags & ~0x04000000, (old.sa_flags & 0x04000000) != 0,
+         old.sa_restorer != NULL);
+  printf("mask: USR2=%d RTMIN+1=%d USR1=%d TERM=%d\n", sigismember(&old.sa_mask, SIGUSR2),
+         sigismember(&old.sa_mask, SIGRTMIN + 1), sigismember(&old.sa_mask, SIGUSR1), sigismember(&old.sa_mask, SIGTERM));
+  signal(SIGUSR1, SIG_IGN);
+  sigaction(SIGUSR1, NULL, &old);
+  printf("SIG_IGN=%d\n", old.sa_handler == SIG_IGN);
+  sigaction(SIGTERM, NULL, &old);
+  printf("SIGTERM untouched: SIG_DFL=%d flags without SA_RESTORER=%#x\n", old.sa_handler == SIG_DFL, old.sa_flags & ~0x04000000);
+}
+
 struct entry { const char *name; void (*fn)(void); };
 static const struct entry cases[] = {
   { "kill", c_kill }, { "raise", c_raise }, { "ignore", c_ignore }, { "mask", c_mask },
@@ -476,7 +502,7 @@ static const struct entry cases[] = {
   { "samask", c_samask }, { "ucmask", c_ucmask }, { "regs", c_regs }, { "siginfo", c_siginfo },
   { "sigqueue", c_sigqueue }, { "timedwait", c_timedwait }, { "fpu", c_fpu }, { "float", c_float },
   { "altstack", c_altstack }, { "abort", c_abort }, { "dflignore", c_dflignore }, { "dflterm", c_dflterm },
-  { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
+  { "readback", c_readback }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
 };
 
 int main(int argc, char **argv) {

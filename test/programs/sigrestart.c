@@ -98,10 +98,26 @@ static void c_blocked_alarm(void) {
   printf("unblocked: hits=%d\n", hits);
 }
 
+/* nanosleep interrupted by a handled signal is EINTR with the time left in
+ * rem, even under SA_RESTART (-ERESTART_RESTARTBLOCK is never restarted
+ * across a handler). */
+static void nanosleep_case(int flags) {
+  install(flags);
+  alarm(1);
+  struct timespec ts = { 3, 0 }, rem = { -1, -1 };
+  errno = 0;
+  int r = nanosleep(&ts, &rem);
+  long left = rem.tv_sec * 1000000000L + rem.tv_nsec;
+  printf("nanosleep=%d EINTR=%d hits=%d 0 < rem < 3 s=%d\n", r, errno == EINTR, hits, left > 0 && left < 3000000000L);
+}
+static void c_nanosleep_eintr(void) { nanosleep_case(0); }
+static void c_nanosleep_restart(void) { nanosleep_case(SA_RESTART); }
+
 struct entry { const char *name; void (*fn)(void); };
 static const struct entry cases[] = {
   { "read-eintr", c_read_eintr }, { "read-restart", c_read_restart }, { "pause", c_pause },
   { "sigsuspend", c_sigsuspend }, { "blocked-alarm", c_blocked_alarm },
+  { "nanosleep-eintr", c_nanosleep_eintr }, { "nanosleep-restart", c_nanosleep_restart },
 };
 
 int main(int argc, char **argv) {
