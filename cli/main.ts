@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { ExecError, ExecKilledError } from "../emu/loader.js";
 import { Process, shellStatus, type ExitStatus } from "../emu/process.js";
 import { instructionAt } from "../emu/disasm.js";
-import { signalName } from "../emu/signals.js";
+import { signalName } from "../emu/signal/constants.js";
 import { textPath } from "../emu/vfs.js";
 import { loadUnicorn } from "../emu/unicorn.js";
 import { FaultlineError } from "../lib/errors.js";

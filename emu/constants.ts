@@ -30,9 +30,13 @@ export const UC_X86_INS_SYSCALL = 699;
 
 /** uc_x86_reg ids (identical in 2.0.1 and 2.1.4). */
 export const Reg = {
-  EFLAGS: 25,
+  CS: 11, EFLAGS: 25, FPSW: 31, SS: 49,
   RAX: 35, RBP: 36, RBX: 37, RCX: 38, RDI: 39, RDX: 40, RIP: 41, RSI: 43, RSP: 44,
   CR0: 50, CR2: 52, CR3: 53, CR4: 54,
+  /** FP0..FP7 are 82..89: the x87 registers R0-R7 by physical number (not ST(i)), 10 bytes each. */
+  FP0: 82,
+  /** XMM0..XMM15 are 122..137, 16 bytes each. */
+  XMM0: 122,
   R8: 106, R9: 107, R10: 108, R11: 109, R12: 110, R13: 111, R14: 112, R15: 113,
   FPCW: 246, FPTAG: 247, MSR: 248, MXCSR: 249, FS_BASE: 250, GS_BASE: 251,
 } as const;

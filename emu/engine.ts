@@ -59,6 +59,8 @@ export class Engine {
   private readonly u32: Uint32Array;
   private readonly i32: Int32Array;
   private readonly u64: BigUint64Array;
+  /** Native scratch for {@link readRegBlock}/{@link writeRegBlock}: [0, 2048) values, [2048, 2560) pointers, [2560, 2816) ids. */
+  private readonly block = new HostRegion(4096);
   /** The live CPU state seen directly, when it was found and proven (see cpu-view.ts); else undefined. */
   cpu: CpuView | undefined;
   /** koffi-registered callbacks, kept alive while the engine may call them. */
@@ -196,6 +198,37 @@ export class Engine {
     this.check("uc_reg_write_batch", this.lib.fn.uc_reg_write_batch(this.uc, this.scratch.addr + IDS, this.scratch.addr + PTRS, ids.length));
   }
 
+  /**
+   * Reads `ids.length` registers of `size` bytes each (x87 registers 10,
+   * XMM registers 16) in one call (cf. uc_reg_read_batch).
+   * Preconditions: size <= 32, ids.length * size <= 2048.
+   * @returns a view of the values, register k at k * size; valid until the next block call
+   */
+  readRegBlock(ids: Int32Array, size: number): Uint8Array {
+    this.prepareBlock(ids, size);
+    this.block.view(0, ids.length * size).fill(0); // a register narrower than `size` writes only its own bytes
+    this.check("uc_reg_read_batch", this.lib.fn.uc_reg_read_batch(this.uc, this.block.addr + 2560, this.block.addr + 2048, ids.length));
+    return this.block.view(0, ids.length * size);
+  }
+
+  /**
+   * Writes registers of `size` bytes each from `values` (register k at
+   * k * size) in one call (cf. uc_reg_write_batch). Preconditions as readRegBlock.
+   */
+  writeRegBlock(ids: Int32Array, size: number, values: Uint8Array): void {
+    this.prepareBlock(ids, size);
+    this.block.view(0, ids.length * size).set(values.subarray(0, ids.length * size));
+    this.check("uc_reg_write_batch", this.lib.fn.uc_reg_write_batch(this.uc, this.block.addr + 2560, this.block.addr + 2048, ids.length));
+  }
+
+  /** Lays out the block scratch's ids and value pointers for `ids` of `size` bytes. */
+  private prepareBlock(ids: Int32Array, size: number): void {
+    const view = this.block.view(2048, 768);
+    const ptrs = new BigUint64Array(view.buffer, view.byteOffset, 64);
+    for (let k = 0; k < ids.length; k++) ptrs[k] = BigInt(this.block.addr + k * size);
+    new Int32Array(view.buffer, view.byteOffset + 512, 64).set(ids);
+  }
+
   /** Writes an x86 model-specific register (cf. struct uc_x86_msr). */
   writeMsr(msr: number, value: number): void {
     this.u32[0] = msr;
@@ -319,6 +352,7 @@ export class Engine {
     for (const cb of this.callbacks) koffi.unregister(cb as never);
     this.callbacks.length = 0;
     this.scratch.release();
+    this.block.release();
   }
 }
 

@@ -1,22 +1,30 @@
 /**
- * A guest process: one engine (CPU), one address space, open files, and the
- * trap handling that joins them. Page faults go to mm/'s fault handler;
- * the syscall instruction goes to the system-call table; anything else the
- * CPU raises ends the guest with the signal Linux would send.
+ * A guest process: one engine (CPU), one address space, open files, signal
+ * state, and the trap handling that joins them. Page faults go to mm/'s
+ * fault handler; the syscall instruction goes to the system-call table;
+ * anything else the CPU raises becomes the signal Linux would send, which
+ * the guest's handler receives or whose default action ends the guest.
  *
  *   engine --#PF--> ExceptionState fix-up --> handlePageFault --> retry
- *          --syscall--> dispatch --> RAX
- *          --#UD/#GP/#DE/int3--> signal --> exit status 128+signo
+ *          |                                   └─ SIGSEGV/SIGBUS --> forceSignal
+ *          --syscall--> dispatch --> RAX --> deliverSignals (restart rules)
+ *          --#UD/#GP/#DE/int3--> forceSignal --> handler frame | exit 128+signo
+ *   run slices (bounded by timers and --timeout) --> deliverSignals between them
  */
 import { FaultlineError, GuestSignal, OutOfMemoryError, UnicornError } from "../lib/errors.js";
+import { Errno } from "../lib/errno.js";
 import { MemSystem, Mm, handlePageFault } from "../mm/index.js";
-import { PF_INSTR, PF_WRITE, Reg, Vec } from "./constants.js";
+import { PF_INSTR, PF_USER, PF_WRITE, Reg, Vec } from "./constants.js";
 import { Engine } from "./engine.js";
 import { ExceptionState } from "./exception-state.js";
 import { FdTable } from "./fdtable.js";
 import { EngineMmu } from "./mmu.js";
-import { SIG } from "./signals.js";
+import {
+  FPE_INTDIV, ILL_ILLOPN, ProcessTimers, SIG, SI_KERNEL, SigHand, SignalStruct, TRAP_TRACE, TaskSignals, deliverSignals,
+  expireTimers, forceSignal, sendSignal, signalPending, type SigInfo,
+} from "./signal/index.js";
 import { dispatch } from "./syscalls/index.js";
+import { SIGPIPE_CALLS, raiseSigpipe } from "./syscalls/signal.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { StreamFile } from "./files.js";
@@ -50,6 +58,31 @@ export function shellStatus(s: ExitStatus): number {
   return s.kind === "exited" ? s.code : 128 + s.signo;
 }
 
+/** Whether a syscall result is one of the kernel-internal restart codes (-512..-516). */
+function isRestart(ret: number | bigint): boolean {
+  return typeof ret === "number" && ret <= -512 && ret >= -516;
+}
+
+/**
+ * The signal a CPU exception other than #PF raises, with Linux's si_code
+ * and si_addr (cf. arch/x86/kernel/traps.c: do_error_trap, do_int3_user,
+ * exc_debug_user, exc_general_protection), and the kill report used when
+ * the guest dies of it.
+ */
+function cpuSignal(intno: number, rip: number, err: number): [SigInfo, GuestSignal] {
+  const trap = { trapno: intno, err: intno === Vec.GP ? err : 0, cr2: 0 };
+  const make = (name: keyof typeof SIG, code: number, addr: number | undefined, access: string, why: string, at = rip): [SigInfo, GuestSignal] =>
+    [{ signo: SIG[name], code, addr, trap }, new GuestSignal(name, SIG[name], at, access, undefined, why, code)];
+  switch (intno) {
+    case Vec.DE: return make("SIGFPE", FPE_INTDIV, rip, "divide", "FPE_INTDIV: divide error");
+    case Vec.UD: return make("SIGILL", ILL_ILLOPN, rip, "exec", "ILL_ILLOPN: invalid opcode");
+    case Vec.BP: return make("SIGTRAP", SI_KERNEL, undefined, "int3", "SI_KERNEL: breakpoint (int3)", rip - 1);
+    case Vec.DB: return make("SIGTRAP", TRAP_TRACE, rip, "step", "TRAP_TRACE: single step");
+    case Vec.GP: return make("SIGSEGV", SI_KERNEL, undefined, "access", "SI_KERNEL: general protection");
+    default: return make("SIGSEGV", SI_KERNEL, undefined, "trap", `SI_KERNEL: unexpected CPU exception ${intno}`);
+  }
+}
+
 /** Options of a process. */
 export interface ProcessOptions {
   /** Host directory the guest sees as "/" (default "/"). */
@@ -79,6 +112,14 @@ export interface TrapHandler {
   onSingleStep(proc: Process): boolean;
   /** The address to report for a fault at `rip` (a stepped copy maps back to its original). */
   originalRip?(proc: Process, rip: number): number;
+  /** Whether a probed instruction's copy is being stepped now: signals wait until it is done (cf. uprobe_deny_signal). */
+  stepping?(proc: Process): boolean;
+  /**
+   * The stepped copy faulted: puts RIP back at the original instruction and
+   * ends the step, so the guest's handler sees the original address (cf.
+   * arch_uprobe_abort_xol). No-op when not stepping.
+   */
+  abortStep?(proc: Process): void;
 }
 
 /** Thrown by exit() to leave the syscall hook: the guest is finished. */
@@ -104,10 +145,18 @@ export class Process {
   exePath = "" as GuestPath;
   /** The probes engine's trap handler, when probes are attached to this process. */
   traps: TrapHandler | undefined;
-  /** Signal dispositions the guest set (recorded; signals are not delivered yet). */
-  readonly sigactions = new Map<number, Uint8Array>();
-  /** Blocked signals (cf. task->blocked): bit N-1 for signal N. */
-  sigmask = 0n;
+  /** Signal dispositions (cf. sighand_struct; shared by CLONE_SIGHAND once there are threads). */
+  readonly sighand = new SigHand();
+  /** The thread group's signal state: shared pending signals, timers (cf. signal_struct). */
+  readonly signal = new SignalStruct();
+  /** The task's own signal state: blocked mask, pending, altstack, saved mask (cf. task_struct). */
+  readonly sigtask = new TaskSignals();
+  /**
+   * Set by a call that replaced the guest's registers (rt_sigreturn, execve):
+   * the syscall hook then leaves RAX, RCX and R11 as the call set them.
+   * Reset before every call.
+   */
+  registersReplaced = false;
   /** What exec laid out on the initial stack, for /proc/self/{cmdline,environ,auxv,stat}; undefined before exec. */
   execImage: ExecImage | undefined;
   /** When the current run() began (process.hrtime.bigint()); a guest that waits is killed at this plus timeoutMs. */
@@ -137,6 +186,7 @@ export class Process {
     this.engine.writeReg(Reg.FPCW, 0x37f);
     this.engine.writeReg(Reg.MXCSR, 0x1f80);
     this.engine.writeReg(Reg.FPTAG, 0xffff);
+    this.signal.timers = new ProcessTimers((info) => sendSignal(this, info));
     this.engine.onInterrupt((intno) => this.onInterrupt(intno));
     this.engine.onSyscall(() => this.onSyscall());
   }
@@ -173,53 +223,70 @@ export class Process {
   }
 
   private onInterrupt(intno: number): void {
-    if (intno === Vec.PF) {
-      let errorCode = this.exc.afterPageFault();
-      const cr2 = this.engine.cpu ? this.engine.cpu.cr2 : this.engine.readReg(Reg.CR2);
-      // Without NXE (Unicorn 2.0.1) the CPU leaves the instruction-fetch bit out
-      // of the error code; a fault at RIP itself is a fetch.
-      if (!this.mm.mmu.nx && (errorCode & PF_WRITE) === 0 && cr2 === this.ripOf()) errorCode |= PF_INSTR;
-      handlePageFault(this.mm, cr2, errorCode, this.ripOf);
+    if (intno === Vec.PF) return this.onPageFault();
+    if (intno === Vec.BP && this.traps?.onBreakpoint(this)) return;
+    if (intno === Vec.DB && this.traps?.onSingleStep(this)) {
+      if (signalPending(this)) deliverSignals(this, { kind: "async" }); // held during the step (cf. uprobe_deny_signal)
       return;
     }
-    if (intno === Vec.BP && this.traps?.onBreakpoint(this)) return;
-    if (intno === Vec.DB && this.traps?.onSingleStep(this)) return;
+    const err = this.exc.afterPageFault(); // the stale exception state must go before the guest runs on
     const rip = this.engine.readReg(Reg.RIP);
-    switch (intno) {
-      case Vec.DE: throw new GuestSignal("SIGFPE", SIG.SIGFPE, rip, "divide", undefined, "FPE_INTDIV: divide error");
-      case Vec.UD: throw new GuestSignal("SIGILL", SIG.SIGILL, rip, "exec", undefined, "ILL_ILLOPN: invalid opcode");
-      case Vec.BP: throw new GuestSignal("SIGTRAP", SIG.SIGTRAP, rip - 1, "int3", undefined, "TRAP_BRKPT: breakpoint");
-      case Vec.DB: throw new GuestSignal("SIGTRAP", SIG.SIGTRAP, rip, "step", undefined, "TRAP_TRACE: single step");
-      case Vec.GP: throw new GuestSignal("SIGSEGV", SIG.SIGSEGV, rip, "access", undefined, "SI_KERNEL: general protection");
-      default: throw new GuestSignal("SIGSEGV", SIG.SIGSEGV, rip, "trap", undefined, `unexpected CPU exception ${intno}`);
+    const [info, kill] = cpuSignal(intno, rip, err);
+    forceSignal(this, info, kill);
+  }
+
+  /** A #PF: mm's fault path, and a SIGSEGV/SIGBUS it raises goes to the guest (cf. do_user_addr_fault, force_sig_fault). */
+  private onPageFault(): void {
+    let errorCode = this.exc.afterPageFault();
+    const cr2 = this.engine.cpu ? this.engine.cpu.cr2 : this.engine.readReg(Reg.CR2);
+    // Without NXE (Unicorn 2.0.1) the CPU leaves the instruction-fetch bit out
+    // of the error code; a fault at RIP itself is a fetch.
+    if (!this.mm.mmu.nx && (errorCode & PF_WRITE) === 0 && cr2 === this.ripOf()) errorCode |= PF_INSTR;
+    try {
+      handlePageFault(this.mm, cr2, errorCode, this.ripOf);
+    } catch (e) {
+      if (!(e instanceof GuestSignal)) throw e;
+      const info: SigInfo = { signo: e.signo, code: e.siCode, addr: cr2, trap: { trapno: Vec.PF, err: errorCode | PF_USER, cr2 } };
+      forceSignal(this, info, e);
     }
   }
 
   private onSyscall(): void {
     const r = this.regs;
     this.engine.readRegs(SYSCALL_REGS, r, true);
-    const ret = dispatch(this, r[0], [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    this.registersReplaced = false;
+    const nr = r[0];
+    const ret = dispatch(this, nr, [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    if (this.registersReplaced) {
+      expireTimers(this);
+      if (signalPending(this)) deliverSignals(this, { kind: "sigreturn" });
+      return;
+    }
     this.engine.writeReg(Reg.RAX, typeof ret === "bigint" || ret < 0 ? BigInt(ret) : ret);
     // As the CPU's syscall leaves them: RCX = the next instruction (in this hook RIP is still
     // at the 2-byte syscall itself), R11 = RFLAGS.
     this.sysret[0] = this.engine.rip() + 2;
     this.sysret[1] = this.engine.readReg(Reg.EFLAGS);
     this.engine.writeRegs(RCX_R11, this.sysret);
+    if (ret === -Errno.EPIPE && SIGPIPE_CALLS.has(nr)) raiseSigpipe(this);
+    expireTimers(this);
+    if (signalPending(this) || this.sigtask.savedMask !== undefined || isRestart(ret)) deliverSignals(this, { kind: "syscall", nr, ret });
   }
 
   /**
    * Runs the guest from `entry` with stack pointer `rsp` until it exits or
-   * is killed by a signal.
+   * is killed by a signal. The engine runs in slices that end at the next
+   * timer's deadline and at --timeout; between slices due timers fire and
+   * pending signals are delivered, and the guest resumes exactly where the
+   * slice stopped it.
    * @returns how it ended
    * @throws FaultlineError for failures of faultline itself (never for guest faults)
    */
   run(entry: number, rsp: number): ExitStatus {
     this.engine.writeReg(Reg.RSP, rsp);
-    this.exc.reset();
-    const timeoutUs = (this.options.timeoutMs ?? 0) * 1000;
     this.runStartNs = process.hrtime.bigint();
     try {
-      this.engine.run(entry, { timeoutUs });
+      return this.runSlices(entry);
     } catch (e) {
       if (e instanceof GuestExit) return { kind: "exited", code: e.status };
       if (e instanceof GuestSignal) {
@@ -232,9 +299,39 @@ export class Process {
       if (e instanceof UnicornError) return this.engineStop(e);
       throw e;
     }
-    const rip = this.engine.readReg(Reg.RIP);
-    if (timeoutUs > 0) return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: timeout after ${this.options.timeoutMs} ms`, rip };
-    return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
+  }
+
+  /**
+   * The slice loop of run(): returns only for the timeout and for an engine
+   * that stopped by itself (hlt and the like: SIGSEGV, as Linux's #GP);
+   * exits and signals leave by exceptions.
+   */
+  private runSlices(entry: number): ExitStatus {
+    const timeoutNs = BigInt(Math.round((this.options.timeoutMs ?? 0) * 1e6));
+    let pc = entry;
+    for (;;) {
+      const sliceStart = process.hrtime.bigint();
+      const limit = this.sliceEnd(timeoutNs);
+      this.exc.reset();
+      this.engine.run(pc, { timeoutUs: limit === undefined ? 0 : Math.max(1, Number((limit - sliceStart) / 1000n)) });
+      const now = process.hrtime.bigint();
+      const rip = this.engine.readReg(Reg.RIP);
+      if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
+        return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: timeout after ${this.options.timeoutMs} ms`, rip };
+      }
+      if (limit === undefined || now < limit) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
+      expireTimers(this);
+      if (signalPending(this)) deliverSignals(this, { kind: "async" });
+      pc = this.engine.rip();
+    }
+  }
+
+  /** When the next slice must end (monotonic ns): the nearest timer or the --timeout; undefined for no limit. */
+  private sliceEnd(timeoutNs: bigint): bigint | undefined {
+    const timer = this.signal.timers.nextDeadlineNs();
+    const kill = timeoutNs > 0n ? this.runStartNs + timeoutNs : undefined;
+    if (timer === undefined) return kill;
+    return kill === undefined || timer < kill ? timer : kill;
   }
 
   /** Maps an engine error that ends a run to the signal Linux would have sent. */

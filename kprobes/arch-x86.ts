@@ -283,3 +283,16 @@ export function postXol(p: Process, plan: Plan & { kind: "step" }, save: XolSave
   // Fell through: back to the original's next instruction; a branch keeps its (absolute) target.
   e.writeRegs(FLAGS_RIP, [save.guestTf ? flags | TF : flags & ~TF, rip === slotNext ? next : rip]);
 }
+
+/**
+ * Abandons a step of the copy that faulted (cf. arch_uprobe_abort_xol): RIP
+ * back at the original instruction, the scratch register and TF as the guest
+ * had them, so the fault is reported at, and a handler returns to, the
+ * probed address (where the breakpoint is hit again).
+ */
+export function abortXol(p: Process, plan: Plan & { kind: "step" }, save: XolSave, addr: number): void {
+  const e = p.engine;
+  if (plan.scratch >= 0) e.writeReg(GPR[plan.scratch], save.scratchValue);
+  const flags = e.readReg(Reg.EFLAGS);
+  e.writeRegs(FLAGS_RIP, [save.guestTf ? flags | TF : flags & ~TF, addr]);
+}

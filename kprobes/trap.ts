@@ -19,7 +19,7 @@
 import { Reg } from "../emu/constants.js";
 import type { Process, TrapHandler } from "../emu/process.js";
 import { PAGE_SIZE, PTE_P, vmaPgoff, type Vma } from "../mm/index.js";
-import { emulate, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
+import { abortXol, emulate, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
 import { probeKey, type Consumer, type Probe, type ProbeContext } from "./probe.js";
 import { ReturnStack } from "./uretprobe.js";
 import { XolArea } from "./xol.js";
@@ -123,6 +123,17 @@ export class ProbeTraps implements TrapHandler {
     postXol(proc, s.plan, s.save, s.addr, s.probe.insn.length, this.xolArea!.slot);
     runPost(s.probe, proc, s.addr);
     return !s.save.guestTf; // a guest stepping itself gets its own trap, as unprobed
+  }
+
+  stepping(_proc: Process): boolean {
+    return this.state.kind === "stepping";
+  }
+
+  abortStep(proc: Process): void {
+    const s = this.state;
+    if (s.kind !== "stepping") return;
+    this.state = { kind: "idle" };
+    abortXol(proc, s.plan, s.save, s.addr);
   }
 
   originalRip(_proc: Process, rip: number): number {

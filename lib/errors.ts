@@ -72,8 +72,11 @@ export class GuestSignal extends FaultlineError {
   readonly access: string;
   /** The si_code-style reason, e.g. "SEGV_MAPERR: no mapping". */
   readonly why: string;
+  /** The si_code the guest's handler sees (SEGV_MAPERR = 1, BUS_ADRERR = 2, SI_KERNEL = 0x80, ...). */
+  readonly siCode: number;
 
-  constructor(code: string, signo: number, rip: number, access: string, addr: number | undefined, why: string) {
+  /** @param siCode the si_code (default SI_KERNEL, as force_sig reports a signal without one) */
+  constructor(code: string, signo: number, rip: number, access: string, addr: number | undefined, why: string, siCode = 0x80) {
     const at = addr === undefined ? "" : ` at 0x${addr.toString(16)}`;
     super(code, `${code} (${why}): ${access}${at}, rip 0x${rip.toString(16)}`);
     this.signo = signo;
@@ -81,6 +84,7 @@ export class GuestSignal extends FaultlineError {
     this.rip = rip;
     this.access = access;
     this.why = why;
+    this.siCode = siCode;
   }
 }
 

@@ -42,10 +42,12 @@ export function accessOf(errorCode: number): Access {
 }
 
 const SIGBUS = 7, SIGSEGV = 11;
+/** si_code values of the fault signals (cf. uapi/asm-generic/siginfo.h). */
+const SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRERR = 2;
 
-function segv(mm: Mm, va: number, rip: number, access: Access, why: string): never {
+function segv(mm: Mm, va: number, rip: number, access: Access, why: string, code = SEGV_MAPERR): never {
   mm.sys.counters.signals++;
-  throw new GuestSignal("SIGSEGV", SIGSEGV, rip, access, va, why);
+  throw new GuestSignal("SIGSEGV", SIGSEGV, rip, access, va, why, code);
 }
 
 /**
@@ -61,7 +63,7 @@ export function handlePageFault(mm: Mm, va: number, errorCode: number, ripOf: ()
   const page = va - (va % PAGE_SIZE);
   const vma = mm.vmas.find(va) ?? expandStack(mm, page);
   if (!vma) segv(mm, va, ripOf(), access, "SEGV_MAPERR: no mapping");
-  if (!allowed(vma, access, mm.mmu.nx)) segv(mm, va, ripOf(), access, `SEGV_ACCERR: mapping is ${protString(vma.prot)}`);
+  if (!allowed(vma, access, mm.mmu.nx)) segv(mm, va, ripOf(), access, `SEGV_ACCERR: mapping is ${protString(vma.prot)}`, SEGV_ACCERR);
   const i = mm.pt.leaf(page, true);
   const lo = mm.pt.lo(i);
   if (lo & PTE_SW_GUARD) segv(mm, va, ripOf(), access, "SEGV_MAPERR: guard page");
@@ -154,7 +156,7 @@ function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access
   const c = mm.sys.counters;
   if (index >= mapping.sizePages) {
     c.signals++;
-    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: page ${index} is past the end of ${mapping.path} (${mapping.size} bytes)`);
+    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: page ${index} is past the end of ${mapping.path} (${mapping.size} bytes)`, BUS_ADRERR);
   }
   if (access !== "write" && mm.sys.config.faultAroundPages > 1) {
     faultAround(mm, vma, page);
@@ -204,13 +206,13 @@ function filemapFault(mm: Mm, vma: Vma, index: number, va: number, access: Acces
     if (cached) cached.flags &= ~PG_locked;
     if (!(e instanceof FaultlineError) || e.code !== "EIO") throw e;
     mm.sys.counters.signals++;
-    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: ${e.message}`);
+    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: ${e.message}`, BUS_ADRERR);
   }
   ra.prevIndex = index;
   if (!cached || (cached.flags & PG_uptodate) === 0) {
     if (cached) cached.flags &= ~PG_locked;
     mm.sys.counters.signals++;
-    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: page ${index} of ${mapping.path} could not be read`);
+    throw new GuestSignal("SIGBUS", SIGBUS, ripOf(), access, va, `BUS_ADRERR: page ${index} of ${mapping.path} could not be read`, BUS_ADRERR);
   }
   return { cached, major };
 }

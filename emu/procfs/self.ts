@@ -129,15 +129,10 @@ const ids = () => ({
 /** A sigset as /proc prints it: 16 hex digits. */
 const sigset = (s: bigint) => s.toString(16).padStart(16, "0");
 
-/** The ignored and caught signals, from the recorded dispositions (cf. collect_sigign_sigcatch). */
+/** The ignored and caught signals (cf. collect_sigign_sigcatch). */
 function dispositions(p: Process): { ign: bigint; cgt: bigint } {
-  let ign = 0n, cgt = 0n;
-  for (const [sig, act] of p.sigactions) {
-    const handler = new DataView(act.buffer, act.byteOffset, act.byteLength).getBigUint64(0, true);
-    if (handler === 1n) ign |= 1n << BigInt(sig - 1); // SIG_IGN
-    else if (handler > 1n) cgt |= 1n << BigInt(sig - 1);
-  }
-  return { ign, cgt };
+  const d = p.sighand.summary();
+  return { ign: d.ignored, cgt: d.caught };
 }
 
 /** FDSize: the descriptor table's capacity, 64 and doubling (cf. expand_fdtable). */
@@ -161,7 +156,7 @@ export function statusText(p: Process): string {
     ["VmSize", kb(u.size)], ["VmLck", kb(0)], ["VmPin", kb(0)], ["VmRSS", kb(u.rssAnon + u.rssFile)],
     ["RssAnon", kb(u.rssAnon)], ["RssFile", kb(u.rssFile)], ["RssShmem", kb(0)], ["VmData", kb(u.data)],
     ["VmStk", kb(u.stack)], ["VmExe", kb(u.exe)], ["VmLib", kb(u.lib)], ["VmSwap", kb(0)],
-    ["Threads", 1], ["SigPnd", sigset(0n)], ["ShdPnd", sigset(0n)], ["SigBlk", sigset(p.sigmask)],
+    ["Threads", 1], ["SigPnd", sigset(p.sigtask.pending.signal)], ["ShdPnd", sigset(p.signal.shared.signal)], ["SigBlk", sigset(p.sigtask.blocked)],
     ["SigIgn", sigset(d.ign)], ["SigCgt", sigset(d.cgt)], ["Cpus_allowed", "1"], ["Cpus_allowed_list", "0"],
     ["voluntary_ctxt_switches", 0], ["nonvoluntary_ctxt_switches", 0],
   ];

@@ -19,7 +19,7 @@ import { Reg } from "../constants.js";
 import { O_CLOEXEC, O_NONBLOCK, OpenFile, type FileStat } from "../files.js";
 import { hostPoll, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM } from "../hostfs.js";
 import type { Process } from "../process.js";
-import { SIG } from "../signals.js";
+import { RestartError, SIG, expireTimers, restartAs, signalPending, withSigmask } from "../signal/index.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 /** Events a poll-like call may ask for beyond files.ts's (cf. uapi/asm-generic/poll.h). */
@@ -75,17 +75,30 @@ export interface HostWait {
 const NO_HOST: HostWait = { fds: [], events: 0 };
 
 /**
- * Sleeps one bounded slice, at most until `untilNs`: in the host's poll of
- * `host` when it names descriptors (woken early by their readiness), else plainly.
+ * Sleeps one bounded slice, at most until `untilNs` and the next timer's
+ * deadline: in the host's poll of `host` when it names descriptors (woken
+ * early by their readiness), else plainly. Due timers fire before and
+ * after; a signal to deliver interrupts the wait (cf. signal_pending in
+ * the wait loops).
  * @throws GuestSignal SIGKILL when the run's --timeout has passed
+ * @throws RestartError ERESTARTSYS when an unblocked signal is pending
  */
 export function sleepSlice(p: Process, host: HostWait, untilNs?: bigint): void {
-  checkTimeout(p);
+  interruption(p);
   let ms = SLICE_MS;
-  if (untilNs !== undefined) ms = Math.min(ms, Math.max(0, Number(untilNs - nowNs()) / 1e6));
+  const timer = p.signal.timers.nextDeadlineNs();
+  const until = timer !== undefined && (untilNs === undefined || timer < untilNs) ? timer : untilNs;
+  if (until !== undefined) ms = Math.min(ms, Math.max(0, Number(until - nowNs()) / 1e6));
   if (host.fds.length > 0 && host.events !== 0) hostPoll(host.fds, host.events, ms);
   else if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  interruption(p);
+}
+
+/** What ends a wait early: --timeout (SIGKILL) or a pending signal (ERESTARTSYS), after due timers fired. */
+function interruption(p: Process): void {
   checkTimeout(p);
+  expireTimers(p);
+  if (signalPending(p)) throw new RestartError("ERESTARTSYS", "interrupted by a signal");
 }
 
 /**
@@ -378,19 +391,47 @@ function epollWait(p: Process, epfd: number, evAddr: number, max: number, timeou
 
 /** poll, ppoll, select, pselect6 and the epoll family. */
 export function registerPoll(t: SyscallTable): void {
-  t.set(7, { name: "poll", fn: (p, a) => poll(p, u64(a[0]), u64(a[1]), msDeadline(i32(a[2]))) });
-  t.set(271, { name: "ppoll", fn: (p, a) => poll(p, u64(a[0]), u64(a[1]), tsDeadline(p, u64(a[2]))) });
-  t.set(23, { name: "select", fn: (p, a) => selectCall(p, a, true) });
-  t.set(270, { name: "pselect6", fn: (p, a) => selectCall(p, a, false) });
+  // Interrupted, these restart when no handler runs and are EINTR when one does (cf. -ERESTARTNOHAND);
+  // the p-forms run with the guest's mask in place (cf. set_user_sigmask).
+  t.set(7, { name: "poll", fn: (p, a) => restartAs("ERESTARTNOHAND", () => poll(p, u64(a[0]), u64(a[1]), msDeadline(i32(a[2])))) });
+  t.set(271, { name: "ppoll", fn: (p, a) => {
+    const until = tsDeadline(p, u64(a[2]));
+    return withSigmask(p, u64(a[3]), u64(a[4]), () => restartAs("ERESTARTNOHAND", () => poll(p, u64(a[0]), u64(a[1]), until)));
+  } });
+  t.set(23, { name: "select", fn: (p, a) => restartAs("ERESTARTNOHAND", () => selectCall(p, a, true)) });
+  t.set(270, { name: "pselect6", fn: (p, a) => {
+    const [mask, size] = pselectMask(p, u64(a[5]));
+    return withSigmask(p, mask, size, () => restartAs("ERESTARTNOHAND", () => selectCall(p, a, false)));
+  } });
   t.set(213, { name: "epoll_create", fn: (p, a) => (i32(a[0]) <= 0 ? fail("EINVAL", "epoll_create: size <= 0") : epollCreate(p, 0)) });
   t.set(291, { name: "epoll_create1", fn: (p, a) => epollCreate(p, i32(a[0])) });
   t.set(233, { name: "epoll_ctl", fn: (p, a) => epollCtl(p, i32(a[0]), i32(a[1]), i32(a[2]), u64(a[3])) });
-  t.set(232, { name: "epoll_wait", fn: (p, a) => epollWait(p, i32(a[0]), u64(a[1]), i32(a[2]), i32(a[3])) });
-  t.set(281, { name: "epoll_pwait", fn: (p, a) => epollWait(p, i32(a[0]), u64(a[1]), i32(a[2]), i32(a[3])) });
+  // epoll waits are never restarted (cf. ep_poll's -EINTR).
+  t.set(232, { name: "epoll_wait", fn: (p, a) => eintr(() => epollWait(p, i32(a[0]), u64(a[1]), i32(a[2]), i32(a[3]))) });
+  t.set(281, { name: "epoll_pwait", fn: (p, a) =>
+    withSigmask(p, u64(a[4]), u64(a[5]), () => eintr(() => epollWait(p, i32(a[0]), u64(a[1]), i32(a[2]), i32(a[3])))) });
   t.set(441, { name: "epoll_pwait2", fn: (p, a) => {
     const until = tsDeadline(p, u64(a[3]));
-    return epollWait(p, i32(a[0]), u64(a[1]), i32(a[2]), until === undefined ? -1 : Number((until - nowNs()) / 1_000_000n));
+    const ms = until === undefined ? -1 : Number((until - nowNs()) / 1_000_000n);
+    return withSigmask(p, u64(a[4]), u64(a[5]), () => eintr(() => epollWait(p, i32(a[0]), u64(a[1]), i32(a[2]), ms)));
   } });
+}
+
+/** pselect6's sixth argument: { const sigset_t *ss; size_t ss_len } or NULL (cf. get_sigset_argpack). */
+function pselectMask(p: Process, addr: number): [number, number] {
+  if (addr === 0) return [0, 0];
+  const v = new DataView(copyFromUser(p.mm, addr, 16).buffer);
+  return [Number(v.getBigUint64(0, true)), Number(v.getBigUint64(8, true))];
+}
+
+/** `fn`, with an interruption by a signal answered EINTR whether or not a handler runs. */
+function eintr(fn: () => number): number {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RestartError) fail("EINTR", "interrupted by a signal");
+    throw e;
+  }
 }
 
 /**

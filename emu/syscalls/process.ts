@@ -12,6 +12,7 @@ import { Errno, fail } from "../../lib/errno.js";
 import { copyFromUser, copyToUser } from "../../mm/index.js";
 import { Reg } from "../constants.js";
 import type { Process } from "../process.js";
+import { RestartError } from "../signal/index.js";
 import { nowNs, readTimeNs, sleepUntil } from "./poll.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
@@ -113,8 +114,8 @@ export function registerProcess(t: SyscallTable): void {
     if (u64(a[0]) !== 0) copyToUser(p.mm, u64(a[0]), new Out(8).u64(0, s).bytes);
     return s;
   } });
-  t.set(35, { name: "nanosleep", fn: (p, a) => sleep(p, u64(a[0]), { clock: 1, abs: false }) });
-  t.set(230, { name: "clock_nanosleep", fn: (p, a) => clockNanosleep(p, i32(a[0]), i32(a[1]), u64(a[2])) });
+  t.set(35, { name: "nanosleep", fn: (p, a) => sleep(p, u64(a[0]), { clock: 1, abs: false, remAddr: u64(a[1]) }) });
+  t.set(230, { name: "clock_nanosleep", fn: (p, a) => clockNanosleep(p, i32(a[0]), i32(a[1]), u64(a[2]), u64(a[3])) });
 }
 
 /** arch_prctl(2): the FS and GS bases that TLS uses. */
@@ -286,19 +287,39 @@ function futex(p: Process, addr: number, op: number, val: number): number {
  * goes in bounded slices so that --timeout interrupts it.
  * @param clock the clock of an absolute deadline (CLOCK_REALTIME = 0, else monotonic)
  */
-function sleep(p: Process, tsAddr: number, o: { clock: number; abs: boolean }): number {
+function sleep(p: Process, tsAddr: number, o: { clock: number; abs: boolean; remAddr: number }): number {
   const ns = readTimeNs(p, tsAddr);
   const until = o.abs ? nowNs() + (ns > clockNs(o.clock) ? ns - clockNs(o.clock) : 0n) : nowNs() + ns;
-  sleepUntil(p, until);
-  return 0;
+  return sleepInterruptibly(p, until, o);
+}
+
+/**
+ * The sleep itself, and what a signal makes of it (cf. hrtimer_nanosleep,
+ * nanosleep_copyout): an absolute sleep restarts as it was
+ * (-ERESTARTNOHAND); a relative one writes the time left to `remAddr` and
+ * leaves restart_syscall the rest of it (-ERESTART_RESTARTBLOCK), so it
+ * is EINTR when a handler runs and goes on sleeping when none does.
+ */
+function sleepInterruptibly(p: Process, until: bigint, o: { abs: boolean; remAddr: number }): number {
+  try {
+    sleepUntil(p, until);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof RestartError)) throw e;
+    if (o.abs) throw new RestartError("ERESTARTNOHAND", e.message);
+    const left = until > nowNs() ? until - nowNs() : 0n;
+    if (o.remAddr !== 0) copyToUser(p.mm, o.remAddr, timespec(left).bytes);
+    p.sigtask.restart = () => sleepInterruptibly(p, until, o);
+    throw new RestartError("ERESTART_RESTARTBLOCK", e.message);
+  }
 }
 
 /** The clocks clock_nanosleep accepts (cf. the nsleep methods of kernel/time/posix-timers.c). */
 const SLEEP_CLOCKS = new Set([0, 1, 2, 7, 8, 9, 11]); // REALTIME, MONOTONIC, PROCESS_CPUTIME, BOOTTIME, the alarms, TAI
 
 /** clock_nanosleep(2) (its errors go back as -errno; glibc returns them as the call's result). */
-function clockNanosleep(p: Process, clock: number, flags: number, tsAddr: number): number {
+function clockNanosleep(p: Process, clock: number, flags: number, tsAddr: number, remAddr: number): number {
   const TIMER_ABSTIME = 1;
   if (!SLEEP_CLOCKS.has(clock)) fail("EINVAL", `clock_nanosleep: clock ${clock} cannot sleep`);
-  return sleep(p, tsAddr, { clock, abs: (flags & TIMER_ABSTIME) !== 0 });
+  return sleep(p, tsAddr, { clock, abs: (flags & TIMER_ABSTIME) !== 0, remAddr });
 }

@@ -1,35 +1,32 @@
 /**
- * Signal system calls, recorded but not delivered yet (cf. kernel/signal.c):
- * rt_sigaction keeps the guest's dispositions so it reads back what it set,
- * rt_sigprocmask keeps the process's blocked mask, sigaltstack a stack;
- * faults still end the guest with the signal's default action. Arguments
- * are checked as Linux checks them: a signal number outside 1..64 (0 for
- * the kill family's existence probe) is EINVAL, a process or thread other
- * than the guest itself is ESRCH.
+ * The signal system calls (cf. kernel/signal.c, arch/x86/kernel/signal_64.c):
+ * dispositions, masks, waiting for signals, sending them to the guest itself,
+ * the alternate stack, and rt_sigreturn. Delivery itself is emu/signal/.
+ * Arguments are checked in Linux's order: sigset size, then the user
+ * pointers (EFAULT), then the signal number (EINVAL), then the target (ESRCH).
  */
 import { fail } from "../../lib/errno.js";
+import { GuestSignal } from "../../lib/errors.js";
 import { copyFromUser, copyToUser } from "../../mm/index.js";
 import type { Process } from "../process.js";
+import {
+  BadFrameError, NSIG, RestartError, SIG, SIGACTION_SIZE, SIG_DFL, SIG_IGN, SI_KERNEL, SI_TKILL, SS_AUTODISARM, SS_DISABLE,
+  SS_ONSTACK, UNBLOCKABLE, decodeSigAction, decodeSigInfo, defaultAction, encodeSigAction, encodeSigInfo, forceSignal,
+  restartAs, restoreRtFrame, sendSignal, signalPending, sigBit, sigsetFromUser, userSigInfo, type SigInfo,
+} from "../signal/index.js";
+import { nowNs, readTimeNs, sleepSlice } from "./poll.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
-const SIGKILL = 9, SIGSTOP = 19;
-/** _NSIG on x86-64: signals are 1..64. */
-export const NSIG = 64;
-/** struct sigaction as the kernel takes it: handler, flags, restorer, mask (8 bytes). */
-const SIGACTION_SIZE = 32;
-/** Offset of sa_mask in that struct. */
-const SA_MASK_OFF = 24;
-/** The bits of SIGKILL and SIGSTOP in a sigset, which can never be blocked (cf. sigdelsetmask). */
-const UNBLOCKABLE = (1n << BigInt(SIGKILL - 1)) | (1n << BigInt(SIGSTOP - 1));
+/** The sigaction flags the kernel keeps (cf. UAPI_SA_FLAGS with SA_RESTORER; unknown bits read back as 0). */
+const UAPI_SA_FLAGS = 0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x10000000 | 0x40000000 | 0x80000000;
+/** The smallest alternate stack sigaltstack accepts (cf. MINSIGSTKSZ on x86). */
+const MINSIGSTKSZ = 2048;
+/** The calls whose EPIPE also raises SIGPIPE (cf. pipe_write and the socket send paths). */
+export const SIGPIPE_CALLS: ReadonlySet<number> = new Set([1, 18, 20, 40, 275, 276, 278, 296, 328]);
 
 /** A signal number rt_sigaction accepts: 1..64 (cf. valid_signal, with 0 excluded by do_sigaction). */
 function validSignal(sig: number): boolean {
   return sig >= 1 && sig <= NSIG;
-}
-
-/** Reads a 64-bit sigset from guest memory. */
-function sigsetFromUser(p: Process, addr: number): bigint {
-  return new DataView(copyFromUser(p.mm, addr, 8).buffer).getBigUint64(0, true);
 }
 
 /** Writes a 64-bit sigset to guest memory. */
@@ -39,31 +36,41 @@ function sigsetToUser(p: Process, addr: number, set: bigint): void {
   copyToUser(p.mm, addr, new Uint8Array(o.buffer));
 }
 
-/** rt_sigaction(2) (cf. do_sigaction): the size first, then the signal, then SIGKILL/SIGSTOP. */
+/** The uid senders put in siginfo: the host's, as getuid answers the guest. */
+function uid(): number {
+  return process.getuid?.() ?? 0;
+}
+
+/** rt_sigaction(2) (cf. sys_rt_sigaction, do_sigaction). */
 function sigaction(p: Process, sig: number, act: number, old: number, size: number): number {
   if (size !== 8) fail("EINVAL", `rt_sigaction: sigset size ${size}, want 8`);
+  const next = act !== 0 ? decodeSigAction(copyFromUser(p.mm, act, SIGACTION_SIZE)) : null;
   if (!validSignal(sig)) fail("EINVAL", `rt_sigaction: bad signal ${sig}`);
-  if (act !== 0 && (sig === SIGKILL || sig === SIGSTOP)) fail("EINVAL", "rt_sigaction: SIGKILL and SIGSTOP cannot be caught");
-  const next = act !== 0 ? copyFromUser(p.mm, act, SIGACTION_SIZE) : null;
-  if (old !== 0) copyToUser(p.mm, old, p.sigactions.get(sig) ?? new Uint8Array(SIGACTION_SIZE));
+  if (next && (sig === SIG.SIGKILL || sig === SIG.SIGSTOP)) fail("EINVAL", "rt_sigaction: SIGKILL and SIGSTOP cannot be caught");
+  const before = p.sighand.get(sig);
   if (next) {
-    const view = new DataView(next.buffer, next.byteOffset, next.byteLength);
-    view.setBigUint64(SA_MASK_OFF, view.getBigUint64(SA_MASK_OFF, true) & ~UNBLOCKABLE, true);
-    p.sigactions.set(sig, next);
+    p.sighand.set(sig, { ...next, flags: (next.flags & UAPI_SA_FLAGS) >>> 0 });
+    // Setting an action that ignores discards what is pending of it (cf. do_sigaction's flush_sigqueue_mask).
+    if (next.handler === SIG_IGN || (next.handler === SIG_DFL && defaultAction(sig) === "ignore")) {
+      p.signal.shared.discard(sigBit(sig));
+      p.sigtask.pending.discard(sigBit(sig));
+    }
   }
+  if (old !== 0) copyToUser(p.mm, old, encodeSigAction(before));
   return 0;
 }
 
 /** rt_sigprocmask(2) (cf. sys_rt_sigprocmask): a bad `how` changes nothing and writes no old set. */
 function sigprocmask(p: Process, how: number, set: number, old: number, size: number): number {
   if (size !== 8) fail("EINVAL", `rt_sigprocmask: sigset size ${size}, want 8`);
-  const before = p.sigmask;
+  const t = p.sigtask;
+  const before = t.blocked;
   if (set !== 0) {
     const v = sigsetFromUser(p, set) & ~UNBLOCKABLE;
     switch (how) {
-      case 0: p.sigmask = before | v; break; // SIG_BLOCK
-      case 1: p.sigmask = before & ~v; break; // SIG_UNBLOCK
-      case 2: p.sigmask = v; break; // SIG_SETMASK
+      case 0: t.blocked = before | v; break; // SIG_BLOCK
+      case 1: t.blocked = before & ~v; break; // SIG_UNBLOCK
+      case 2: t.blocked = v; break; // SIG_SETMASK
       default: fail("EINVAL", `rt_sigprocmask: bad how ${how}`);
     }
   }
@@ -71,56 +78,219 @@ function sigprocmask(p: Process, how: number, set: number, old: number, size: nu
   return 0;
 }
 
-/** Signals whose default action is to ignore them (cf. SIG_KERNEL_IGNORE_MASK). */
-const DEFAULT_IGNORED = new Set([17, 18, 23, 28]); // SIGCHLD, SIGCONT, SIGURG, SIGWINCH
+/** rt_sigpending(2): the blocked signals that are pending, the task's and the group's (cf. do_sigpending). */
+function sigpending(p: Process, addr: number, size: number): number {
+  if (size > 8) fail("EINVAL", `rt_sigpending: sigset size ${size} > 8`);
+  const set = (p.sigtask.pending.signal | p.signal.shared.signal) & p.sigtask.blocked;
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, set, true);
+  copyToUser(p.mm, addr, b.subarray(0, size));
+  return 0;
+}
 
-/**
- * Sends `sig` to the guest itself once the target is known to be it (cf.
- * check_kill_permission's valid_signal, then sig_ignored and the default
- * action): 0 only probes; a blocked or ignored signal is dropped (Linux
- * keeps a blocked one pending; delivery is not built yet); any other ends
- * the guest as its default action would, even when a handler is set.
- */
-function sendToSelf(p: Process, sig: number, call: string): number {
-  if (sig < 0 || sig > NSIG) fail("EINVAL", `${call}: bad signal ${sig}`);
-  if (sig === 0 || (p.sigmask >> BigInt(sig - 1)) & 1n) return 0;
-  const act = p.sigactions.get(sig);
-  const handler = act ? new DataView(act.buffer, act.byteOffset, act.byteLength).getBigUint64(0, true) : 0n;
-  if (handler === 1n || (handler === 0n && DEFAULT_IGNORED.has(sig))) return 0; // SIG_IGN, or SIG_DFL that ignores
-  return p.exit(128 + sig);
+/** Waits until a signal is pending (the wait of pause and sigsuspend): throws the RestartError of sleepSlice. */
+function waitForSignal(p: Process): never {
+  for (;;) sleepSlice(p, { fds: [], events: 0 });
 }
 
 /**
- * kill(2) (cf. kill_something_info): pid > 0 names a process, 0 the caller's
- * group, -pgrp a group, -1 every process but the caller (of which a guest
- * sees none).
+ * rt_sigsuspend(2) (cf. sys_rt_sigsuspend): the mask is replaced until a
+ * handler runs; the old one goes into the handler's frame and comes back
+ * at sigreturn (TIF_RESTORE_SIGMASK). Always -EINTR once a handler ran.
  */
-function kill(p: Process, pid: number, sig: number): number {
+function sigsuspend(p: Process, addr: number, size: number): number {
+  if (size !== 8) fail("EINVAL", `rt_sigsuspend: sigset size ${size}, want 8`);
+  const mask = sigsetFromUser(p, addr) & ~UNBLOCKABLE;
+  const t = p.sigtask;
+  t.savedMask = t.blocked;
+  t.blocked = mask;
+  return Number(restartAs("ERESTARTNOHAND", () => waitForSignal(p)));
+}
+
+/**
+ * rt_sigtimedwait(2) (cf. do_sigtimedwait): takes a pending signal of `set`
+ * (blocked or not), waiting with the set unblocked while it waits; EAGAIN
+ * when the timeout passes, EINTR when another signal is to be delivered.
+ * @returns the signal's number
+ */
+function sigtimedwait(p: Process, setAddr: number, infoAddr: number, tsAddr: number, size: number): number {
+  if (size !== 8) fail("EINVAL", `rt_sigtimedwait: sigset size ${size}, want 8`);
+  const set = sigsetFromUser(p, setAddr) & ~UNBLOCKABLE;
+  const until = tsAddr !== 0 ? nowNs() + readTimeNs(p, tsAddr) : undefined;
+  const t = p.sigtask;
+  const take = (): SigInfo | undefined => {
+    const info = t.pending.take(~set) ?? p.signal.shared.take(~set);
+    return info?.rearm ? info.rearm(info) : info;
+  };
+  let info = take();
+  const real = t.blocked;
+  try {
+    t.blocked = real & ~set; // cf. real_blocked: the awaited signals wake the wait
+    while (!info) {
+      if (until !== undefined && nowNs() >= until) fail("EAGAIN", "rt_sigtimedwait: timeout");
+      try {
+        sleepSlice(p, { fds: [], events: 0 }, until);
+      } catch (e) {
+        if (!(e instanceof RestartError)) throw e;
+      }
+      info = take();
+      if (!info && signalPending(p)) fail("EINTR", "rt_sigtimedwait: interrupted by another signal");
+    }
+  } finally {
+    t.blocked = real;
+  }
+  if (infoAddr !== 0) copyToUser(p.mm, infoAddr, encodeSigInfo(info));
+  return info.signo;
+}
+
+/**
+ * Checks that `pid` names the guest itself as kill_something_info would
+ * find it: pid > 0 names a process, 0 the caller's group, -pgrp a group, -1
+ * every process but the caller (of which a guest sees none).
+ * @returns whether the signal goes to the guest
+ */
+function killTarget(p: Process, pid: number, sig: number): boolean {
   if (pid === -0x80000000) fail("ESRCH", "kill: pid INT_MIN names no process");
-  if (pid === p.pid || pid === 0 || pid === -p.pid) return sendToSelf(p, sig, "kill");
+  if (pid === p.pid || pid === 0 || pid === -p.pid) return true;
   if (pid === -1 && (sig < 0 || sig > NSIG)) fail("EINVAL", `kill: bad signal ${sig}`);
   return fail("ESRCH", `kill: no process ${pid} in this guest`);
 }
 
+/** kill(2) (cf. kill_something_info, group_send_sig_info): 0 only probes; delivered at this call's return. */
+function kill(p: Process, pid: number, sig: number): number {
+  killTarget(p, pid, sig);
+  if (sig < 0 || sig > NSIG) fail("EINVAL", `kill: bad signal ${sig}`);
+  if (sig !== 0) sendSignal(p, userSigInfo(sig, { pid: p.pid, uid: uid() }));
+  return 0;
+}
+
 /**
- * tgkill(2) and tkill(2) (`tgid` null) (cf. sys_tgkill, do_tkill): non-positive
- * ids are EINVAL; a thread other than the guest's one is ESRCH.
+ * tgkill(2) and tkill(2) (`tgid` null) (cf. do_tkill): non-positive ids
+ * are EINVAL; a thread other than the guest's one is ESRCH; the signal goes
+ * to the thread (SI_TKILL).
  */
 function tgkill(p: Process, tgid: number | null, tid: number, sig: number, call: string): number {
   if (tid <= 0 || (tgid !== null && tgid <= 0)) fail("EINVAL", `${call}: bad thread id`);
   if (tid !== p.pid || (tgid !== null && tgid !== p.pid)) fail("ESRCH", `${call}: no thread ${tid} in this guest`);
-  return sendToSelf(p, sig, call);
+  if (sig < 0 || sig > NSIG) fail("EINVAL", `${call}: bad signal ${sig}`);
+  if (sig !== 0) sendSignal(p, userSigInfo(sig, { pid: p.pid, uid: uid(), tkill: true }), { thread: true });
+  return 0;
+}
+
+/**
+ * rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2) (cf. do_rt_sigqueueinfo): the
+ * sender's siginfo as it wrote it; a sender may not pose as the kernel or as
+ * kill/tkill (si_code >= 0 or SI_TKILL) toward another process.
+ */
+function sigqueueinfo(p: Process, target: { tgid: number; tid?: number }, sig: number, infoAddr: number): number {
+  const raw = decodeSigInfo(copyFromUser(p.mm, infoAddr, 128));
+  const self = target.tgid === p.pid && (target.tid === undefined || target.tid === p.pid);
+  if ((raw.code >= 0 || raw.code === SI_TKILL) && !self) fail("EPERM", "rt_sigqueueinfo: si_code reserved for the kernel");
+  if (target.tid !== undefined && (target.tgid <= 0 || target.tid <= 0)) fail("EINVAL", "rt_tgsigqueueinfo: bad ids");
+  if (!self) fail("ESRCH", `rt_sigqueueinfo: no process ${target.tgid} in this guest`);
+  if (sig < 0 || sig > NSIG) fail("EINVAL", `rt_sigqueueinfo: bad signal ${sig}`);
+  if (sig === 0) return 0;
+  const bytes = raw.raw!;
+  new DataView(bytes.buffer, bytes.byteOffset).setInt32(0, sig, true);
+  const sent = sendSignal(p, { ...raw, signo: sig, raw: bytes }, { thread: target.tid !== undefined });
+  if (!sent && sig >= 32 && !p.sighand.ignores(sig)) fail("EAGAIN", "rt_sigqueueinfo: the queue is full");
+  return 0;
+}
+
+/**
+ * sigaltstack(2) (cf. do_sigaltstack): the old stack as it is (SS_ONSTACK
+ * while running on it, SS_DISABLE when none), then the new one: EPERM while
+ * on the stack, EINVAL for unknown flags, ENOMEM below MINSIGSTKSZ.
+ */
+function sigaltstack(p: Process, ssAddr: number, oldAddr: number): number {
+  const t = p.sigtask;
+  const sp = p.engine.gpr(4);
+  const cur = t.altstack;
+  const oldFlags = (cur.size === 0 ? SS_DISABLE : t.onAltStack(sp) ? SS_ONSTACK : 0) | (cur.flags & SS_AUTODISARM);
+  const old = stackT(cur.sp, oldFlags, cur.size);
+  if (ssAddr !== 0) {
+    const v = new DataView(copyFromUser(p.mm, ssAddr, 24).buffer);
+    const ss = { sp: Number(v.getBigUint64(0, true)), flags: v.getInt32(8, true), size: Number(v.getBigUint64(16, true)) };
+    if (t.onAltStack(sp)) fail("EPERM", "sigaltstack: running on the alternate stack");
+    const mode = ss.flags & ~SS_AUTODISARM;
+    if (mode !== SS_DISABLE && mode !== SS_ONSTACK && mode !== 0) fail("EINVAL", `sigaltstack: bad flags 0x${(ss.flags >>> 0).toString(16)}`);
+    if (mode === SS_DISABLE) t.altstack = { sp: 0, size: 0, flags: ss.flags };
+    else if (ss.size < MINSIGSTKSZ) fail("ENOMEM", `sigaltstack: ${ss.size} bytes < MINSIGSTKSZ`);
+    else t.altstack = { sp: ss.sp, size: ss.size, flags: ss.flags };
+  }
+  if (oldAddr !== 0) copyToUser(p.mm, oldAddr, old);
+  return 0;
+}
+
+/** A stack_t's 24 bytes. */
+function stackT(sp: number, flags: number, size: number): Uint8Array {
+  const b = new Uint8Array(24);
+  const v = new DataView(b.buffer);
+  v.setBigUint64(0, BigInt(sp), true);
+  v.setInt32(8, flags, true);
+  v.setBigUint64(16, BigInt(size), true);
+  return b;
+}
+
+/**
+ * rt_sigreturn(2) (cf. sys_rt_sigreturn): the registers, mask and altstack
+ * of the frame the handler returns from; nothing restarts from here. A frame
+ * that cannot be restored kills with SIGSEGV (or runs a SIGSEGV handler), as
+ * Linux's badframe path forces it.
+ * @returns the restored RAX (the dispatcher leaves the registers as restored)
+ */
+function sigreturn(p: Process): number {
+  p.registersReplaced = true;
+  const setRip = (a: number) => p.engine.setRip(a - 2); // from the syscall hook: the engine adds 2
+  try {
+    const r = restoreRtFrame(p.engine, p.mm, setRip);
+    p.sigtask.blocked = r.mask & ~UNBLOCKABLE;
+    restoreAltstack(p, r.altstack);
+  } catch (e) {
+    if (!(e instanceof BadFrameError)) throw e;
+    const rip = p.engine.rip() + 2;
+    forceSignal(p, { signo: SIG.SIGSEGV, code: SI_KERNEL }, new GuestSignal("SIGSEGV", SIG.SIGSEGV, rip, "signal", undefined, `SI_KERNEL: ${e.message}`),
+      { rip, setRip });
+  }
+  return 0;
+}
+
+/** restore_altstack: the frame's uc_stack through sigaltstack's rules, errors other than EFAULT ignored. */
+function restoreAltstack(p: Process, a: { sp: number; flags: number; size: number }): void {
+  const t = p.sigtask;
+  if (t.onAltStack(p.engine.gpr(4))) return; // EPERM, squashed
+  const mode = a.flags & ~SS_AUTODISARM;
+  if (mode === SS_DISABLE) t.altstack = { sp: 0, size: 0, flags: a.flags };
+  else if ((mode === 0 || mode === SS_ONSTACK) && a.size >= MINSIGSTKSZ) t.altstack = { ...a };
+}
+
+/** restart_syscall(2): continues a nanosleep that a signal without a handler interrupted (cf. do_restart_poll et al.). */
+function restartSyscall(p: Process): number | bigint {
+  const fn = p.sigtask.restart;
+  p.sigtask.restart = undefined;
+  return fn ? fn() : fail("EINTR", "restart_syscall: nothing to restart");
+}
+
+/** Sends SIGPIPE to the caller, whose write just failed with EPIPE (cf. pipe_write's send_sig(SIGPIPE, current, 0)). */
+export function raiseSigpipe(p: Process): void {
+  sendSignal(p, userSigInfo(SIG.SIGPIPE, { pid: p.pid, uid: uid() }), { thread: true });
 }
 
 /** Registers the signal calls. */
 export function registerSignal(t: SyscallTable): void {
-  t.set(13, { name: "rt_sigaction", partial: "dispositions are recorded and read back; no handler ever runs", fn: (p, a) => sigaction(p, i32(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
-  t.set(14, { name: "rt_sigprocmask", partial: "the mask is kept (and shown in /proc/self/status); no signal is ever pending", fn: (p, a) => sigprocmask(p, i32(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
-  t.set(131, { name: "sigaltstack", partial: "a new stack is accepted and forgotten; the old one always reads as SS_DISABLE", fn: (p, a) => {
-    if (u64(a[1]) !== 0) copyToUser(p.mm, u64(a[1]), new Uint8Array(24).fill(0).map((_, k) => (k === 8 ? 2 : 0))); // SS_DISABLE
-    return 0;
-  } });
-  t.set(62, { name: "kill", partial: "only the guest itself; a blocked signal is dropped, not kept pending; a caught one ends the guest with the default action (no handlers run)", fn: (p, a) => kill(p, i32(a[0]), i32(a[1])) });
-  t.set(200, { name: "tkill", partial: "only the guest's one thread; as kill: blocked signals are dropped, handlers do not run", fn: (p, a) => tgkill(p, null, i32(a[0]), i32(a[1]), "tkill") });
-  t.set(234, { name: "tgkill", partial: "only the guest's one thread; as kill: blocked signals are dropped, handlers do not run", fn: (p, a) => tgkill(p, i32(a[0]), i32(a[1]), i32(a[2]), "tgkill") });
+  t.set(13, { name: "rt_sigaction", fn: (p, a) => sigaction(p, i32(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
+  t.set(14, { name: "rt_sigprocmask", fn: (p, a) => sigprocmask(p, i32(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
+  t.set(15, { name: "rt_sigreturn", fn: (p) => sigreturn(p) });
+  t.set(127, { name: "rt_sigpending", fn: (p, a) => sigpending(p, u64(a[0]), u64(a[1])) });
+  t.set(128, { name: "rt_sigtimedwait", fn: (p, a) => sigtimedwait(p, u64(a[0]), u64(a[1]), u64(a[2]), u64(a[3])) });
+  t.set(129, { name: "rt_sigqueueinfo", fn: (p, a) => sigqueueinfo(p, { tgid: i32(a[0]) }, i32(a[1]), u64(a[2])) });
+  t.set(297, { name: "rt_tgsigqueueinfo", fn: (p, a) => sigqueueinfo(p, { tgid: i32(a[0]), tid: i32(a[1]) }, i32(a[2]), u64(a[3])) });
+  t.set(130, { name: "rt_sigsuspend", fn: (p, a) => sigsuspend(p, u64(a[0]), u64(a[1])) });
+  t.set(34, { name: "pause", fn: (p) => Number(restartAs("ERESTARTNOHAND", () => waitForSignal(p))) });
+  t.set(131, { name: "sigaltstack", fn: (p, a) => sigaltstack(p, u64(a[0]), u64(a[1])) });
+  t.set(219, { name: "restart_syscall", fn: (p) => restartSyscall(p) });
+  t.set(62, { name: "kill", partial: "the guest is one process: other pids are ESRCH", fn: (p, a) => kill(p, i32(a[0]), i32(a[1])) });
+  t.set(200, { name: "tkill", partial: "the guest's one thread only", fn: (p, a) => tgkill(p, null, i32(a[0]), i32(a[1]), "tkill") });
+  t.set(234, { name: "tgkill", partial: "the guest's one thread only", fn: (p, a) => tgkill(p, i32(a[0]), i32(a[1]), i32(a[2]), "tgkill") });
 }
+
