@@ -52,7 +52,7 @@ describeCases(path.join(programs, "sigbad.c"), [
   { name: "sigreturn-zeros", why: "rt_sigreturn over zeros: killed by SIGSEGV (139)", status: 139 },
   { name: "sigreturn-unmapped", why: "rt_sigreturn with rsp unmapped: killed by SIGSEGV (139)", status: 139 },
   { name: "sigreturn-syscall", why: "syscall(SYS_rt_sigreturn) from main: killed by SIGSEGV (139)", status: 139 },
-
+], { flags: ["--timeout", "30"] });
 
 // A single-threaded program cannot interrupt its own blocking read without a
 // timer: these cases are driven by alarm(1) and pass once alarm lands too.
@@ -64,4 +64,4 @@ describeCases(path.join(programs, "sigrestart.c"), [
   { name: "blocked-alarm", why: "a blocked SIGALRM does not interrupt nanosleep; runs on unblock", needs: "alarm", once: true },
   { name: "nanosleep-eintr", why: "nanosleep interrupted: -1 EINTR, the time left in rem", needs: "alarm", once: true },
   { name: "nanosleep-restart", why: "nanosleep under SA_RESTART is still EINTR (restart_block not restarted across a handler)", needs: "alarm", once: true },
-
+], { flags: ["--timeout", "15"] }); // native needs ~1 s; a missing alarm hangs a case until this timeout
