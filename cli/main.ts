@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { ExecError, ExecKilledError } from "../emu/loader.js";
 import { Process, shellStatus, type ExitStatus } from "../emu/process.js";
 import { instructionAt } from "../emu/disasm.js";
-import { signalName } from "../emu/signal/constants.js";
+import { SIG, signalName } from "../emu/signal/constants.js";
 import { textPath } from "../emu/vfs.js";
 import { loadUnicorn } from "../emu/unicorn.js";
 import { FaultlineError } from "../lib/errors.js";
@@ -156,13 +156,29 @@ function argBytes(argv: string[]): (string | Buffer)[] {
  * (nothing was set since start-up), else process.env as text.
  */
 function envBytes(): (string | Buffer)[] {
+  const mine = (e: string | Buffer) => e.toString("latin1").startsWith(`${SIGIGN_ENV}=`);
   const text = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
   const raw = procSelfEntries("environ");
-  if (raw === null) return text;
+  if (raw === null) return text.filter((e) => !mine(e));
   const decoded = new Set(raw.map((b) => b.toString("utf8")));
-  if (text.some((t) => !decoded.has(t))) return text;
-  return raw.map((b) => asSpelled(b.toString("utf8"), b));
+  if (text.some((t) => !decoded.has(t))) return text.filter((e) => !mine(e));
+  return raw.filter((b) => !mine(b)).map((b) => asSpelled(b.toString("utf8"), b));
 }
+
+/** The launcher's record of the signals faultline's parent left ignored (see bin/faultline), not part of the guest's environment. */
+const SIGIGN_ENV = "FAULTLINE_SIGIGN";
+
+/**
+ * The ignored-signal set bin/faultline found before Node reset it (16 hex
+ * digits, as /proc/PID/status prints SigIgn); 0 when faultline was started
+ * without the launcher or the value is not a sigset.
+ */
+function inheritedIgnored(): bigint {
+  const v = process.env[SIGIGN_ENV];
+  return v !== undefined && /^[0-9a-f]{16}$/.test(v) ? BigInt(`0x${v}`) : 0n;
+}
+
+const SIGPIPE = SIG.SIGPIPE;
 
 /**
  * Runs one program to completion and reports as the options ask.
@@ -181,7 +197,7 @@ export async function runProgram(program: string, argv: string[], o: RunOptions)
 async function runWithStats(program: string, argv: string[], o: RunOptions, statsFd: number | undefined): Promise<number> {
   const sys = systemFor(o);
   const strace = o.strace ? (line: string) => fs.writeSync(2, line + "\n") : undefined;
-  const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000, root: o.root, strace });
+  const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000, root: o.root, strace, ignoredSignals: inheritedIgnored() });
   let status: ExitStatus;
   let insn = "";
   try {
@@ -190,13 +206,14 @@ async function runWithStats(program: string, argv: string[], o: RunOptions, stat
     const probes = await addProbes(proc, o);
     status = proc.run(loaded.entry, loaded.rsp);
     reportProbes(probes);
-    if (status.kind === "signaled" && status.signo !== 9) insn = await instructionAt(proc.mm, status.rip);
+    if (status.kind === "signaled" && status.signo !== 9 && status.signo !== SIGPIPE) insn = await instructionAt(proc.mm, status.rip);
   } finally {
     proc.destroy();
     sys.sync();
     sys.close();
   }
-  if (status.kind === "signaled") {
+  // Like a shell, say nothing of a SIGPIPE death: it is how a pipeline's writer ends when its reader goes.
+  if (status.kind === "signaled" && status.signo !== SIGPIPE) {
     const at = status.addr === undefined ? "" : ` at 0x${status.addr.toString(16)}${status.access ? ` (${status.access})` : ""}`;
     const where = insn ? ` (${insn})` : "";
     fs.writeSync(2, `faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}${where}: ${status.detail}\n`);

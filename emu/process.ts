@@ -97,6 +97,8 @@ export interface ProcessOptions {
   timeoutMs?: number;
   /** Called with each warning line (default: stderr). */
   warn?: (line: string) => void;
+  /** Signals the guest starts with ignored, as an exec'd program inherits SIG_IGN (bit N-1 for signal N; default none). */
+  ignoredSignals?: bigint;
 }
 
 /**
@@ -187,6 +189,7 @@ export class Process {
     this.engine.writeReg(Reg.MXCSR, 0x1f80);
     this.engine.writeReg(Reg.FPTAG, 0xffff);
     this.signal.timers = new ProcessTimers((info) => sendSignal(this, info));
+    this.sighand.ignoreInherited(options.ignoredSignals ?? 0n);
     this.engine.onInterrupt((intno) => this.onInterrupt(intno));
     this.engine.onSyscall(() => this.onSyscall());
   }
@@ -313,7 +316,14 @@ export class Process {
       const sliceStart = process.hrtime.bigint();
       const limit = this.sliceEnd(timeoutNs);
       this.exc.reset();
-      this.engine.run(pc, { timeoutUs: limit === undefined ? 0 : Math.max(1, Number((limit - sliceStart) / 1000n)) });
+      try {
+        this.engine.run(pc, { timeoutUs: limit === undefined ? 0 : Math.max(1, Number((limit - sliceStart) / 1000n)) });
+      } catch (e) {
+        if (!(e instanceof UnicornError && e.code === "UC_ERR_INSN_INVALID")) throw e;
+        this.onInvalidInstruction();
+        pc = this.engine.rip();
+        continue;
+      }
       const now = process.hrtime.bigint();
       const rip = this.engine.readReg(Reg.RIP);
       if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
@@ -324,6 +334,17 @@ export class Process {
       if (signalPending(this)) deliverSignals(this, { kind: "async" });
       pc = this.engine.rip();
     }
+  }
+
+  /**
+   * #UD: Unicorn never reports it to the interrupt hook; it ends the run with
+   * UC_ERR_INSN_INVALID, RIP at the instruction (cf. x86_stop_interrupt). The
+   * guest's SIGILL handler gets it, or the default action kills.
+   */
+  private onInvalidInstruction(): void {
+    const rip = this.engine.readReg(Reg.RIP);
+    const [info, kill] = cpuSignal(Vec.UD, rip, 0);
+    forceSignal(this, info, kill);
   }
 
   /** When the next slice must end (monotonic ns): the nearest timer or the --timeout; undefined for no limit. */

@@ -67,6 +67,17 @@ export class SigHand {
     return h === SIG_IGN || (h === SIG_DFL && defaultAction(sig) === "ignore");
   }
 
+  /**
+   * Starts the signals of `set` ignored, as a program exec'd by a parent
+   * that ignored them finds them (cf. flush_signal_handlers keeping SIG_IGN).
+   * SIGKILL and SIGSTOP are never ignored.
+   */
+  ignoreInherited(set: bigint): void {
+    for (let sig = 1; sig <= NSIG; sig++) {
+      if ((set >> BigInt(sig - 1)) & 1n && !((UNBLOCKABLE >> BigInt(sig - 1)) & 1n)) this.actions[sig] = { ...DEFAULT_ACTION, handler: SIG_IGN };
+    }
+  }
+
   /** A copy, for fork without CLONE_SIGHAND (cf. copy_sighand). */
   clone(): SigHand {
     const c = new SigHand();

@@ -16,7 +16,10 @@ import { expect } from "vitest";
 /** The repository root. */
 export const REPO = path.resolve(__dirname, "..", "..");
 /** The built CLI. */
+/** The built CLI (run with node). */
 export const CLI = path.join(REPO, "bin", "faultline.mjs");
+/** The faultline command as users run it: the launcher, which hands on the signals its parent left ignored. */
+export const LAUNCHER = path.join(REPO, "bin", "faultline");
 
 /** How one run ended. */
 export interface RunResult {
@@ -46,13 +49,13 @@ export const BASE_ENV: Record<string, string> = { PATH: "/usr/bin:/bin", LC_ALL:
 
 const SIGNALS = os.constants.signals as Record<string, number>;
 
-function spawn(cmd: string, args: string[], o: RunOptions): RunResult {
+function spawn(cmd: string, args: string[], o: RunOptions, extraEnv: Record<string, string> = {}): RunResult {
   const file = typeof o.stdin === "object" && !Buffer.isBuffer(o.stdin) ? fs.openSync(o.stdin.file, "r") : undefined;
   const input = file === undefined && o.stdin !== undefined ? Buffer.from(o.stdin as Buffer | string) : undefined;
   const t0 = performance.now();
   try {
     const r = spawnSync(cmd, args, {
-      cwd: o.cwd, env: o.env ?? BASE_ENV, input,
+      cwd: o.cwd, env: { ...(o.env ?? BASE_ENV), ...extraEnv }, input,
       stdio: [file ?? (input ? "pipe" : "ignore"), "pipe", "pipe"],
       timeout: o.timeoutMs ?? 90_000, maxBuffer: 256 << 20,
     });
@@ -62,6 +65,9 @@ function spawn(cmd: string, args: string[], o: RunOptions): RunResult {
     if (file !== undefined) fs.closeSync(file);
   }
 }
+
+/** What the launcher needs besides the run's own environment (it removes it before the guest starts). */
+const LAUNCH_ENV = { FAULTLINE_NODE: process.execPath };
 
 /** Runs `argv` natively. */
 export function runNative(argv: string[], o: RunOptions = {}): RunResult {
@@ -73,12 +79,12 @@ export function runNative(argv: string[], o: RunOptions = {}): RunResult {
  * the program (default `--timeout 60`).
  */
 export function runFaultline(argv: string[], o: RunOptions = {}, flags: string[] = ["--timeout", "60"]): RunResult {
-  return spawn(process.execPath, [CLI, "run", ...flags, ...argv], o);
+  return spawn(LAUNCHER, ["run", ...flags, ...argv], o, LAUNCH_ENV);
 }
 
 /** Runs the faultline CLI with raw arguments (any subcommand). */
 export function runCli(args: string[], o: RunOptions = {}): RunResult {
-  return spawn(process.execPath, [CLI, ...args], o);
+  return spawn(LAUNCHER, args, o, LAUNCH_ENV);
 }
 
 /** First differing byte, with a little context from both sides. */
