@@ -8,7 +8,7 @@
  * marked [needs alarm] use alarm(2), which the timers work brings.
  */
 import { describe, expect, it } from "vitest";
-import { CLI, expectSameRun, runNative, runFaultline } from "./support/native.js";
+import { LAUNCHER, expectSameRun, runNative, runFaultline } from "./support/native.js";
 
 const PY = "/usr/bin/python3.11";
 
@@ -75,9 +75,13 @@ describe("signals in shells, python and perl, native vs faultline", () => {
   }
 });
 
-/** `PROG | head -1` under bash -o pipefail, PROG native or through the faultline CLI; `prefix` is shell run first. */
+/**
+ * `PROG | head -1` under bash -o pipefail, PROG native or through the
+ * faultline command (the launcher, which hands on the ignored signals it
+ * inherited; FAULTLINE_NODE names this Node); `prefix` is shell run first.
+ */
 function pipeline(who: "native" | "faultline", prefix: string): string[] {
-  const prog = who === "native" ? "/bin/busybox yes" : `'${process.execPath}' '${CLI}' run --timeout 30 /bin/busybox yes`;
+  const prog = who === "native" ? "/bin/busybox yes" : `FAULTLINE_NODE='${process.execPath}' '${LAUNCHER}' run --timeout 30 /bin/busybox yes`;
   return ["/bin/bash", "-o", "pipefail", "-c", `${prefix}${prog} | head -1`];
 }
 
@@ -93,4 +97,15 @@ describe("SIGPIPE at the end of a pipeline, native vs faultline", () => {
       expectSameRun(runNative(pipeline("faultline", r.prefix)), want, r.name);
     });
   }
+});
+
+describe("a disposition ignored by the parent is inherited (as execve keeps SIG_IGN), native vs faultline", () => {
+  const inner = "/bin/busybox sh -c 'kill -USR1 $$; echo alive after USR1'";
+  const run = (who: "native" | "faultline") => ["/bin/bash", "-c",
+    `trap '' USR1; ${who === "native" ? "" : `FAULTLINE_NODE='${process.execPath}' '${LAUNCHER}' run --timeout 30 `}${inner}`];
+  it("trap '' USR1 in bash, then busybox sh kills itself with SIGUSR1: still alive", () => {
+    const want = runNative(run("native"));
+    expect(want.status, `native status: got ${want.status}, want 0`).toBe(0);
+    expectSameRun(runNative(run("faultline")), want, "inherited SIG_IGN of SIGUSR1");
+  });
 });
