@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sigcase.h"
+
 static const char *errname(int e) {
   switch (e) {
     case 0: return "ok";
@@ -201,19 +203,11 @@ static void c_sigreturn_syscall(void) {
   printf("not reached\n");
 }
 
-struct entry { const char *name; void (*fn)(void); };
-static const struct entry cases[] = {
+static const struct sigcase cases[] = {
   { "args", c_args }, { "altstack", c_altstack }, { "unmapped-handler", c_unmapped_handler },
   { "noexec-handler", c_noexec_handler }, { "frame-unwritable", c_frame_unwritable }, { "sigreturn-garbage", c_sigreturn_garbage },
   { "sigreturn-zeros", c_sigreturn_zeros }, { "sigreturn-unmapped", c_sigreturn_unmapped },
   { "sigreturn-syscall", c_sigreturn_syscall },
 };
 
-int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: sigbad CASE\n"); return 2; }
-  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    if (strcmp(argv[1], cases[k].name) == 0) { cases[k].fn(); return 0; }
-  }
-  fprintf(stderr, "sigbad: no case %s\n", argv[1]);
-  return 2;
-}
+CASES_MAIN(cases)

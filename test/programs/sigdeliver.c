@@ -17,6 +17,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "sigcase.h"
+
 static volatile sig_atomic_t hits, depth, maxdepth;
 static volatile int last_code, last_pid_ok, last_uid_ok, last_value;
 
@@ -495,8 +497,7 @@ static void c_readback(void) {
   printf("SIGTERM untouched: SIG_DFL=%d flags without SA_RESTORER=%#x\n", old.sa_handler == SIG_DFL, old.sa_flags & ~0x04000000);
 }
 
-struct entry { const char *name; void (*fn)(void); };
-static const struct entry cases[] = {
+static const struct sigcase cases[] = {
   { "kill", c_kill }, { "raise", c_raise }, { "ignore", c_ignore }, { "mask", c_mask },
   { "sigsuspend", c_sigsuspend }, { "resethand", c_resethand }, { "nodefer", c_nodefer },
   { "samask", c_samask }, { "ucmask", c_ucmask }, { "regs", c_regs }, { "siginfo", c_siginfo },
@@ -505,11 +506,4 @@ static const struct entry cases[] = {
   { "readback", c_readback }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
 };
 
-int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: sigdeliver CASE\n"); return 2; }
-  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    if (strcmp(argv[1], cases[k].name) == 0) { cases[k].fn(); return 0; }
-  }
-  fprintf(stderr, "sigdeliver: no case %s\n", argv[1]);
-  return 2;
-}
+CASES_MAIN(cases)

@@ -20,6 +20,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "sigcase.h"
+
 #define PAGE 4096UL
 
 static volatile long faults, maperr, accerr, other_code;
@@ -356,19 +358,11 @@ static void c_segv_default(void) {
   *(volatile int *)16 = 1;
 }
 
-struct entry { const char *name; void (*fn)(void); };
-static const struct entry cases[] = {
+static const struct sigcase cases[] = {
   { "mprotect", c_mprotect }, { "userfault-none", c_userfault_none }, { "userfault-unmapped", c_userfault_unmapped },
   { "fpe", c_fpe }, { "ill", c_ill }, { "trap", c_trap }, { "bus", c_bus }, { "longjmp", c_longjmp },
   { "overflow", c_overflow }, { "overflow-noalt", c_overflow_noalt }, { "blocked-segv", c_blocked_segv },
   { "ignored-fpe", c_ignored_fpe }, { "segv-in-handler", c_segv_in_handler }, { "segv-default", c_segv_default },
 };
 
-int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: sigfaults CASE\n"); return 2; }
-  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    if (strcmp(argv[1], cases[k].name) == 0) { cases[k].fn(); return 0; }
-  }
-  fprintf(stderr, "sigfaults: no case %s\n", argv[1]);
-  return 2;
-}
+CASES_MAIN(cases)

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sigcase.h"
+
 static volatile sig_atomic_t hits;
 static int wfd = -1;
 
@@ -113,18 +115,10 @@ static void nanosleep_case(int flags) {
 static void c_nanosleep_eintr(void) { nanosleep_case(0); }
 static void c_nanosleep_restart(void) { nanosleep_case(SA_RESTART); }
 
-struct entry { const char *name; void (*fn)(void); };
-static const struct entry cases[] = {
+static const struct sigcase cases[] = {
   { "read-eintr", c_read_eintr }, { "read-restart", c_read_restart }, { "pause", c_pause },
   { "sigsuspend", c_sigsuspend }, { "blocked-alarm", c_blocked_alarm },
   { "nanosleep-eintr", c_nanosleep_eintr }, { "nanosleep-restart", c_nanosleep_restart },
 };
 
-int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: sigrestart CASE\n"); return 2; }
-  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    if (strcmp(argv[1], cases[k].name) == 0) { cases[k].fn(); return 0; }
-  }
-  fprintf(stderr, "sigrestart: no case %s\n", argv[1]);
-  return 2;
-}
+CASES_MAIN(cases)
