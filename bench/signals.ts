@@ -9,7 +9,7 @@
  *   syscall  N = 100,000 x getppid(): the bare system-call round trip, to read the two above
  *
  * Each case runs as a child process under each runner, a warm-up then
- * SAMPLES times; medians of the guest-reported ns, per iteration, and the
+ * SAMPLES rounds with the runners interleaved; medians of the guest-reported ns, per iteration, and the
  * ratios faultline / native and faultline / qemu-x86_64. A run that fails or
  * whose handler did not count N is recorded as failed (and the bench exits 1
  * after writing the results). Results: bench/results/signals.json.
@@ -79,15 +79,31 @@ function runOnce(cmd: string[], c: Case): number {
   return got.ns;
 }
 
-/** Warm-up plus SAMPLES runs of `cmd`, as ns per iteration. */
-function measure(cmd: string[], c: Case): Timing {
-  try {
-    runOnce(cmd, c);
-    const samples = Array.from({ length: SAMPLES }, () => runOnce(cmd, c) / c.n);
-    return { nsPerIter: median(samples), samples: samples.map((x) => Math.round(x)) };
-  } catch (e) {
-    return { samples: [], error: (e as Error).message };
+/**
+ * Warm-up runs, then SAMPLES rounds in which every runner runs `c` once in
+ * turn (interleaved, so a change of machine load lands on all of them alike).
+ * @returns per runner, the ns per iteration (or why a run was refused: that runner stops)
+ */
+function measure(cmds: Record<string, string[]>, c: Case): Record<string, Timing> {
+  const out: Record<string, Timing> = {};
+  for (const name of Object.keys(cmds)) out[name] = { samples: [] };
+  const once = (name: string, record: boolean) => {
+    if (out[name].error !== undefined) return;
+    try {
+      const ns = runOnce(cmds[name], c) / c.n;
+      if (record) out[name].samples.push(ns);
+    } catch (e) {
+      out[name].error = (e as Error).message;
+    }
+  };
+  for (const name of Object.keys(cmds)) once(name, false);
+  for (let k = 0; k < SAMPLES; k++) for (const name of Object.keys(cmds)) once(name, true);
+  for (const t of Object.values(out)) {
+    if (t.error === undefined) t.nsPerIter = median(t.samples);
+    else t.samples = [];
+    t.samples = t.samples.map((x) => Math.round(x));
   }
+  return out;
 }
 
 const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
@@ -106,11 +122,9 @@ function main(): void {
       faultline: (argv) => [process.execPath, cli, "run", "--timeout", "600", ...argv],
     };
     const results = CASES.map((c) => {
-      const row: Record<string, Timing> = {};
-      for (const [name, wrap] of Object.entries(runners)) {
-        row[name] = measure(wrap([bin, c.mode, String(c.n)]), c);
-        failed ||= row[name].error !== undefined;
-      }
+      const cmds = Object.fromEntries(Object.entries(runners).map(([name, wrap]) => [name, wrap([bin, c.mode, String(c.n)])]));
+      const row = measure(cmds, c);
+      failed ||= Object.values(row).some((t) => t.error !== undefined);
       return {
         mode: c.mode, what: c.what, n: c.n,
         native: row.native, "qemu-x86_64": row["qemu-x86_64"], faultline: row.faultline,
@@ -125,7 +139,7 @@ function main(): void {
       machine: `${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}, ${os.platform()} ${os.release()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
       engine: execFileSync(process.execPath, [cli, "--version"], { encoding: "utf8" }).trim(),
       samples: SAMPLES,
-      note: "guest-timed loops (clock_gettime around the loop), process start excluded; medians of ns per iteration",
+      note: "guest-timed loops (clock_gettime around the loop), process start excluded; runners interleaved round by round; medians of ns per iteration",
       target: { what: "a delivered signal (kill case) within 5x of native", faultlineVsNativeAtMost: TARGET_RATIO,
         met: kill?.faultlineVsNative !== undefined ? kill.faultlineVsNative <= TARGET_RATIO : false },
       results,
