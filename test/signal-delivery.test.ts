@@ -37,6 +37,7 @@ describeCases(path.join(programs, "sigdeliver.c"), [
   { name: "dflignore", why: "SIGCHLD, SIGWINCH, SIGURG, SIGCONT are ignored by default" },
   { name: "dflterm", why: "SIGUSR2 with no handler terminates (140)", status: 140 },
   { name: "readback", why: "sigaction reads back handler, flags, mask; SIG_IGN; an untouched signal is SIG_DFL" },
+  { name: "order", why: "signals unblocked together: one frame each, stacked (highest runs first); one raised in a handler runs after its sigreturn" },
   { name: "sigpipe", why: "a write to a pipe with no reader: SIGPIPE kills (141)", status: 141 },
   { name: "sigpipe-ign", why: "SIGPIPE ignored: the write fails EPIPE and the program exits 7", status: 7 },
   { name: "sigpipe-handler", why: "SIGPIPE handled: the handler runs (SI_USER) and the write fails EPIPE" },

@@ -497,13 +497,54 @@ static void c_readback(void) {
   printf("SIGTERM untouched: SIG_DFL=%d flags without SA_RESTORER=%#x\n", old.sa_handler == SIG_DFL, old.sa_flags & ~0x04000000);
 }
 
+static char order[64];
+static volatile int norder;
+static void on_order(int sig) {
+  norder += snprintf(order + norder, sizeof order - norder, "%d ", sig);
+}
+static void on_chain(int sig) {
+  norder += snprintf(order + norder, sizeof order - norder, "%d< ", sig);
+  raise(SIGUSR2); /* in sa_mask: runs after this handler's sigreturn */
+  norder += snprintf(order + norder, sizeof order - norder, ">%d ", sig);
+}
+
+/* Several signals made deliverable at once: Linux sets up one frame per
+ * pending signal, each on top of the last, before returning to user mode,
+ * so the handlers run highest frame first; one unblocked by a handler's
+ * sigreturn runs before the interrupted code goes on. */
+static void c_order(void) {
+  int sigs[] = { SIGUSR2, SIGUSR1, SIGTERM, SIGRTMIN + 1, SIGRTMIN, SIGHUP };
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  for (unsigned k = 0; k < sizeof sigs / sizeof sigs[0]; k++) install(sigs[k], on_order, 0, NULL);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  for (unsigned k = 0; k < sizeof sigs / sizeof sigs[0]; k++) raise(sigs[k]);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  printf("unblocked together: %s\n", order);
+  norder = 0;
+  for (unsigned k = 0; k < sizeof sigs / sizeof sigs[0]; k++) install(sigs[k], on_order, 0, &all);
+  sigprocmask(SIG_SETMASK, &all, NULL);
+  for (unsigned k = 0; k < sizeof sigs / sizeof sigs[0]; k++) raise(sigs[k]);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  printf("each handler blocking all: %s\n", order);
+  norder = 0;
+  sigset_t m;
+  sigemptyset(&m);
+  sigaddset(&m, SIGUSR2);
+  install(SIGUSR1, on_chain, 0, &m);
+  install(SIGUSR2, on_order, 0, NULL);
+  raise(SIGUSR1);
+  printf("raised inside a handler, blocked by its sa_mask: %s\n", order);
+}
+
 static const struct sigcase cases[] = {
   { "kill", c_kill }, { "raise", c_raise }, { "ignore", c_ignore }, { "mask", c_mask },
   { "sigsuspend", c_sigsuspend }, { "resethand", c_resethand }, { "nodefer", c_nodefer },
   { "samask", c_samask }, { "ucmask", c_ucmask }, { "regs", c_regs }, { "siginfo", c_siginfo },
   { "sigqueue", c_sigqueue }, { "timedwait", c_timedwait }, { "fpu", c_fpu }, { "float", c_float },
   { "altstack", c_altstack }, { "abort", c_abort }, { "dflignore", c_dflignore }, { "dflterm", c_dflterm },
-  { "readback", c_readback }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
+  { "readback", c_readback }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
 };
 
 CASES_MAIN(cases)
