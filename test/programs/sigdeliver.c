@@ -189,6 +189,8 @@ static void on_ucmask(int sig, siginfo_t *si, void *ctx) {
   saw_int = sigismember(&uc->uc_sigmask, SIGINT);
   sigaddset(&uc->uc_sigmask, SIGINT); /* sigreturn installs this mask */
   sigdelset(&uc->uc_sigmask, SIGTERM);
+  sigaddset(&uc->uc_sigmask, SIGKILL); /* ... but never blocks SIGKILL or SIGSTOP */
+  sigaddset(&uc->uc_sigmask, SIGSTOP);
 }
 
 /* uc_sigmask is the mask at delivery; a handler that edits it changes the mask after sigreturn. */
@@ -197,7 +199,8 @@ static void c_ucmask(void) {
   install_info(SIGUSR1, on_ucmask, 0);
   raise(SIGUSR1);
   printf("uc_sigmask: USR1=%d TERM=%d INT=%d\n", saw_usr1, saw_term, saw_int);
-  printf("after sigreturn: INT=%d TERM=%d USR1=%d\n", blocked(SIGINT), blocked(SIGTERM), blocked(SIGUSR1));
+  printf("after sigreturn: INT=%d TERM=%d USR1=%d KILL=%d STOP=%d\n", blocked(SIGINT), blocked(SIGTERM), blocked(SIGUSR1),
+         blocked(SIGKILL), blocked(SIGSTOP));
 }
 
 static volatile long seen_r12, seen_rbx;
@@ -221,6 +224,41 @@ static void c_regs(void) {
                : "a"((long)SYS_kill), "D"((long)getpid()), "S"((long)SIGUSR1) : "rcx", "r11", "memory");
   printf("handler saw r12=%#lx rbx=%#lx; after: r12=%#lx rbx=%#lx kill returned %ld\n",
          seen_r12, seen_rbx, r12, rbx, ret);
+}
+
+static volatile long seen_efl;
+static void on_flags(int sig, siginfo_t *si, void *ctx) {
+  (void)sig, (void)si;
+  ucontext_t *uc = ctx;
+  seen_efl = uc->uc_mcontext.gregs[REG_EFL];
+  uc->uc_mcontext.gregs[REG_EFL] |= 0x1 | 0x40;     /* CF, ZF: restored by sigreturn */
+  uc->uc_mcontext.gregs[REG_EFL] |= 0x200000;       /* ID: not in FIX_EFLAGS, ignored */
+}
+
+/* A handler's edit of the interrupted RFLAGS: the arithmetic flags come back, others do not. */
+static void c_eflags(void) {
+  install_info(SIGUSR1, on_flags, 0);
+  unsigned char cf, zf;
+  long ret, id_after;
+  asm volatile("xor %%ecx, %%ecx\n add $1, %%ecx\n" /* CF=0 ZF=0 */
+               "mov %[pid], %%rdi\n mov $10, %%esi\n mov $62, %%eax\n syscall\n"
+               "setc %[cf]\n setz %[zf]\n pushfq\n pop %[idf]\n"
+               : "=&a"(ret), [cf] "=&r"(cf), [zf] "=&r"(zf), [idf] "=&r"(id_after)
+               : [pid] "r"((long)getpid()) : "rcx", "rdi", "rsi", "r11", "memory", "cc");
+  printf("handler saw CF=%d ZF=%d; after sigreturn: CF=%d ZF=%d ID=%d\n", (int)(seen_efl & 1), (seen_efl & 0x40) != 0,
+         cf, zf, (id_after & 0x200000) != 0);
+}
+
+/* RFLAGS.IF is set in user mode (Linux starts a process with X86_EFLAGS_IF): pushfq shows it, and so does the frame's REG_EFL. */
+static void c_rflags(void) {
+  long f;
+  asm volatile("pushfq\n pop %0" : "=r"(f));
+  printf("pushfq: IF=%d bit 1=%d\n", (int)((f >> 9) & 1), (int)((f >> 1) & 1));
+  install_info(SIGUSR1, on_flags, 0);
+  raise(SIGUSR1);
+  printf("frame REG_EFL: IF=%d bit 1=%d\n", (seen_efl & 0x200) != 0, (seen_efl & 2) != 0);
+  asm volatile("pushfq\n pop %0" : "=r"(f));
+  printf("after sigreturn: IF=%d\n", (int)((f >> 9) & 1));
 }
 
 static void on_info(int sig, siginfo_t *si, void *ctx) {
@@ -412,6 +450,35 @@ static void c_altstack(void) {
   printf("disabled: ss_flags=%d\n", cur.ss_flags);
 }
 
+static volatile int nested_on_alt, nested_below;
+static char *outer_local;
+static void on_inner(int sig) {
+  (void)sig;
+  char here;
+  nested_on_alt = &here >= altstack && &here < altstack + sizeof altstack;
+  nested_below = &here < outer_local;
+}
+static void on_outer(int sig) {
+  (void)sig;
+  char here;
+  outer_local = &here;
+  on_alt = &here >= altstack && &here < altstack + sizeof altstack;
+  raise(SIGUSR2);
+}
+
+/* A signal raised inside an altstack handler nests on the altstack, below the first frame. */
+static void c_altstack_nested(void) {
+  stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
+  sigaltstack(&ss, NULL);
+  install(SIGUSR1, on_outer, SA_ONSTACK, NULL);
+  install(SIGUSR2, on_inner, SA_ONSTACK, NULL);
+  raise(SIGUSR1);
+  printf("outer on altstack=%d inner on altstack=%d inner below outer=%d\n", on_alt, nested_on_alt, nested_below);
+  install(SIGUSR2, on_inner, 0, NULL); /* without SA_ONSTACK, still on the altstack: it is in use */
+  raise(SIGUSR1);
+  printf("inner without SA_ONSTACK: on altstack=%d below outer=%d\n", nested_on_alt, nested_below);
+}
+
 /* abort(): SIGABRT's default action, 134. */
 static void c_abort(void) {
   printf("aborting\n");
@@ -544,7 +611,7 @@ static const struct sigcase cases[] = {
   { "samask", c_samask }, { "ucmask", c_ucmask }, { "regs", c_regs }, { "siginfo", c_siginfo },
   { "sigqueue", c_sigqueue }, { "timedwait", c_timedwait }, { "fpu", c_fpu }, { "float", c_float },
   { "altstack", c_altstack }, { "abort", c_abort }, { "dflignore", c_dflignore }, { "dflterm", c_dflterm },
-  { "readback", c_readback }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
+  { "readback", c_readback }, { "eflags", c_eflags }, { "rflags", c_rflags }, { "altstack-nested", c_altstack_nested }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
 };
 
 CASES_MAIN(cases)
