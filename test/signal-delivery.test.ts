@@ -29,6 +29,7 @@ describeCases(path.join(programs, "sigdeliver.c"), [
   { name: "regs", why: "uc_mcontext gregs hold the interrupted registers; edits (r12, rbx, rax) live after sigreturn" },
   { name: "eflags", why: "a handler's edit of RFLAGS in uc_mcontext: CF/ZF restored by sigreturn, ID not" },
   { name: "rflags", why: "RFLAGS.IF is set in user mode: in pushfq and in the frame's REG_EFL" },
+  { name: "entry", why: "handler entry: rdi/rsi/rdx/rax, the frame layout, alignment, red zone, restorer as return address, DF cleared" },
   { name: "siginfo", why: "SA_SIGINFO: kill is SI_USER with si_pid/si_uid; raise/tgkill/tkill SI_TKILL" },
   { name: "sigqueue", why: "sigqueue/rt_sigqueueinfo carry si_value and si_code; real-time signals queue, SIGUSR2 does not" },
   { name: "timedwait", why: "sigtimedwait/sigwaitinfo/sigwait take a blocked pending signal; zero timeout EAGAIN" },

@@ -479,6 +479,37 @@ static void c_altstack_nested(void) {
   printf("inner without SA_ONSTACK: on altstack=%d below outer=%d\n", nested_on_alt, nested_below);
 }
 
+/* The handler's entry state, recorded by a handler written in assembly
+ * (cf. setup_rt_frame: rdi = signo, rsi = &frame->info, rdx = &frame->uc,
+ * rax = 0, [rsp] = the restorer, rsp + 8 16-byte aligned, below the red
+ * zone; DF cleared for the handler and restored after). */
+long entry_regs[8];
+long before_rsp;
+void entry_handler(int);
+asm(".text\n .globl entry_handler\n entry_handler:\n"
+    " mov %rdi, entry_regs+0(%rip)\n mov %rsi, entry_regs+8(%rip)\n mov %rdx, entry_regs+16(%rip)\n"
+    " mov %rax, entry_regs+24(%rip)\n mov %rsp, entry_regs+32(%rip)\n mov (%rsp), %rax\n mov %rax, entry_regs+40(%rip)\n"
+    " pushfq\n pop %rax\n mov %rax, entry_regs+48(%rip)\n ret\n");
+
+static void c_entry(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = entry_handler;
+  sigaction(SIGUSR1, &sa, NULL);
+  struct { unsigned long handler, flags, restorer, mask; } back = { 0, 0, 0, 0 }; /* as the kernel has it */
+  syscall(SYS_rt_sigaction, SIGUSR1, NULL, &back, 8);
+  long flags_after;
+  asm volatile("mov %%rsp, before_rsp(%%rip)\n std\n mov %[pid], %%rdi\n mov $10, %%esi\n mov $62, %%eax\n syscall\n"
+               "pushfq\n pop %[f]\n cld\n"
+               : [f] "=&r"(flags_after) : [pid] "r"((long)getpid()) : "rax", "rcx", "rdi", "rsi", "rdx", "r11", "memory", "cc");
+  long rsp = entry_regs[4];
+  printf("rdi=%ld rax=%ld rsi-rdx=%ld rdx-rsp=%ld (rsp+8)%%16=%ld below red zone=%d\n", entry_regs[0], entry_regs[3],
+         entry_regs[1] - entry_regs[2], entry_regs[2] - rsp, (rsp + 8) % 16, rsp <= before_rsp - 128);
+  printf("return address = sa_restorer: %d; DF in handler=%d; DF after sigreturn=%d\n",
+         back.restorer != 0 && entry_regs[5] == (long)back.restorer,
+         (entry_regs[6] & 0x400) != 0, (flags_after & 0x400) != 0);
+}
+
 /* abort(): SIGABRT's default action, 134. */
 static void c_abort(void) {
   printf("aborting\n");
@@ -611,7 +642,7 @@ static const struct sigcase cases[] = {
   { "samask", c_samask }, { "ucmask", c_ucmask }, { "regs", c_regs }, { "siginfo", c_siginfo },
   { "sigqueue", c_sigqueue }, { "timedwait", c_timedwait }, { "fpu", c_fpu }, { "float", c_float },
   { "altstack", c_altstack }, { "abort", c_abort }, { "dflignore", c_dflignore }, { "dflterm", c_dflterm },
-  { "readback", c_readback }, { "eflags", c_eflags }, { "rflags", c_rflags }, { "altstack-nested", c_altstack_nested }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
+  { "readback", c_readback }, { "eflags", c_eflags }, { "rflags", c_rflags }, { "entry", c_entry }, { "altstack-nested", c_altstack_nested }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
 };
 
 CASES_MAIN(cases)
