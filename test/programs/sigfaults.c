@@ -318,6 +318,74 @@ static void c_overflow_noalt(void) {
   printf("not reached\n");
 }
 
+/* --- a JIT's pattern: code written to a RW page, run; the exec fault makes it RX --- */
+static void on_exec_fault(int sig, siginfo_t *si, void *ctx) {
+  (void)sig;
+  ucontext_t *uc = ctx;
+  uintptr_t a = (uintptr_t)si->si_addr;
+  if (a < region || a >= region_end) _exit(90);
+  faults++;
+  note_code(si);
+  last_addr = a;
+  last_err = uc->uc_mcontext.gregs[REG_ERR];
+  cr2_ok += (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] == a;
+  if (mprotect((void *)(a & ~(PAGE - 1)), PAGE, PROT_READ | PROT_EXEC) != 0) _exit(91);
+}
+
+static void c_exec_fault(void) {
+  unsigned char *p = map(PAGE, PROT_READ | PROT_WRITE);
+  region = (uintptr_t)p, region_end = region + PAGE;
+  static const unsigned char code[] = { 0xb8, 0x2a, 0, 0, 0, 0xc3 }; /* mov eax, 42; ret */
+  memcpy(p + 64, code, sizeof code);
+  install_info(SIGSEGV, on_exec_fault, 0, NULL);
+  int (*fn)(void) = (int (*)(void))(p + 64);
+  int r = fn();
+  printf("exec of a RW page: returned %d faults=%ld accerr=%ld maperr=%ld si_addr offset=%#lx err=%#lx RIP = si_addr: %ld\n",
+         r, faults, accerr, maperr, (unsigned long)(last_addr - region), last_err, cr2_ok);
+  r = fn();
+  printf("second call: returned %d faults=%ld\n", r, faults);
+}
+
+/* --- #GP in user mode: SIGSEGV SI_KERNEL, si_addr 0, trapno 13; skipped by RIP --- */
+static volatile long gp_len;
+static void on_gp(int sig, siginfo_t *si, void *ctx) {
+  (void)sig;
+  ucontext_t *uc = ctx;
+  faults++;
+  other_code = si->si_code;
+  last_addr = (uintptr_t)si->si_addr;
+  last_trapno = uc->uc_mcontext.gregs[REG_TRAPNO];
+  last_err = uc->uc_mcontext.gregs[REG_ERR];
+  uc->uc_mcontext.gregs[REG_RIP] += gp_len;
+}
+
+static void c_gp(void) {
+  install_info(SIGSEGV, on_gp, 0, NULL);
+  gp_len = 3; /* mov (%rax), %rax = 48 8b 00 */
+  asm volatile("mov $0x8000000000000000, %%rax\n mov (%%rax), %%rax" ::: "rax", "memory");
+  printf("non-canonical load: faults=%ld si_code=%ld si_addr=%#lx trapno=%ld err=%#lx\n", faults, other_code,
+         (unsigned long)last_addr, last_trapno, last_err);
+}
+
+/* Privileged instructions in user mode (CPL 3: CS = 0x33) raise #GP: SIGSEGV SI_KERNEL, trapno 13. */
+static void c_privileged(void) {
+  unsigned short cs;
+  asm volatile("mov %%cs, %0" : "=r"(cs));
+  printf("CPL=%d\n", cs & 3);
+  fflush(stdout);
+  install_info(SIGSEGV, on_gp, 0, NULL);
+  gp_len = 1; /* cli = fa, sti = fb, hlt = f4 */
+  asm volatile("cli" ::: "memory");
+  printf("cli: faults=%ld si_code=%ld trapno=%ld\n", faults, other_code, last_trapno);
+  fflush(stdout);
+  asm volatile("sti" ::: "memory");
+  printf("sti: faults=%ld si_code=%ld trapno=%ld\n", faults, other_code, last_trapno);
+  fflush(stdout);
+  asm volatile("hlt" ::: "memory");
+  printf("hlt: faults=%ld si_code=%ld si_addr=%#lx trapno=%ld err=%#lx\n", faults, other_code, (unsigned long)last_addr,
+         last_trapno, last_err);
+}
+
 /* --- faults that kill although a handler is installed --- */
 static void on_never(int sig, siginfo_t *si, void *ctx) { (void)sig, (void)si, (void)ctx; _exit(80); }
 
@@ -360,7 +428,7 @@ static void c_segv_default(void) {
 
 static const struct sigcase cases[] = {
   { "mprotect", c_mprotect }, { "userfault-none", c_userfault_none }, { "userfault-unmapped", c_userfault_unmapped },
-  { "fpe", c_fpe }, { "ill", c_ill }, { "trap", c_trap }, { "bus", c_bus }, { "longjmp", c_longjmp },
+  { "exec-fault", c_exec_fault }, { "gp", c_gp }, { "privileged", c_privileged }, { "fpe", c_fpe }, { "ill", c_ill }, { "trap", c_trap }, { "bus", c_bus }, { "longjmp", c_longjmp },
   { "overflow", c_overflow }, { "overflow-noalt", c_overflow_noalt }, { "blocked-segv", c_blocked_segv },
   { "ignored-fpe", c_ignored_fpe }, { "segv-in-handler", c_segv_in_handler }, { "segv-default", c_segv_default },
 };
