@@ -25,6 +25,9 @@ export function ucCtlWrite(type: number, nargs: number): number {
   return (type | (nargs << 26) | (UC_CTL_IO_WRITE << 30)) >>> 0;
 }
 
+/** uc_query_type: whether the last uc_emu_start ended by its timeout. */
+export const UC_QUERY_TIMEOUT = 4;
+
 /** uc_x86_insn: the syscall instruction, for UC_HOOK_INSN. */
 export const UC_X86_INS_SYSCALL = 699;
 

@@ -9,7 +9,7 @@ import { UnicornError } from "../lib/errors.js";
 import { HostRegion } from "../lib/hostmem.js";
 import {
   Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
-  UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_X86_INS_SYSCALL, ucCtlWrite,
+  UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_QUERY_TIMEOUT, UC_X86_INS_SYSCALL, ucCtlWrite,
 } from "./constants.js";
 import type { CpuView } from "./cpu-view.js";
 import { engineModule } from "./exception-state.js";
@@ -310,6 +310,12 @@ export class Engine {
       throw pending;
     }
     this.check("uc_emu_start", err);
+  }
+
+  /** Whether the last run() ended because its timeout passed (cf. uc_query UC_QUERY_TIMEOUT). */
+  timedOut(): boolean {
+    this.check("uc_query", this.lib.fn.uc_query(this.uc, UC_QUERY_TIMEOUT, this.scratch.addr + OUT));
+    return this.u64[OUT / 8] !== 0n;
   }
 
   /** Asks the engine to stop after the current instruction (cf. uc_emu_stop). */

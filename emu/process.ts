@@ -329,7 +329,7 @@ export class Process {
       if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
         return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: timeout after ${this.options.timeoutMs} ms`, rip };
       }
-      if (limit === undefined || now < limit) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
+      if (limit === undefined || !this.engine.timedOut()) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "async" });
       pc = this.engine.rip();

@@ -50,6 +50,7 @@ export interface UnicornFunctions {
   uc_hook_del(uc: number, hh: number): number;
   uc_emu_start(uc: number, begin: number, until: number | bigint, timeout: number, count: number): number;
   uc_emu_stop(uc: number): number;
+  uc_query(uc: number, type: number, result: number): number;
   uc_ctl(uc: number, control: number, ...rest: unknown[]): number;
   uc_context_alloc(uc: number, out: number): number;
   uc_context_save(uc: number, ctx: number): number;
@@ -111,6 +112,7 @@ function declare(lib: koffi.IKoffiLib): UnicornFunctions {
     uc_hook_del: f("int uc_hook_del(uint64_t uc, size_t hh)"),
     uc_emu_start: f("int uc_emu_start(uint64_t uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)"),
     uc_emu_stop: f("int uc_emu_stop(uint64_t uc)"),
+    uc_query: f("int uc_query(uint64_t uc, int type, uint64_t result)"),
     uc_ctl: f("int uc_ctl(uint64_t uc, int control, ...)"),
     uc_context_alloc: f("int uc_context_alloc(uint64_t uc, uint64_t out)"),
     uc_context_save: f("int uc_context_save(uint64_t uc, uint64_t ctx)"),

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Reg, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN,
-  UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_X86_INS_SYSCALL, ucCtlWrite,
+  UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_QUERY_TIMEOUT, UC_X86_INS_SYSCALL, ucCtlWrite,
 } from "../emu/constants.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -82,6 +82,7 @@ const scalarRows: Row[] = [
   { name: "UC_CTL_TB_FLUSH", ts: UC_CTL_TB_FLUSH, c: "UC_CTL_TB_FLUSH" },
   { name: "UC_CTL_IO_WRITE", ts: UC_CTL_IO_WRITE, c: "UC_CTL_IO_WRITE" },
   { name: "UC_X86_INS_SYSCALL", ts: UC_X86_INS_SYSCALL, c: "UC_X86_INS_SYSCALL" },
+  { name: "UC_QUERY_TIMEOUT", ts: UC_QUERY_TIMEOUT, c: "UC_QUERY_TIMEOUT" },
   ...Object.entries(Reg).map(([k, v]) => ({ name: `Reg.${k}`, ts: v as number, c: `UC_X86_REG_${k}` })),
   {
     name: "ucCtlWrite(UC_CTL_TB_REMOVE_CACHE, 2)",
