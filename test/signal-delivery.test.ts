@@ -37,6 +37,7 @@ describeCases(path.join(programs, "sigdeliver.c"), [
   { name: "float", why: "floating point and printf inside a handler" },
   { name: "altstack", why: "SA_ONSTACK runs on the sigaltstack (SS_ONSTACK inside); SS_DISABLE" },
   { name: "altstack-nested", why: "a signal raised in an altstack handler nests on the altstack, below (with or without SA_ONSTACK)" },
+  { name: "autodisarm", why: "SS_AUTODISARM: the altstack reads disabled inside the handler, armed again after" },
   { name: "abort", why: "abort() ends with SIGABRT (134)", status: 134 },
   { name: "dflignore", why: "SIGCHLD, SIGWINCH, SIGURG, SIGCONT are ignored by default" },
   { name: "dflterm", why: "SIGUSR2 with no handler terminates (140)", status: 140 },

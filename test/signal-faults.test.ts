@@ -20,6 +20,7 @@ describeCases(path.join(REPO, "test", "programs", "sigfaults.c"), [
   { name: "userfault-unmapped", why: "64 MiB unmapped, each page mmapped by the handler: SEGV_MAPERR, checksum" },
   { name: "exec-fault", why: "a JIT's pattern: executing a RW page faults (SEGV_ACCERR, err 0x15), the handler makes it RX, the call retried" },
   { name: "gp", why: "a non-canonical load: #GP, SIGSEGV SI_KERNEL, si_addr 0, trapno 13, skipped by RIP" },
+  { name: "patch-text", why: "a write to the program's own text faults, the handler makes it writable; the patched code is what runs" },
   { name: "privileged", why: "cli, sti, hlt in user mode (CPL 3): each #GP, SIGSEGV SI_KERNEL, skipped by RIP" },
   { name: "fpe", why: "SIGFPE FPE_INTDIV at the idiv, skipped by RIP += 2, rax edited" },
   { name: "ill", why: "SIGILL ILL_ILLOPN at the ud2, skipped by RIP += 2" },

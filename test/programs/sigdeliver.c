@@ -510,6 +510,33 @@ static void c_entry(void) {
          (entry_regs[6] & 0x400) != 0, (flags_after & 0x400) != 0);
 }
 
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31) /* Linux 4.7; glibc 2.36's headers lack it */
+#endif
+
+/* SS_AUTODISARM: the altstack is disarmed while the handler runs on it, back after sigreturn. */
+static volatile int inner_flags, inner_size_zero;
+static void on_disarmed(int sig) {
+  (void)sig;
+  stack_t cur;
+  sigaltstack(NULL, &cur);
+  inner_flags = cur.ss_flags;
+  inner_size_zero = cur.ss_size == 0;
+  char here;
+  on_alt = &here >= altstack && &here < altstack + sizeof altstack;
+}
+
+static void c_autodisarm(void) {
+  stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = SS_AUTODISARM };
+  printf("sigaltstack(SS_AUTODISARM)=%d\n", sigaltstack(&ss, NULL));
+  install(SIGUSR1, on_disarmed, SA_ONSTACK, NULL);
+  raise(SIGUSR1);
+  stack_t cur;
+  sigaltstack(NULL, &cur);
+  printf("in handler: on altstack=%d ss_flags=%d size 0=%d; after: ss_flags=%#x size=%zu\n", on_alt, inner_flags,
+         inner_size_zero, cur.ss_flags, cur.ss_size);
+}
+
 /* abort(): SIGABRT's default action, 134. */
 static void c_abort(void) {
   printf("aborting\n");
@@ -642,7 +669,7 @@ static const struct sigcase cases[] = {
   { "samask", c_samask }, { "ucmask", c_ucmask }, { "regs", c_regs }, { "siginfo", c_siginfo },
   { "sigqueue", c_sigqueue }, { "timedwait", c_timedwait }, { "fpu", c_fpu }, { "float", c_float },
   { "altstack", c_altstack }, { "abort", c_abort }, { "dflignore", c_dflignore }, { "dflterm", c_dflterm },
-  { "readback", c_readback }, { "eflags", c_eflags }, { "rflags", c_rflags }, { "entry", c_entry }, { "altstack-nested", c_altstack_nested }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
+  { "readback", c_readback }, { "eflags", c_eflags }, { "rflags", c_rflags }, { "entry", c_entry }, { "altstack-nested", c_altstack_nested }, { "autodisarm", c_autodisarm }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
 };
 
 CASES_MAIN(cases)

@@ -346,6 +346,32 @@ static void c_exec_fault(void) {
   printf("second call: returned %d faults=%ld\n", r, faults);
 }
 
+/* --- patching the program's own text: the write faults (text is r-x), the
+ * handler makes the page writable, the write is retried, and the patched
+ * instruction is what runs next (a translated copy of the old one must not) --- */
+extern char patch_fn[], patch_imm[];
+asm(".text\n .p2align 12\n .globl patch_fn\n patch_fn: mov $1, %eax\n .globl patch_imm\n patch_imm = patch_fn + 1\n ret\n .p2align 12\n");
+
+static void on_patch(int sig, siginfo_t *si, void *ctx) {
+  (void)sig, (void)ctx;
+  uintptr_t a = (uintptr_t)si->si_addr;
+  if (a != (uintptr_t)patch_imm) _exit(90);
+  faults++;
+  note_code(si);
+  if (mprotect((void *)(a & ~(PAGE - 1)), PAGE, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) _exit(91);
+}
+
+static void c_patch_text(void) {
+  int (*fn)(void) = (int (*)(void))patch_fn;
+  int before = fn();
+  install_info(SIGSEGV, on_patch, 0, NULL);
+  *(volatile int *)patch_imm = 2;
+  int after = fn();
+  *(volatile int *)patch_imm = 3; /* writable now: no fault */
+  int again = fn();
+  printf("text patch: before=%d after=%d again=%d faults=%ld accerr=%ld\n", before, after, again, faults, accerr);
+}
+
 /* --- #GP in user mode: SIGSEGV SI_KERNEL, si_addr 0, trapno 13; skipped by RIP --- */
 static volatile long gp_len;
 static void on_gp(int sig, siginfo_t *si, void *ctx) {
@@ -428,7 +454,7 @@ static void c_segv_default(void) {
 
 static const struct sigcase cases[] = {
   { "mprotect", c_mprotect }, { "userfault-none", c_userfault_none }, { "userfault-unmapped", c_userfault_unmapped },
-  { "exec-fault", c_exec_fault }, { "gp", c_gp }, { "privileged", c_privileged }, { "fpe", c_fpe }, { "ill", c_ill }, { "trap", c_trap }, { "bus", c_bus }, { "longjmp", c_longjmp },
+  { "exec-fault", c_exec_fault }, { "gp", c_gp }, { "patch-text", c_patch_text }, { "privileged", c_privileged }, { "fpe", c_fpe }, { "ill", c_ill }, { "trap", c_trap }, { "bus", c_bus }, { "longjmp", c_longjmp },
   { "overflow", c_overflow }, { "overflow-noalt", c_overflow_noalt }, { "blocked-segv", c_blocked_segv },
   { "ignored-fpe", c_ignored_fpe }, { "segv-in-handler", c_segv_in_handler }, { "segv-default", c_segv_default },
 };
