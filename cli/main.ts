@@ -120,6 +120,11 @@ function procSelfEntries(name: "cmdline" | "environ"): Buffer[] | null {
   } catch {
     return null;
   }
+  return nulEntries(all);
+}
+
+/** The NUL-terminated entries of `all` (the last may lack its NUL). */
+function nulEntries(all: Buffer): Buffer[] {
   const out: Buffer[] = [];
   for (let at = 0; at < all.length; ) {
     const nul = all.indexOf(0, at);
@@ -156,14 +161,18 @@ function argBytes(argv: string[]): (string | Buffer)[] {
  * (nothing was set since start-up), else process.env as text.
  */
 function envBytes(): (string | Buffer)[] {
-  const mine = (e: string | Buffer) => e.toString("latin1").startsWith(`${SIGIGN_ENV}=`);
+  const launched = process.env[ENVIRON_ENV];
+  if (launched !== undefined) return nulEntries(Buffer.from(launched, "base64")).map((b) => asSpelled(b.toString("utf8"), b));
   const text = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
   const raw = procSelfEntries("environ");
-  if (raw === null) return text.filter((e) => !mine(e));
+  if (raw === null) return text;
   const decoded = new Set(raw.map((b) => b.toString("utf8")));
-  if (text.some((t) => !decoded.has(t))) return text.filter((e) => !mine(e));
-  return raw.filter((b) => !mine(b)).map((b) => asSpelled(b.toString("utf8"), b));
+  if (text.some((t) => !decoded.has(t))) return text;
+  return raw.map((b) => asSpelled(b.toString("utf8"), b));
 }
+
+/** The environment faultline was given, as bin/faultline found it before sh changed PWD (base64 of its NUL-terminated bytes). */
+const ENVIRON_ENV = "FAULTLINE_ENVIRON";
 
 /** The launcher's record of the signals faultline's parent left ignored (see bin/faultline), not part of the guest's environment. */
 const SIGIGN_ENV = "FAULTLINE_SIGIGN";
