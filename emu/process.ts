@@ -122,6 +122,12 @@ export interface TrapHandler {
    * arch_uprobe_abort_xol). No-op when not stepping.
    */
   abortStep?(proc: Process): void;
+  /**
+   * A system call returned (in the syscall hook, before RAX/RCX/R11 are
+   * written back and signals delivered): a probe stepping that `syscall`
+   * instruction ends its step here, so delivery sees the call's exit as unprobed.
+   */
+  syscallDone?(proc: Process): void;
 }
 
 /** Thrown by exit() to leave the syscall hook: the guest is finished. */
@@ -233,9 +239,17 @@ export class Process {
       return;
     }
     const err = this.exc.afterPageFault(); // the stale exception state must go before the guest runs on
-    const rip = this.engine.readReg(Reg.RIP);
-    const [info, kill] = cpuSignal(intno, rip, err);
+    const [info, kill] = cpuSignal(intno, this.trapRip(), err);
     forceSignal(this, info, kill);
+  }
+
+  /**
+   * RIP as a trap reports it: inside a probe's stepped copy, the probed
+   * instruction's address instead (cf. uprobe_get_trap_addr).
+   */
+  private trapRip(): number {
+    const rip = this.engine.readReg(Reg.RIP);
+    return this.traps?.originalRip?.(this, rip) ?? rip;
   }
 
   /** A #PF: mm's fault path, and a SIGSEGV/SIGBUS it raises goes to the guest (cf. do_user_addr_fault, force_sig_fault). */
@@ -260,6 +274,7 @@ export class Process {
     this.registersReplaced = false;
     const nr = r[0];
     const ret = dispatch(this, nr, [r[1], r[2], r[3], r[4], r[5], r[6]]);
+    this.traps?.syscallDone?.(this);
     if (this.registersReplaced) {
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "sigreturn" });
@@ -357,7 +372,7 @@ export class Process {
 
   /** Maps an engine error that ends a run to the signal Linux would have sent. */
   private engineStop(e: UnicornError): ExitStatus {
-    const rip = this.engine.readReg(Reg.RIP);
+    const rip = this.trapRip();
     if (e.code === "UC_ERR_INSN_INVALID") return { kind: "signaled", signo: SIG.SIGILL, detail: "ILL_ILLOPN: invalid opcode", rip };
     return { kind: "signaled", signo: SIG.SIGSEGV, detail: `SEGV_MAPERR: ${e.message}`, rip };
   }

@@ -12,6 +12,7 @@
  */
 import type { Process } from "../emu/process.js";
 import { Reg } from "../emu/constants.js";
+import { SEGV_ACCERR, SEGV_MAPERR, SIG } from "../emu/signal/index.js";
 import { ErrnoError, GuestSignal } from "../lib/errors.js";
 import { PAGE_SIZE, PTE_P, PTE_W, copyFromUser, copyToUser } from "../mm/index.js";
 import { ProbeError } from "./errors.js";
@@ -156,8 +157,10 @@ function store64(p: Process, va: number, lo: number, hi: number, rip: number): v
   try {
     copyToUser(p.mm, va, new Uint8Array(buf.buffer));
   } catch (e) {
-    if (e instanceof ErrnoError && e.code === "EFAULT") throw new GuestSignal("SIGSEGV", 11, rip, "write", va, "SEGV_MAPERR: no mapping");
-    throw e;
+    if (!(e instanceof ErrnoError && e.code === "EFAULT")) throw e;
+    // As the CPU's own store would fault (cf. do_user_addr_fault -> bad_area / bad_area_access_error).
+    if (p.mm.vmas.find(va)) throw new GuestSignal("SIGSEGV", SIG.SIGSEGV, rip, "write", va, "SEGV_ACCERR: not writable", SEGV_ACCERR);
+    throw new GuestSignal("SIGSEGV", SIG.SIGSEGV, rip, "write", va, "SEGV_MAPERR: no mapping", SEGV_MAPERR);
   }
 }
 
@@ -282,6 +285,23 @@ export function postXol(p: Process, plan: Plan & { kind: "step" }, save: XolSave
   if (plan.scratch >= 0) e.writeReg(GPR[plan.scratch], save.scratchValue);
   // Fell through: back to the original's next instruction; a branch keeps its (absolute) target.
   e.writeRegs(FLAGS_RIP, [save.guestTf ? flags | TF : flags & ~TF, rip === slotNext ? next : rip]);
+}
+
+/**
+ * Ends the step of a copied `syscall` from inside the system-call hook, the
+ * call having completed (the #DB that would follow is not needed): RIP at
+ * the original instruction, so the engine's "+2 after the hook" lands on the
+ * original's next instruction (and the RCX the hook then writes is that
+ * address), and TF as the guest had it (so R11 does not carry ours, and no
+ * #DB arrives unless the guest was stepping itself). A call that replaced
+ * every register (rt_sigreturn) leaves nothing to fix.
+ * Precondition: in the syscall hook, before RAX/RCX/R11 are written back.
+ */
+export function endSyscallXol(p: Process, save: XolSave, addr: number, replaced: boolean): void {
+  if (replaced) return;
+  const e = p.engine;
+  const flags = e.readReg(Reg.EFLAGS);
+  e.writeRegs(FLAGS_RIP, [save.guestTf ? flags | TF : flags & ~TF, addr]);
 }
 
 /**

@@ -14,12 +14,19 @@
  *   int3 at the trampoline: pop the return instance, ret handlers, RIP = real return address.
  *   int3 that is no probe, or #DB when not STEPPING: the guest's own (SIGTRAP, as unprobed).
  *   A fault inside the stepped copy is handled by mm as usual (the copy re-executes);
- *   a fatal one is reported at the original instruction's address.
+ *   one that raises a signal aborts the step (abortStep: RIP back on the probe, cf.
+ *   arch_uprobe_abort_xol), so the guest's handler sees the original address and,
+ *   returning, hits the probe again; a fatal one is reported at the original address.
+ *   A copied `syscall` ends its step at the call's exit (syscallDone), before delivery.
+ *   Signals: none is delivered while STEPPING (cf. uprobe_deny_signal); the core asks
+ *   stepping() and delivers after the #DB.
  */
-import { Reg } from "../emu/constants.js";
+import { PF_PRESENT, PF_USER, PF_WRITE, Reg, Vec } from "../emu/constants.js";
+import { SEGV_ACCERR, forceSignal } from "../emu/signal/index.js";
+import { GuestSignal } from "../lib/errors.js";
 import type { Process, TrapHandler } from "../emu/process.js";
 import { PAGE_SIZE, PTE_P, vmaPgoff, type Vma } from "../mm/index.js";
-import { abortXol, emulate, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
+import { abortXol, emulate, endSyscallXol, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
 import { probeKey, type Consumer, type Probe, type ProbeContext } from "./probe.js";
 import { ReturnStack } from "./uretprobe.js";
 import { XolArea } from "./xol.js";
@@ -90,7 +97,13 @@ export class ProbeTraps implements TrapHandler {
     }
     if (wantsReturn) this.returns.enter(proc, probe, this.xol(proc).trampoline);
     if (plan.kind === "emulate") {
-      emulate(proc, probe.insn, probe.cls, addr);
+      try {
+        emulate(proc, probe.insn, probe.cls, addr);
+      } catch (e) {
+        if (!(e instanceof GuestSignal)) throw e;
+        storeFault(proc, addr, e);
+        return true;
+      }
       runPost(probe, proc, addr);
       return true;
     }
@@ -136,6 +149,23 @@ export class ProbeTraps implements TrapHandler {
     abortXol(proc, s.plan, s.save, s.addr);
   }
 
+  /**
+   * The system call just made by `proc` has completed (cf. the syscall exit
+   * path): when it was a probe's copy being stepped, the step ends here, with
+   * the post handlers, before signals are delivered. So the restart rules
+   * of an interrupted call (-ERESTART* into -EINTR or a restart at the
+   * probed syscall, which hits again) apply as unprobed, and an
+   * rt_sigreturn stepped out of line, after which no #DB comes, does not
+   * leave the step open (every later signal held).
+   */
+  syscallDone(proc: Process): void {
+    const s = this.state;
+    if (s.kind !== "stepping" || !s.plan.fixSyscall) return;
+    this.state = { kind: "idle" };
+    endSyscallXol(proc, s.save, s.addr, proc.registersReplaced);
+    runPost(s.probe, proc, s.addr);
+  }
+
   originalRip(_proc: Process, rip: number): number {
     const s = this.state;
     if (s.kind === "stepping" && this.xolArea && rip >= this.xolArea.slot && rip < this.xolArea.slot + 16) return s.addr + (rip - this.xolArea.slot);
@@ -154,6 +184,21 @@ export class ProbeTraps implements TrapHandler {
     proc.engine.setRip(inst.ret);
     return true;
   }
+}
+
+/**
+ * An emulated push or call whose stack store faulted: the guest gets the
+ * signal the CPU's own store would have raised, at the probed instruction
+ * (RIP back on it, nothing changed), so a handler that returns retries it
+ * and hits the probe again. Linux gets the same by falling back to stepping
+ * the instruction out of line when emulate_push_stack fails, and aborting
+ * that step on the fault (arch_uprobe_abort_xol).
+ * @throws GuestSignal `e` when the signal kills (no handler, blocked or ignored)
+ */
+function storeFault(proc: Process, addr: number, e: GuestSignal): void {
+  proc.engine.setRip(addr);
+  const err = PF_USER | PF_WRITE | (e.siCode === SEGV_ACCERR ? PF_PRESENT : 0);
+  forceSignal(proc, { signo: e.signo, code: e.siCode, addr: e.addr, trap: { trapno: Vec.PF, err, cr2: e.addr ?? 0 } }, e);
 }
 
 function runPost(probe: Probe, proc: Process, addr: number): void {

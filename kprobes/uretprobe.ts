@@ -6,10 +6,11 @@
  * instance whose frame is returning, runs the `ret` handlers with the return
  * value, and resumes at the real return address.
  *
- * Recursion and nesting push one instance per call. A longjmp (or an
- * exception unwinding) skips frames: their instances, whose stack pointers
- * lie below the returning frame's, are dropped when the trampoline is next
- * hit (cf. cleanup_return_instances). Depth is capped at 64 instances per
+ * Recursion and nesting push one instance per call. A longjmp, a
+ * siglongjmp out of a signal handler, or an exception unwinding skips
+ * frames: their instances, whose stack pointers lie below the returning
+ * frame's, are dropped when the trampoline is next hit, and at the next
+ * probed entry those at or below its RSP (cf. cleanup_return_instances). Depth is capped at 64 instances per
  * process, as Linux's MAX_URETPROBE_DEPTH: deeper calls run unprobed on return.
  */
 import type { Process } from "../emu/process.js";
@@ -42,8 +43,11 @@ export class ReturnStack {
       return false;
     }
     const { rsp, value } = readStackTop(p);
-    // Instances below this frame were skipped by a longjmp (cf. cleanup_return_instances).
-    while (this.stack.length > 0 && this.stack[this.stack.length - 1].sp < rsp) this.stack.pop();
+    // Instances at or below this frame were skipped by a longjmp (cf. cleanup_return_instances):
+    // a live caller's return address lies strictly above RSP (arch_uretprobe_is_alive, RP_CHECK_CALL:
+    // alive iff sp < ret->stack). One at RSP itself is a frame a (sig)longjmp left, the same call
+    // site entered again: keeping it would pile one stale instance per jump up to the depth limit.
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1].sp <= rsp) this.stack.pop();
     this.stack.push({ probe, ret: value, sp: rsp });
     poke64(p, rsp, trampoline);
     return true;
