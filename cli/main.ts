@@ -162,7 +162,7 @@ function argBytes(argv: string[]): (string | Buffer)[] {
  */
 function envBytes(): (string | Buffer)[] {
   const launched = process.env[ENVIRON_ENV];
-  if (launched !== undefined) return nulEntries(Buffer.from(launched, "base64")).map((b) => asSpelled(b.toString("utf8"), b));
+  if (launched !== undefined) return nulEntries(Buffer.from(launched, "base64")).filter((b) => !b.toString("latin1").startsWith("FAULTLINE_NODE=")).map((b) => asSpelled(b.toString("utf8"), b));
   const text = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
   const raw = procSelfEntries("environ");
   if (raw === null) return text;

@@ -89,8 +89,8 @@ export class ExceptionState {
   }
 }
 
-/** uc_context_alloc, returning the context's address. */
-function allocContext(engine: Engine): number {
+/** uc_context_alloc, returning the context's address (freed with uc_context_free). @throws UnicornError */
+export function allocContext(engine: Engine): number {
   const out = new HostRegion(4096);
   try {
     engine.check("uc_context_alloc", engine.lib.fn.uc_context_alloc(engine.handle, out.addr));

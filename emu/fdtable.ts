@@ -63,6 +63,11 @@ export class FdTable {
     e.cloexec = on;
   }
 
+  /** Closes every descriptor whose close-on-exec bit is set (cf. do_close_on_exec); the others stay as they are. */
+  closeOnExec(): void {
+    for (const [fd, e] of [...this.fds]) if (e.cloexec) this.close(fd);
+  }
+
   /** Closes every descriptor (process exit). */
   closeAll(): void {
     for (const fd of [...this.fds.keys()]) this.close(fd);

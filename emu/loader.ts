@@ -154,8 +154,16 @@ function readAt(file: ExecFile, pos: bigint, len: number): Buffer {
   return out.subarray(0, done);
 }
 
+/** How openExec looks the program up (cf. do_open_execat's lookup flags). */
+export interface OpenExecOptions {
+  /** Guest directory a relative path starts from (default the cwd). */
+  base?: GuestPath;
+  /** Whether a symbolic link as the last component is followed (default true; false: ELOOP, cf. AT_SYMLINK_NOFOLLOW). */
+  follow?: boolean;
+}
+
 /**
- * Opens guest path `name` for exec (cf. open_exec / do_open_execat): it must
+ * Opens guest path `path` for exec (cf. open_exec / do_open_execat): it must
  * resolve in the root to a regular file that the caller may execute; it is
  * checked before it is opened, and opened without blocking (a FIFO, a
  * device or /dev/zero is refused, never read). Reads the first
@@ -163,15 +171,36 @@ function readAt(file: ExecFile, pos: bigint, len: number): Buffer {
  * @returns the open file; the caller closes it with closeExec
  * @throws ExecError ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG (from the lookup), EACCES
  */
-export function openExec(vfs: Vfs, path: GuestPath): ExecFile {
+export function openExec(vfs: Vfs, path: GuestPath, o: OpenExecOptions = {}): ExecFile {
   const name = printable(path);
   let resolved: Resolved;
   try {
-    resolved = vfs.resolve(path);
+    resolved = vfs.resolve(path, { base: o.base, follow: o.follow });
+    if (o.follow === false && fs.lstatSync(resolved.host).isSymbolicLink()) throw new ExecError("ELOOP", `${name}: a symbolic link (AT_SYMLINK_NOFOLLOW)`);
   } catch (e) {
     if (e instanceof ErrnoError) throw new ExecError(e.code, `${name}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
     throw e;
   }
+  return openResolved(name, resolved);
+}
+
+/**
+ * Opens for exec the inode behind host descriptor `hostFd` (cf. execveat
+ * with AT_EMPTY_PATH: the file an O_PATH or ordinary descriptor holds),
+ * with the same checks as openExec. The ExecFile reaches the inode through
+ * its own descriptor, so it outlives `hostFd` (a close-on-exec descriptor
+ * is closed before the program is mapped).
+ * @param name the program's name for messages and AT_EXECFN ("/dev/fd/N")
+ * @param guest the file's guest path (for /proc/self/exe)
+ * @throws ExecError EACCES
+ */
+export function openExecFd(name: string, guest: GuestPath, hostFd: number): ExecFile {
+  const file = openResolved(name, { guest, host: Buffer.from(`/proc/self/fd/${hostFd}`) });
+  return { ...file, host: Buffer.from(`/proc/self/fd/${file.fd}`) };
+}
+
+/** openExec after the lookup: the checks on `resolved`, the open, the first bytes. */
+function openResolved(name: string, resolved: Resolved): ExecFile {
   const refuse = (why: string): never => { throw new ExecError("EACCES", `${name}: cannot execute: ${why}`); };
   const check = (st: fs.Stats) => {
     if (!st.isFile()) refuse(st.isDirectory() ? "a directory" : "not a regular file");
@@ -215,14 +244,26 @@ export interface ExecImage {
 }
 
 /**
- * Opens `filename` for exec and follows `#!` interpreters (cf. exec_binprm's
- * loop over search_binary_handler with load_script): at most five scripts
- * in a chain, the sixth is ELOOP. The last file is not checked for being
- * ELF here; loadElf does that. Reusable by execve(2).
- * @throws ExecError as openExec, ENOEXEC for a bad `#!` line, ELOOP
+ * Opens `filename` for exec and follows `#!` interpreters (openExec, then followScripts).
+ * @throws ExecError as openExec and followScripts
  */
 export function openImage(vfs: Vfs, filename: GuestPath, argv: readonly (string | Uint8Array)[]): ExecImage {
-  let file = openExec(vfs, filename);
+  return followScripts(vfs, openExec(vfs, filename), filename, argv);
+}
+
+/**
+ * Follows `#!` interpreters from `first`, the program opened by the name
+ * `filename` (cf. exec_binprm's loop over search_binary_handler with
+ * load_script): at most five scripts in a chain, the sixth is ELOOP. The
+ * last file is not checked for being ELF here; prepareExec does that. Takes
+ * `first` over: it is closed on failure or when an interpreter replaces it.
+ * @param o.pathInaccessible the script cannot be named to its interpreter
+ *   (cf. BINPRM_FLAGS_PATH_INACCESSIBLE: execveat of a close-on-exec
+ *   descriptor): a script is ENOENT
+ * @throws ExecError as openExec, ENOEXEC for a bad `#!` line, ELOOP, ENOENT
+ */
+export function followScripts(vfs: Vfs, first: ExecFile, filename: GuestPath, argv: readonly (string | Uint8Array)[], o: { pathInaccessible?: boolean } = {}): ExecImage {
+  let file = first;
   let path = filename; // cf. bprm->interp: the name the next script is run by
   for (let depth = 0; ; depth++) {
     let next: GuestPath;
@@ -230,6 +271,7 @@ export function openImage(vfs: Vfs, filename: GuestPath, argv: readonly (string 
       if (depth > MAX_INTERP_DEPTH) throw new ExecError("ELOOP", `${printable(filename)}: too many levels of #! interpreters (more than ${MAX_INTERP_DEPTH})`);
       const sb = parseShebang(file.buf, path);
       if (sb === null) return { file, argv, execfn: filename };
+      if (o.pathInaccessible) throw new ExecError("ENOENT", `${printable(filename)}: a script behind a close-on-exec descriptor cannot be named to its interpreter`);
       argv = scriptArgv(sb, path, argv);
       next = guestPath(Buffer.from(argv[0]));
     } catch (e) {
@@ -332,8 +374,35 @@ export function resolveProgram(vfs: Vfs, program: GuestPath): GuestPath {
  *   ExecKilledError after it (the process dies: SIGSEGV, SIGKILL when out of memory)
  */
 export function loadElf(mm: Mm, vfs: Vfs, path: GuestPath, argv: readonly (string | Uint8Array)[], envp: readonly (string | Uint8Array)[]): LoadedProgram {
-  const program = printable(path); // for messages
-  const image = openImage(vfs, resolveProgram(vfs, path), argv);
+  const prepared = prepareExec(vfs, openImage(vfs, resolveProgram(vfs, path), argv), envp, printable(path));
+  try {
+    return commitExec(mm, prepared);
+  } finally {
+    releaseExec(prepared);
+  }
+}
+
+/** A program whose every check before the point of no return passed (cf. struct linux_binprm once a binfmt accepted it). */
+export interface PreparedExec {
+  /** The program's name, for messages. */
+  readonly program: string;
+  readonly image: ExecImage;
+  readonly elf: Elf;
+  /** Its PT_INTERP loader, if it names one. */
+  readonly ld: Elf | null;
+  readonly envp: readonly (string | Uint8Array)[];
+  /** Files to close with releaseExec. */
+  readonly open: readonly ExecFile[];
+}
+
+/**
+ * Checks the ELF file `image` leads to and opens and checks its dynamic
+ * loader: everything load_elf_binary does before begin_new_exec. Takes
+ * `image.file` over (closed here on failure, else by releaseExec).
+ * @param program the program's name for messages (default: the path exec was called with)
+ * @throws ExecError ENOEXEC, EIO, ELIBBAD, ENOENT (a missing interpreter), EACCES...
+ */
+export function prepareExec(vfs: Vfs, image: ExecImage, envp: readonly (string | Uint8Array)[], program = printable(image.execfn)): PreparedExec {
   const open: ExecFile[] = [image.file];
   try {
     const elf = readElfHeaders(image.file);
@@ -349,15 +418,35 @@ export function loadElf(mm: Mm, vfs: Vfs, path: GuestPath, argv: readonly (strin
       open.push(interpFile);
       ld = readElfHeaders(interpFile, program);
     }
-    // The point of no return (cf. begin_new_exec): from here a failure kills.
-    return afterPointOfNoReturn(program, () => mapProgram(mm, elf, ld, image, envp));
-  } finally {
+    return { program, image, elf, ld, envp, open };
+  } catch (e) {
     open.forEach(closeExec);
+    throw e;
   }
 }
 
-/** Runs `load`, turning a failure into the death of the process (cf. bprm_execve after point_of_no_return). */
-function afterPointOfNoReturn<T>(program: string, load: () => T): T {
+/**
+ * Maps a prepared program into the empty address space `mm` and builds its
+ * stack: past the point of no return (cf. begin_new_exec onwards).
+ * @throws ExecKilledError for any failure (SIGSEGV; SIGKILL when out of memory)
+ */
+export function commitExec(mm: Mm, p: PreparedExec): LoadedProgram {
+  return afterPointOfNoReturn(p.program, () => mapProgram(mm, p.elf, p.ld, p.image, p.envp));
+}
+
+/** Closes the files of a prepared exec (cf. free_bprm). */
+export function releaseExec(p: PreparedExec): void {
+  p.open.forEach(closeExec);
+}
+
+/**
+ * Runs `load`, turning a failure into the death of the process (cf.
+ * bprm_execve after point_of_no_return): an errno or a fault is SIGSEGV,
+ * running out of memory SIGKILL.
+ * @param program the program's name, for the message
+ * @throws ExecKilledError for any of those; anything else (a bug) unchanged
+ */
+export function afterPointOfNoReturn<T>(program: string, load: () => T): T {
   try {
     return load();
   } catch (e) {

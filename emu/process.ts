@@ -18,6 +18,7 @@ import { PF_INSTR, PF_USER, PF_WRITE, Reg, Vec } from "./constants.js";
 import { Engine } from "./engine.js";
 import { ExceptionState } from "./exception-state.js";
 import { FdTable } from "./fdtable.js";
+import { CpuSnapshot } from "./exec.js";
 import { EngineMmu } from "./mmu.js";
 import {
   FPE_INTDIV, ILL_ILLOPN, ProcessTimers, SIG, SI_KERNEL, SigHand, SignalStruct, TRAP_TRACE, TaskSignals, deliverSignals,
@@ -122,6 +123,8 @@ export interface TrapHandler {
    * arch_uprobe_abort_xol). No-op when not stepping.
    */
   abortStep?(proc: Process): void;
+  /** The process has just replaced its address space for execve (`proc.mm` is the new, empty one): state tied to the old image goes. */
+  onExec?(proc: Process): void;
   /**
    * A system call returned (in the syscall hook, before RAX/RCX/R11 are
    * written back and signals delivered): a probe stepping that `syscall`
@@ -143,7 +146,8 @@ const RCX_R11 = new Int32Array([Reg.RCX, Reg.R11]);
 /** One guest process. */
 export class Process {
   readonly engine: Engine;
-  readonly mm: Mm;
+  /** The address space; execve puts a new one in its place (Mm.renew). */
+  mm: Mm;
   readonly fds = new FdTable();
   /** Root, working directory and umask. */
   readonly fs: Vfs;
@@ -169,10 +173,18 @@ export class Process {
   execImage: ExecImage | undefined;
   /** When the current run() began (process.hrtime.bigint()); a guest that waits is killed at this plus timeoutMs. */
   runStartNs = 0n;
+  /** Set with the engine stopped from a hook (execve): run() drops all translated code and resumes at RIP. */
+  codeFlushOwed = false;
+  /** The CPU as the constructor left it, for execve (resetCpu). */
+  private readonly freshCpu: CpuSnapshot;
   private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
   private readonly warned = new Set<string>();
+  /** When the engine slice now running ends (monotonic ns; undefined: no limit), as runSlices computed it. */
+  private sliceLimit: bigint | undefined;
+  /** Set when a system call armed a timer due before sliceLimit and stopped the engine early for it. */
+  private sliceCut = false;
   /** Reads RIP; handed to the fault path, which needs it only to report a signal. */
   private readonly ripOf = (): number => this.engine.rip();
 
@@ -194,6 +206,7 @@ export class Process {
     this.engine.writeReg(Reg.FPCW, 0x37f);
     this.engine.writeReg(Reg.MXCSR, 0x1f80);
     this.engine.writeReg(Reg.FPTAG, 0xffff);
+    this.freshCpu = new CpuSnapshot(this.engine);
     this.signal.timers = new ProcessTimers((info) => sendSignal(this, info));
     this.sighand.ignoreInherited(options.ignoredSignals ?? 0n);
     this.engine.onInterrupt((intno) => this.onInterrupt(intno));
@@ -224,6 +237,11 @@ export class Process {
     this.exePath = loaded.exePath;
     this.execImage = readExecImage(this.mm, loaded.rsp);
     return loaded;
+  }
+
+  /** Puts every register back as the constructor left them (execve); the caller sets RIP and RSP. */
+  resetCpu(): void {
+    this.freshCpu.restore();
   }
 
   /** Ends the guest with `code` (called by exit/exit_group). */
@@ -289,6 +307,19 @@ export class Process {
     if (ret === -Errno.EPIPE && SIGPIPE_CALLS.has(nr)) raiseSigpipe(this);
     expireTimers(this);
     if (signalPending(this) || this.sigtask.savedMask !== undefined || isRestart(ret)) deliverSignals(this, { kind: "syscall", nr, ret });
+    this.cutSliceForTimer();
+  }
+
+  /**
+   * Ends the running engine slice early when a timer armed by the call just
+   * made (alarm, setitimer, timer_settime) is due before the slice would end,
+   * so a guest that then only computes still gets its signal on time.
+   */
+  private cutSliceForTimer(): void {
+    const due = this.signal.timers.nextDeadlineNs();
+    if (due === undefined || (this.sliceLimit !== undefined && due >= this.sliceLimit)) return;
+    this.sliceCut = true;
+    this.engine.stop();
   }
 
   /**
@@ -329,7 +360,7 @@ export class Process {
     let pc = entry;
     for (;;) {
       const sliceStart = process.hrtime.bigint();
-      const limit = this.sliceEnd(timeoutNs);
+      const limit = (this.sliceLimit = this.sliceEnd(timeoutNs));
       this.exc.reset();
       try {
         this.engine.run(pc, { timeoutUs: limit === undefined ? 0 : Math.max(1, Number((limit - sliceStart) / 1000n)) });
@@ -344,7 +375,16 @@ export class Process {
       if (timeoutNs > 0n && now - this.runStartNs >= timeoutNs) {
         return { kind: "signaled", signo: SIG.SIGKILL, detail: `killed: timeout after ${this.options.timeoutMs} ms`, rip };
       }
-      if (limit === undefined || !this.engine.timedOut()) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
+      if (this.codeFlushOwed) {
+        // execve stopped the engine to drop every translation between runs (a flush from a hook crashes 2.0.1).
+        this.codeFlushOwed = false;
+        this.engine.flushCode();
+        pc = rip;
+        continue;
+      }
+      const cut = this.sliceCut;
+      this.sliceCut = false;
+      if (!cut && (limit === undefined || !this.engine.timedOut())) return { kind: "signaled", signo: SIG.SIGSEGV, detail: "engine stopped unexpectedly", rip };
       expireTimers(this);
       if (signalPending(this)) deliverSignals(this, { kind: "async" });
       pc = this.engine.rip();
@@ -383,6 +423,7 @@ export class Process {
     this.fs.close();
     this.mm.destroy();
     this.exc.free();
+    this.freshCpu.free();
     this.engine.close();
   }
 }

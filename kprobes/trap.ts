@@ -41,6 +41,8 @@ export interface ProbeTable {
   unregister(probe: Probe, consumer: Consumer): void;
   /** Changes whenever a probe is added or removed (invalidates lookups). */
   readonly generation: number;
+  /** A traced process exec'd: its new address space is to get the breakpoints per-process strategies place (cf. uprobe_mmap). */
+  execed?(proc: Process): void;
 }
 
 type State =
@@ -53,7 +55,8 @@ const start = process.hrtime.bigint();
 export class ProbeTraps implements TrapHandler {
   private state: State = { kind: "idle" };
   private xolArea: XolArea | undefined;
-  readonly returns = new ReturnStack();
+  /** Outstanding return probes (replaced at exec: their frames were in the old image). */
+  returns = new ReturnStack();
 
   constructor(private readonly table: ProbeTable) {}
 
@@ -124,6 +127,20 @@ export class ProbeTraps implements TrapHandler {
     if (i < 0 || (proc.mm.pt.lo(i) & PTE_P) === 0 || proc.mm.bytes(addr, 1)[0] === 0xcc) return false;
     proc.engine.setRip(addr);
     return true;
+  }
+
+  /**
+   * execve replaced the address space (cf. uprobe_free_utask from
+   * mm_release, and the old mm's xol area going with it): no instruction is
+   * being stepped, no return is outstanding, the slot area and the address
+   * lookups belonged to the old image. The registry then serves the new one.
+   */
+  onExec(proc: Process): void {
+    this.state = { kind: "idle" };
+    this.xolArea = undefined;
+    this.returns = new ReturnStack();
+    this.cache.clear();
+    this.table.execed?.(proc);
   }
 
   onSingleStep(proc: Process): boolean {

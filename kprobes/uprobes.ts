@@ -121,6 +121,11 @@ export class Uprobes implements ProbeTable {
     this.generation++;
   }
 
+  /** An attached process exec'd: a per-process strategy serves its new address space (cf. uprobe_mmap of the new image). */
+  execed(proc: Process): void {
+    this.strategy.attach?.(this.sys, proc.mm);
+  }
+
   /** Gives `proc` the trap path of these probes (and, for per-process strategies, their breakpoints). */
   attach(proc: Process): ProbeTraps {
     const traps = new ProbeTraps(this);

@@ -19,6 +19,12 @@ export class MmCounters {
   faultAroundMapped = 0;
   /** Private copies made by a write to a private file page (copy-on-write). */
   privateCopies = 0;
+  /**
+   * Write faults that copied a page shared copy-on-write with another
+   * address space after fork (cf. wp_page_copy); a write to a page whose
+   * other sharers are gone reuses it and is not counted.
+   */
+  cowFaults = 0;
   /** Anonymous pages zero-filled on first touch. */
   anonPages = 0;
   /** Page-cache pages evicted by reclaim. */

@@ -9,6 +9,7 @@
  *   +- VMA forbids the access -------------------------------> SIGSEGV (ACCERR)
  *   +- PTE present: protection fault
  *   |    +- write, private file page -> private copy (cow)
+ *   |    +- write, page shared by fork -> copy, or reuse when the last (anon.ts)
  *   |    +- write, shared/anon page -> make writable
  *   +- PTE keeps anon data (PROT_NONE'd) -> present again
  *   +- anonymous VMA -> zero-filled page (first touch)
@@ -18,12 +19,13 @@
  *        |                 cache miss -> sync readahead (major)
  *        +- write to private -> private copy; else map the cache page
  */
+import { breakCow, storeAnonFault } from "./anon.js";
 import { GuestSignal } from "../lib/errors.js";
 import { FaultlineError } from "../lib/errors.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { Mm } from "./mm.js";
 import { PG_locked, PG_readahead, PG_uptodate, type Page } from "./page-cache.js";
-import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_U, PTE_W } from "./page-table.js";
+import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_U, PTE_W } from "./page-table.js";
 import { asyncReadahead, syncReadahead } from "./readahead.js";
 import { PROT_EXEC, PROT_MASK, PROT_WRITE, vmaPgoff, type Vma } from "./vma.js";
 
@@ -101,7 +103,9 @@ function protectionFault(mm: Mm, vma: Vma, i: number, page: number, lo: number, 
   const c = mm.sys.counters;
   c.minorFaults++;
   if (access === "write" && (lo & PTE_W) === 0) {
-    if (vma.file !== null && !vma.shared && (lo & PTE_SW_ANON) === 0) {
+    if (lo & PTE_SW_STORE && !vma.shared) {
+      breakCow(mm, vma, i, page, lo); // only W is added: no flush (the host copies behind the same host address)
+    } else if (vma.file !== null && !vma.shared && (lo & PTE_SW_ANON) === 0) {
       const cached = mm.filePage(vma, page);
       if (cached) mm.rmapRemove(cached, page);
       privateCopy(mm, vma, i, page);
@@ -136,13 +140,17 @@ function privateCopy(mm: Mm, vma: Vma, i: number, page: number): void {
 /** Anonymous data kept across PROT_NONE becomes accessible again. */
 function restoreAnon(mm: Mm, vma: Vma, i: number, page: number, lo: number): void {
   mm.sys.counters.minorFaults++;
-  const writable = (vma.prot & PROT_WRITE) !== 0;
+  const writable = (vma.prot & PROT_WRITE) !== 0 && (vma.shared || (lo & PTE_SW_STORE) === 0); // a COW page stays read-only
   mm.pt.setFlags(i, (lo & 0xfff & ~PTE_W) | PTE_P | PTE_U | PTE_A | (writable ? PTE_W : 0));
   mm.pt.setNx(i, mm.mmu.nx && (vma.prot & PROT_EXEC) === 0);
 }
 
 /** First touch of an anonymous page: host memory there is zero already (cf. do_anonymous_page). */
 function anonymousFault(mm: Mm, vma: Vma, i: number, page: number): void {
+  if (vma.anonPgoff >= 0 && storeAnonFault(mm, vma, i, page)) {
+    mm.sys.counters.minorFaults++;
+    return;
+  }
   mm.chargeAnon();
   mm.setPte(i, page, vma, (vma.prot & PROT_WRITE) !== 0, true, true);
   mm.sys.counters.minorFaults++;

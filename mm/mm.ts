@@ -6,15 +6,19 @@
  * page at guest address va is host byte mem.addr + va. Anonymous memory is
  * that reservation itself; a file mapping replaces its range by a host
  * mapping of the file's page-cache memfd (shared, or private so the host
- * copies on write). The engine sees all of `mem` as one region (mapping it
+ * copies on write); after a fork, anonymous pages shared with another
+ * process are a host mapping of the system's anonymous-page store (anon.ts).
+ * The engine sees all of `mem` as one region (mapping it
  * costs nothing until touched, and the engine never unmaps it), and the
  * page tables decide what is present.
  */
+import { FaultlineError } from "../lib/errors.js";
 import { HostRegion } from "../lib/hostmem.js";
+import { runs, unmapStorePage } from "./anon.js";
 import type { Mmu } from "./arch.js";
 import { PAGE_SIZE, PT_AREA_SIZE, PT_BASE, TASK_SIZE } from "./layout.js";
-import { PG_dirty, type Page } from "./page-cache.js";
-import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_U, PTE_W, PageTable } from "./page-table.js";
+import { PG_dirty, type Page, type RmapEntry } from "./page-cache.js";
+import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_U, PTE_W, PageTable } from "./page-table.js";
 import type { MemSystem } from "./system.js";
 import { PROT_EXEC, PROT_WRITE, vmaPgoff, VmaList, type Vma } from "./vma.js";
 
@@ -24,6 +28,8 @@ export interface ZapOptions {
   keepGuards?: boolean;
   /** Keep private anonymous pages (a hole punched in the file leaves private copies). */
   keepPrivate?: boolean;
+  /** The host memory is released next (exit): leave its mappings as they are. */
+  releasing?: boolean;
 }
 
 /** A process address space. */
@@ -45,16 +51,25 @@ export class Mm {
 
   /**
    * Creates an empty address space on `mmu` and turns paging on.
+   * @param inherit for renew() only: the emptied host memory and tables of the
+   *   address space this one replaces, already mapped in the engine
    * @throws HostError when the host refuses the reservations
    * @throws OutOfMemoryError when the RAM limit has no room for the first table
    */
-  constructor(readonly sys: MemSystem, readonly mmu: Mmu) {
+  constructor(readonly sys: MemSystem, readonly mmu: Mmu, inherit?: { mem: HostRegion; pt: PageTable }) {
     sys.chargeTable(); // the PML4, made with the tables
-    this.pt = new PageTable(() => sys.chargeTable());
-    this.mem = new HostRegion(TASK_SIZE);
-    mmu.mapPhysical(0, TASK_SIZE, this.mem.addr);
-    mmu.mapPhysical(PT_BASE, PT_AREA_SIZE, this.pt.area.addr);
-    mmu.enablePaging(this.pt.root);
+    if (inherit) {
+      // renew(): the engine already maps these, emptied; only cached translations are stale.
+      this.pt = inherit.pt;
+      this.mem = inherit.mem;
+      mmu.flushTlb();
+    } else {
+      this.pt = new PageTable(() => sys.chargeTable());
+      this.mem = new HostRegion(TASK_SIZE);
+      mmu.mapPhysical(0, TASK_SIZE, this.mem.addr);
+      mmu.mapPhysical(PT_BASE, PT_AREA_SIZE, this.pt.area.addr);
+      mmu.enablePaging(this.pt.root);
+    }
     sys.mms.add(this);
   }
 
@@ -70,13 +85,13 @@ export class Mm {
     this.pt.set(i, va, flags, this.mmu.nx && (vma.prot & PROT_EXEC) === 0);
   }
 
-  /** Adds (this, va) to a page's reverse map. */
-  rmapAdd(page: Page, va: number): void {
+  /** Adds (this, va) to a page's reverse map (a page-cache page, or a store page: anon.ts). */
+  rmapAdd(page: { readonly rmap: RmapEntry[] }, va: number): void {
     page.rmap.push({ mm: this, va });
   }
 
-  /** Removes (this, va) from a page's reverse map. */
-  rmapRemove(page: Page, va: number): void {
+  /** Removes (this, va) from a page's reverse map (a page-cache page, or a store page). */
+  rmapRemove(page: { readonly rmap: RmapEntry[] }, va: number): void {
     const r = page.rmap;
     for (let k = 0; k < r.length; k++) {
       if (r[k].mm === this && r[k].va === va) {
@@ -107,13 +122,17 @@ export class Mm {
   zap(vma: Vma, start: number, end: number, opts: ZapOptions = {}): void {
     const pt = this.pt;
     if (vma.prot & PROT_EXEC) this.dropCode(start, end);
+    // A private file area's store pages are host-mapped from the store: give those ranges the file back.
+    const restore: number[] | undefined = vma.file && vma.anonPgoff >= 0 && !opts.releasing ? [] : undefined;
     pt.forEach(start, end, (va, i) => {
       const cur = pt.lo(i);
       if ((opts.keepGuards && cur & PTE_SW_GUARD) || (opts.keepPrivate && cur & PTE_SW_ANON)) return;
       const lo = pt.clear(i);
       if (lo & PTE_SW_ANON) {
         this.anonPages--;
-        this.sys.anonPages--;
+        if (lo & PTE_SW_STORE) unmapStorePage(this, vma, va);
+        else this.sys.anonPages--;
+        restore?.push(va);
       } else if (lo & PTE_P) {
         const page = this.filePage(vma, va);
         if (page) {
@@ -123,6 +142,7 @@ export class Mm {
       }
       if (lo & PTE_P) this.flushOwed = true;
     });
+    for (const [a, b] of restore ? runs(restore) : []) this.mem.mapFile(a, b - a, vma.file!.mem.fd, vmaPgoff(vma, a) * PAGE_SIZE, false);
   }
 
   /**
@@ -216,13 +236,35 @@ export class Mm {
    * dirty bits reach the page cache, and host memory is returned.
    */
   destroy(): void {
-    if (!this.live) return;
-    this.live = false;
-    for (const hook of this.sys.exitHooks) hook(this);
-    for (const v of [...this.vmas.all()]) this.zap(v, v.start, v.end);
-    this.sys.mms.delete(this);
-    this.sys.tablePages -= this.pt.tables;
+    if (!this.teardown()) return;
     this.mem.release();
     this.pt.release();
+  }
+
+  /**
+   * Ends this address space as destroy() does and returns a new, empty one
+   * on the same Mmu in its place (cf. exec_mmap: execve's new mm replaces
+   * the old, which is then released). The host reservation and the
+   * page-table area pass to the new one emptied, so the engine's two
+   * regions stay mapped (unmapping them costs seconds). This object is dead
+   * afterwards: nothing may touch it.
+   * @throws OutOfMemoryError when the RAM limit has no room for the new PML4
+   */
+  renew(): Mm {
+    if (!this.teardown()) throw new FaultlineError("EMMDEAD", "renew of an address space already released");
+    this.mem.resetAnon(0, this.mem.size);
+    this.pt.reset();
+    return new Mm(this.sys, this.mmu, { mem: this.mem, pt: this.pt });
+  }
+
+  /** What destroy() and renew() share (cf. exit_mmap): exit hooks, every mapping zapped, the tables uncharged. False when already done. */
+  private teardown(): boolean {
+    if (!this.live) return false;
+    this.live = false;
+    for (const hook of this.sys.exitHooks) hook(this);
+    for (const v of [...this.vmas.all()]) this.zap(v, v.start, v.end, { releasing: true });
+    this.sys.mms.delete(this);
+    this.sys.tablePages -= this.pt.tables;
+    return true;
   }
 }

@@ -6,11 +6,12 @@
  */
 import { fail } from "../lib/errno.js";
 import { GuestSignal } from "../lib/errors.js";
+import { mapStore, moveStoreArea, storePage } from "./anon.js";
 import { handlePageFault } from "./fault.js";
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, isPageAligned, pageAlignUp } from "./layout.js";
 import type { Mm } from "./mm.js";
 import { PG_dirty, type AddressSpace } from "./page-cache.js";
-import { PTE_A, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_W } from "./page-table.js";
+import { PTE_A, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_W } from "./page-table.js";
 import { writebackPage } from "./reclaim.js";
 import { punchPagecache } from "./truncate.js";
 import { PROT_EXEC, PROT_MASK, PROT_WRITE, newVma, vmaPgoff, type Vma } from "./vma.js";
@@ -26,6 +27,7 @@ const LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | M
 export const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
 export const MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
 export const MADV_DONTNEED = 4, MADV_REMOVE = 9, MADV_GUARD_INSTALL = 102, MADV_GUARD_REMOVE = 103;
+export const MADV_DONTFORK = 10, MADV_DOFORK = 11, MADV_WIPEONFORK = 18, MADV_KEEPONFORK = 19;
 const PROT_SEM = 0x8, PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
 /** One past the largest file size (cf. MAX_LFS_FILESIZE = 2^63 - 1). */
 const LFS_LIMIT = 2 ** 63;
@@ -154,7 +156,7 @@ export function unmapRange(mm: Mm, start: number, end: number): void {
   if (first.start < start && end < first.end && mm.vmas.count >= MAX_MAP_COUNT) fail("ENOMEM", "munmap: too many mappings to split one (vm.max_map_count)");
   for (const v of mm.vmas.isolate(start, end)) {
     mm.zap(v, v.start, v.end);
-    if (v.file) mm.mem.resetAnon(v.start, v.end - v.start);
+    if (v.file || v.anonPgoff >= 0) mm.mem.resetAnon(v.start, v.end - v.start); // a host mapping of a file or the store
     else mm.mem.discard(v.start, v.end - v.start);
     mm.vmas.remove(v);
   }
@@ -239,7 +241,8 @@ function changeProtection(mm: Mm, v: Vma, prot: number): void {
       return;
     }
     if (!(lo & PTE_P)) return; // PROT_NONE'd anon data: the next fault restores it
-    const writable = (prot & PROT_WRITE) !== 0 && (anon || v.shared);
+    const cow = (lo & PTE_SW_STORE) !== 0 && !v.shared; // shared with another process: the first write copies
+    const writable = (prot & PROT_WRITE) !== 0 && ((anon && !cow) || v.shared);
     pt.setFlags(i, (lo & 0xfff & ~PTE_W) | (writable ? PTE_W : 0));
     pt.setNx(i, nx);
   });
@@ -371,6 +374,7 @@ function duplicateAt(mm: Mm, vma: Vma, old: number, newLen: number, to: number):
 /** Extends `vma` to `end`, mapping the file further when it is a file mapping. */
 function growInPlace(mm: Mm, vma: Vma, end: number): void {
   if (vma.file) mm.mem.mapFile(vma.end, end - vma.end, vma.file.mem.fd, vmaPgoff(vma, vma.end) * PAGE_SIZE, vma.shared);
+  else if (vma.shared && vma.anonPgoff >= 0) mapStore(mm, vma, vma.end, end); // shared anonymous memory lives in the store
   mm.vmas.setEnd(vma, end);
 }
 
@@ -382,7 +386,8 @@ function growInPlace(mm: Mm, vma: Vma, end: number): void {
 function moveMapping(mm: Mm, vma: Vma, old: number, oldLen: number, newLen: number, to: number): number {
   checkMoveCount(mm);
   const [piece] = mm.vmas.isolate(old, old + oldLen);
-  mm.mem.move(old, to, oldLen);
+  if (piece.anonPgoff >= 0) moveStoreArea(mm, piece, old, to, oldLen);
+  else mm.mem.move(old, to, oldLen);
   const moved = newVma({ ...piece, start: to, end: to + oldLen });
   movePtes(mm, piece, old, to, oldLen);
   mm.vmas.remove(piece);
@@ -413,11 +418,19 @@ function movePtes(mm: Mm, vma: Vma, from: number, to: number, len: number): void
         mm.rmapRemove(page, va);
         mm.rmapAdd(page, nva);
       }
+      if (lo & PTE_SW_STORE) moveStoreMapper(mm, vma, va, nva);
     } else {
+      if (lo & PTE_SW_STORE) moveStoreMapper(mm, vma, va, nva);
       pt.set(j, nva, lo & 0xfff, false); // PROT_NONE'd anonymous data
     }
   }
   mm.oweFlush();
+}
+
+/** The reverse-map entry of a store page follows its PTE from `va` to `nva` (the page keeps its slot). */
+function moveStoreMapper(mm: Mm, vma: Vma, va: number, nva: number): void {
+  const entry = storePage(mm, vma, va).rmap.find((r) => r.mm === mm && r.va === va);
+  if (entry) entry.va = nva;
 }
 
 /**
@@ -469,6 +482,17 @@ function adviseOne(mm: Mm, v: Vma, advice: number): void {
       return;
     case MADV_GUARD_REMOVE:
       mm.guard(v.start, v.end, false);
+      return;
+    case MADV_DONTFORK:
+    case MADV_DOFORK:
+      v.dontCopy = advice === MADV_DONTFORK;
+      return;
+    case MADV_WIPEONFORK:
+      if (v.file || v.shared) fail("EINVAL", "madvise: MADV_WIPEONFORK needs private anonymous memory");
+      v.wipeOnFork = true;
+      return;
+    case MADV_KEEPONFORK:
+      v.wipeOnFork = false;
       return;
     default:
       return; // a hint: accepted, nothing to do

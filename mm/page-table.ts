@@ -28,17 +28,33 @@ export const PTE_SW_ANON = 0x200;
  * access is SIGSEGV. munmap clears it; MADV_DONTNEED and mprotect keep it.
  */
 export const PTE_SW_GUARD = 0x400;
+/**
+ * Software bit, with PTE_SW_ANON: the page is a page of the system's
+ * anonymous-page store (anon.ts), shared with other address spaces and in
+ * its reverse map. In a private area the PTE is then read-only and a write
+ * breaks the sharing (copy-on-write); in a MAP_SHARED area it is the
+ * shared page itself.
+ */
+export const PTE_SW_STORE = 0x800;
 /** NX, in the high word. */
 export const PTE_HI_NX = 0x80000000;
 const TABLE = PTE_P | PTE_W | PTE_U;
+/** Table pages the first view covers (1 MiB: leaf tables for 512 MiB touched). */
+const FIRST_VIEW_PAGES = 256;
 const WORDS = PAGE_SIZE / 4;
 
 /** The tables of one address space. */
 export class PageTable {
   /** Host memory holding every table page of this address space. */
   readonly area: HostRegion;
-  /** The area as 32-bit words; a PTE is words [2i, 2i+1]. */
-  private readonly w: Uint32Array;
+  /**
+   * The table pages in use as 32-bit words (a PTE is words [2i, 2i+1]): a
+   * view of the area's first `viewPages` pages, widened as tables are added
+   * (a view over the whole 1 GiB would cost every address space ~17 ms of
+   * garbage collection at birth, as V8 weighs large external buffers).
+   */
+  private w: Uint32Array;
+  private viewPages = FIRST_VIEW_PAGES;
   /** Next never-used table page, and table pages freed for reuse. */
   private bump = 1;
   private readonly free: number[] = [];
@@ -56,8 +72,15 @@ export class PageTable {
    */
   constructor(private readonly charge: () => void = () => {}) {
     this.area = new HostRegion(PT_AREA_SIZE);
-    // One view over the whole area (over 1 GiB: HostRegion.view's chunks would split it).
-    this.w = new Uint32Array(viewAt(this.area.addr, PT_AREA_SIZE), 0, PT_AREA_SIZE / 4);
+    // One view from the area's start (over 1 GiB at most: HostRegion.view's chunks would split it).
+    this.w = new Uint32Array(viewAt(this.area.addr, this.viewPages * PAGE_SIZE));
+  }
+
+  /** Widens the view to cover table page `page` (by 4x steps, up to the whole area). */
+  private cover(page: number): void {
+    if (page < this.viewPages) return;
+    while (this.viewPages <= page) this.viewPages = Math.min(this.viewPages * 4, PT_AREA_SIZE / PAGE_SIZE);
+    this.w = new Uint32Array(viewAt(this.area.addr, this.viewPages * PAGE_SIZE));
   }
 
   /** Guest-physical address of the PML4 (the CR3 value). */
@@ -77,6 +100,7 @@ export class PageTable {
     this.charge();
     const reused = this.free.pop();
     const page = reused ?? this.bump++;
+    this.cover(page);
     if (reused !== undefined) this.w.fill(0, page * WORDS, (page + 1) * WORDS); // fresh area pages are zero already
     this.tables++;
     return page;
@@ -90,7 +114,7 @@ export class PageTable {
   leaf(va: number, create: boolean): number {
     const pd = Math.floor(va / 0x200000); // va >> 21, exact below 2^53
     if (pd === this.lastSlot) return this.lastTable + (Math.floor(va / PAGE_SIZE) % 512) * 2;
-    const w = this.w;
+    let w = this.w;
     let table = 0; // PML4 is table page 0
     // Indices for levels 4..2: bits 47..39, 38..30, 29..21.
     for (let level = 0; level < 3; level++) {
@@ -99,6 +123,7 @@ export class PageTable {
       if ((w[e] & PTE_P) === 0) {
         if (!create) return -1;
         const t = this.allocTable();
+        w = this.w; // allocTable may have widened the view
         const phys = PT_BASE + t * PAGE_SIZE;
         w[e] = ((phys % 0x100000000) | TABLE) >>> 0;
         w[e + 1] = Math.floor(phys / 0x100000000);
@@ -162,6 +187,19 @@ export class PageTable {
       }
       va = tableEnd;
     }
+  }
+
+  /**
+   * Empties the tables for a new address space in the same area (Mm.renew):
+   * every table page back to the host (zero), only the PML4 in use.
+   */
+  reset(): void {
+    this.area.discard(0, PT_AREA_SIZE);
+    this.bump = 1;
+    this.free.length = 0;
+    this.tables = 1;
+    this.lastSlot = -1;
+    this.lastTable = 0;
   }
 
   /** Frees the host memory of the tables. */

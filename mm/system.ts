@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { FaultlineError, OutOfMemoryError } from "../lib/errors.js";
 import { fail, failHost } from "../lib/errno.js";
+import { AnonStore } from "./anon.js";
 import { MmCounters } from "./counters.js";
 import { PAGE_SIZE } from "./layout.js";
 import { AddressSpace, LruList, PG_dirty, PG_unevictable, type Page } from "./page-cache.js";
@@ -64,6 +65,8 @@ export class MemSystem {
   readonly inactive = new LruList();
   /** Resident anonymous pages over all processes (zero-fill and private copies). */
   anonPages = 0;
+  /** Anonymous pages shared between processes by fork (anon.ts); each is counted once in anonPages. */
+  readonly anon = new AnonStore();
   /** Page-table pages over all processes, counted against the RAM limit as a memcg counts them. */
   tablePages = 0;
   /** Processes using this system. */
@@ -187,6 +190,7 @@ export class MemSystem {
     this.active.head = this.active.tail = null;
     this.inactive.head = this.inactive.tail = null;
     this.active.length = this.inactive.length = 0;
+    this.anon.close();
   }
 
   /** Writes every dirty page of every file back (cf. sync()). Call after harvesting PTE dirty bits. */

@@ -63,7 +63,8 @@ export function faultInPrefix(mm: Mm, va: number, len: number, write: boolean): 
  */
 function readsAsZero(mm: Mm, va: number): boolean {
   const vma = mm.vmas.find(va);
-  return vma !== undefined && vma.file === null && !vma.shared && (vma.prot & PROT_READ) !== 0;
+  // (Not in an area whose pages went to the store: its host page there may be another process's.)
+  return vma !== undefined && vma.file === null && !vma.shared && vma.anonPgoff < 0 && (vma.prot & PROT_READ) !== 0;
 }
 
 /**

@@ -34,15 +34,35 @@ export interface Vma {
   name: string;
   /** Readahead state of faults through this mapping (cf. vma->vm_file->f_ra). */
   ra: ReadaheadState;
+  /**
+   * Page index in the system's anonymous-page store (anon.ts) of the page
+   * at `start`, once the area's anonymous pages were shared by a fork
+   * (cf. vma->anon_vma and the vm_pgoff of an anonymous area); -1 before.
+   */
+  anonPgoff: number;
+  /** Left out of a fork child (MADV_DONTFORK, cf. VM_DONTCOPY). */
+  dontCopy: boolean;
+  /** Zero-filled in a fork child (MADV_WIPEONFORK, cf. VM_WIPEONFORK; private anonymous areas only). */
+  wipeOnFork: boolean;
 }
 
+/** What newVma() needs; the fork-related fields default to "not shared yet, copied on fork". */
+export type VmaFields = Omit<Vma, "ra" | "anonPgoff" | "dontCopy" | "wipeOnFork"> &
+  Partial<Pick<Vma, "anonPgoff" | "dontCopy" | "wipeOnFork">>;
+
 /** A new VMA with fresh readahead state. */
-export function newVma(fields: Omit<Vma, "ra">): Vma {
+export function newVma(fields: VmaFields): Vma {
   const f = fields;
   return {
     start: f.start, end: f.end, prot: f.prot, shared: f.shared, file: f.file, pgoff: f.pgoff, fileWritable: f.fileWritable,
     growsDown: f.growsDown, name: f.name, ra: newReadaheadState(),
+    anonPgoff: f.anonPgoff ?? -1, dontCopy: f.dontCopy ?? false, wipeOnFork: f.wipeOnFork ?? false,
   };
+}
+
+/** Store page index of address `va` inside a VMA whose anonymous pages are in the store (anonPgoff >= 0). */
+export function vmaAnonIndex(vma: Vma, va: number): number {
+  return vma.anonPgoff + (va - vma.start) / PAGE_SIZE;
 }
 
 /** Page index in vma.file of address `va` inside the VMA. */
@@ -54,7 +74,26 @@ export function vmaPgoff(vma: Vma, va: number): number {
 function canMerge(a: Vma, b: Vma): boolean {
   return a.end === b.start && a.prot === b.prot && a.shared === b.shared && a.file === b.file &&
     a.fileWritable === b.fileWritable && a.growsDown === b.growsDown && a.name === b.name &&
-    (a.file === null || a.pgoff + (a.end - a.start) / PAGE_SIZE === b.pgoff);
+    a.dontCopy === b.dontCopy && a.wipeOnFork === b.wipeOnFork &&
+    (a.file === null || a.pgoff + (a.end - a.start) / PAGE_SIZE === b.pgoff) &&
+    anonContinues(a, b);
+}
+
+/**
+ * Whether b's store pages continue a's (cf. is_mergeable_anon_vma): neither
+ * was shared by a fork, or one run of store indices, or (private areas) one
+ * of them was never shared and adopts the other's run: the host pages of a
+ * private area need not all be store pages (a fork stores them all again).
+ */
+function anonContinues(a: Vma, b: Vma): boolean {
+  if (a.anonPgoff < 0 && b.anonPgoff < 0) return true;
+  if (a.anonPgoff >= 0 && b.anonPgoff >= 0) return a.anonPgoff + (a.end - a.start) / PAGE_SIZE === b.anonPgoff;
+  return !a.shared;
+}
+
+/** Gives `a` (merging with the area `b` right after it) the store run they share as one area. */
+function adoptAnon(a: Vma, b: Vma): void {
+  if (a.anonPgoff < 0 && b.anonPgoff >= 0) a.anonPgoff = b.anonPgoff - (a.end - a.start) / PAGE_SIZE;
 }
 
 /** What a split may do when the area count is at the limit. */
@@ -144,11 +183,13 @@ export class VmaList {
   mergeAround(v: Vma): Vma {
     const next = this.above(v);
     if (next && canMerge(v, next)) {
+      adoptAnon(v, next);
       this.remove(next);
       this.setEnd(v, next.end);
     }
     const prev = this.below(v);
     if (prev && canMerge(prev, v)) {
+      adoptAnon(prev, v);
       this.remove(v);
       this.setEnd(prev, v.end);
       v = prev;
@@ -172,7 +213,10 @@ export class VmaList {
     const v = this.find(va);
     if (v === undefined || v.start >= va) return;
     if (opts.limit !== undefined && this.count >= opts.limit) fail("ENOMEM", "too many mappings to split one (vm.max_map_count)");
-    const tail: Vma = { ...v, start: va, pgoff: v.file ? vmaPgoff(v, va) : 0, ra: newReadaheadState() };
+    const tail: Vma = {
+      ...v, start: va, pgoff: v.file ? vmaPgoff(v, va) : 0, ra: newReadaheadState(),
+      anonPgoff: v.anonPgoff >= 0 ? vmaAnonIndex(v, va) : -1,
+    };
     this.setEnd(v, va);
     this.add(tail);
   }
@@ -200,8 +244,9 @@ export class VmaList {
     this.cache = null;
   }
 
-  /** Moves the start of `vma` down into the free space below it (a stack growing). */
+  /** Moves the start of `vma` down into the free space below it (a stack growing); its store index follows. */
   setStart(vma: Vma, start: number): void {
+    if (vma.anonPgoff >= 0) vma.anonPgoff -= (vma.start - start) / PAGE_SIZE;
     this.tree.setStart(vma, start);
   }
 

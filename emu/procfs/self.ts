@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { copyFromUser, PTE_P, PTE_SW_ANON, type Mm, type Vma } from "../../mm/index.js";
+import { copyFromUser, PTE_P, PTE_SW_ANON, USER_COPY_MAX, type Mm, type Vma } from "../../mm/index.js";
 import { NOFILE } from "../fdtable.js";
 import type { OpenFile } from "../files.js";
 import type { Process } from "../process.js";
@@ -62,7 +62,9 @@ export function readExecImage(mm: Mm, rsp: number): ExecImage {
   const all = [...argPtrs, ...envPtrs];
   const lo = all.length ? Math.min(...all) : rsp;
   const area = mm.vmas.find(lo);
-  const bytes = Buffer.from(copyFromUser(mm, lo, (area?.end ?? lo) - lo));
+  const len = (area?.end ?? lo) - lo, parts: Uint8Array[] = [];
+  for (let at = 0; at < len; at += USER_COPY_MAX) parts.push(copyFromUser(mm, lo + at, Math.min(USER_COPY_MAX, len - at))); // execve allows 2 MiB of strings
+  const bytes = Buffer.concat(parts);
   const str = (ptr: number) => {
     const off = ptr - lo, nul = bytes.indexOf(0, off);
     return bytes.subarray(off, nul < 0 ? bytes.length : nul);

@@ -161,11 +161,25 @@ function userContext(p: Process, point: DeliveryPoint): UserContext {
   return { rip: e.rip() + 2, setRip: (a) => e.setRip(a - 2) };
 }
 
-/** Dequeues the next deliverable signal: the task's own first, then the group's (cf. dequeue_signal). */
-function dequeue(p: Process): SigInfo | undefined {
+/**
+ * Takes the next pending signal outside `blocked`: the task's own first,
+ * then the group's (cf. dequeue_signal). A signal whose `rearm` answers
+ * undefined (a POSIX timer's, set again or deleted since it was queued, cf.
+ * posixtimer_deliver_signal) is dropped and the next one taken.
+ */
+export function dequeueSignal(p: Process, blocked: bigint): SigInfo | undefined {
   const t = p.sigtask;
-  const info = t.pending.take(t.blocked) ?? p.signal.shared.take(t.blocked);
-  return info?.rearm ? info.rearm(info) : info;
+  for (;;) {
+    const info = t.pending.take(blocked) ?? p.signal.shared.take(blocked);
+    if (!info?.rearm) return info;
+    const out = info.rearm(info);
+    if (out) return out;
+  }
+}
+
+/** Dequeues the next deliverable signal (see dequeueSignal). */
+function dequeue(p: Process): SigInfo | undefined {
+  return dequeueSignal(p, p.sigtask.blocked);
 }
 
 /**

@@ -9,7 +9,7 @@ export { SigHand, DEFAULT_ACTION, SIGACTION_SIZE, decodeSigAction, encodeSigActi
 export { BadFrameError, restoreRtFrame, resetHandlerFpu, type UserContext } from "./frame.js";
 export {
   ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ERESTART_RESTARTBLOCK, RestartError, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK,
-  SignalStruct, TaskSignals, deliverSignals, execSignals, expireTimers, forceSignal, restartAs, sendSignal, signalPending, sigsetFromUser, withSigmask,
+  SignalStruct, TaskSignals, deliverSignals, dequeueSignal, execSignals, expireTimers, forceSignal, restartAs, sendSignal, signalPending, sigsetFromUser, withSigmask,
   type AltStack, type DeliveryPoint, type RestartCode,
 } from "./delivery.js";
 export { ProcessTimers } from "./timers.js";

@@ -37,9 +37,11 @@ export interface SigInfo {
   readonly stime?: number;
   /**
    * Called as the signal is dequeued for delivery; returns the siginfo to
-   * deliver (cf. posixtimer_rearm: a POSIX timer fills si_overrun there).
+   * deliver (cf. posixtimer_rearm: a POSIX timer fills si_overrun there),
+   * or undefined to drop it (cf. posixtimer_deliver_signal: its timer was
+   * set again or deleted since).
    */
-  readonly rearm?: (info: SigInfo) => SigInfo;
+  readonly rearm?: (info: SigInfo) => SigInfo | undefined;
   /** For a CPU exception: the vector, error code and CR2 that go into the ucontext (trapno, err, cr2). */
   readonly trap?: { readonly trapno: number; readonly err: number; readonly cr2: number };
   /** The 128 bytes a sender wrote (rt_sigqueueinfo), delivered as they are. */

@@ -7,14 +7,16 @@ import { ErrnoError } from "../../lib/errors.js";
 import { Errno, hostErrno } from "../../lib/errno.js";
 import type { Process } from "../process.js";
 import { registerDirs } from "./dirs.js";
+import { registerExec } from "./exec.js";
 import { registerFs } from "./fs.js";
 import { registerMm } from "./mm.js";
 import { registerNet } from "./net.js";
 import { registerProcess } from "./process.js";
 import { registerSignal } from "./signal.js";
 import { registerStat } from "./stat.js";
+import { registerTimer } from "./timer.js";
 import { SYSCALL_NAMES } from "./names.js";
-import { formatLine } from "./strace.js";
+import { formatArgs, formatLine } from "./strace.js";
 import type { SyscallTable } from "./types.js";
 
 /** Every implemented call. */
@@ -26,6 +28,8 @@ registerStat(SYSCALLS);
 registerDirs(SYSCALLS);
 registerSignal(SYSCALLS);
 registerNet(SYSCALLS);
+registerTimer(SYSCALLS);
+registerExec(SYSCALLS);
 
 /**
  * What the calls registered without a `partial` note leave out of Linux's
@@ -91,15 +95,16 @@ export function dispatch(p: Process, nr: number, args: readonly number[]): numbe
     return -Errno.ENOSYS;
   }
   let ret: number | bigint;
+  const atEntry = trace && entry.traceAtEntry ? formatArgs(p, entry.name, args, null) : undefined;
   try {
     ret = entry.fn(p, args);
   } catch (e) {
     ret = errnoOf(e);
     if (ret === 0) {
-      trace?.(formatLine(p, entry.name, args, null)); // exit, or a bug: the call does not return
+      trace?.(formatLine(p, entry.name, args, null, atEntry)); // exit, or a bug: the call does not return
       throw e;
     }
   }
-  trace?.(formatLine(p, entry.name, args, Number(ret)));
+  trace?.(formatLine(p, entry.name, args, Number(ret), atEntry));
   return ret;
 }

@@ -11,7 +11,7 @@ import { copyFromUser, copyToUser } from "../../mm/index.js";
 import type { Process } from "../process.js";
 import {
   BadFrameError, NSIG, RestartError, SIG, SIGACTION_SIZE, SIG_DFL, SIG_IGN, SI_KERNEL, SI_TKILL, SS_AUTODISARM, SS_DISABLE,
-  SS_ONSTACK, UNBLOCKABLE, decodeSigAction, decodeSigInfo, defaultAction, encodeSigAction, encodeSigInfo, forceSignal,
+  SS_ONSTACK, UNBLOCKABLE, decodeSigAction, decodeSigInfo, defaultAction, dequeueSignal, encodeSigAction, encodeSigInfo, forceSignal,
   restartAs, restoreRtFrame, sendSignal, signalPending, sigBit, sigsetFromUser, userSigInfo, type SigInfo,
 } from "../signal/index.js";
 import { nowNs, readTimeNs, sleepSlice } from "./poll.js";
@@ -54,6 +54,8 @@ function sigaction(p: Process, sig: number, act: number, old: number, size: numb
     if (next.handler === SIG_IGN || (next.handler === SIG_DFL && defaultAction(sig) === "ignore")) {
       p.signal.shared.discard(sigBit(sig));
       p.sigtask.pending.discard(sigBit(sig));
+    } else if (before.handler === SIG_IGN) {
+      p.signal.timers.unignore(sig); // cf. posixtimer_sig_unignore: timers whose signal was ignored signal now
     }
   }
   if (old !== 0) copyToUser(p.mm, old, encodeSigAction(before));
@@ -118,10 +120,7 @@ function sigtimedwait(p: Process, setAddr: number, infoAddr: number, tsAddr: num
   const set = sigsetFromUser(p, setAddr) & ~UNBLOCKABLE;
   const until = tsAddr !== 0 ? nowNs() + readTimeNs(p, tsAddr) : undefined;
   const t = p.sigtask;
-  const take = (): SigInfo | undefined => {
-    const info = t.pending.take(~set) ?? p.signal.shared.take(~set);
-    return info?.rearm ? info.rearm(info) : info;
-  };
+  const take = (): SigInfo | undefined => dequeueSignal(p, ~set);
   let info = take();
   const real = t.blocked;
   try {

@@ -10,6 +10,7 @@
 import { copyFromUser, stringFromUser } from "../../mm/index.js";
 import type { Process } from "../process.js";
 import { ERRNO_TEXT } from "./errno-text.js";
+import { i32 } from "./types.js";
 
 /**
  * Argument kinds: d int, u unsigned size, x pointer (NULL for 0), s path,
@@ -18,7 +19,8 @@ import { ERRNO_TEXT } from "./errno-text.js";
  * O_TMPFILE), m mode (octal), P prot, M mmap flags, W whence, A access mode,
  * T AT_* flags, G signal, H sigprocmask how, C clock, R resource, K
  * arch_prctl code, L fcntl command, I ioctl request, V madvise advice,
- * N getrandom flags, X futex op, o octal. A result kind after the colon: d
+ * N getrandom flags, X futex op, o octal, a string array (argv), e
+ * environment array (its address and count). A result kind after the colon: d
  * decimal (default), x address.
  */
 const SIGNATURES: Record<string, string> = {
@@ -36,6 +38,7 @@ const SIGNATURES: Record<string, string> = {
   fsync: "d", fdatasync: "d", fadvise64: "dddd", utimensat: "FsxT", getxattr: "ssxu", lgetxattr: "ssxu", fgetxattr: "dsxu",
   listxattr: "sxu", llistxattr: "sxu", flistxattr: "dxu", statfs: "sx", fstatfs: "dx", chown: "sdd", lchown: "sdd",
   fchown: "ddd", fchownat: "FsddT", gettimeofday: "xx", time: "x", prctl: "dxxxx",
+  execve: "sae", execveat: "FsaeT",
 };
 
 /** Named bits of a flag word, lowest first; `zero` names the value 0 when it has a name. */
@@ -144,6 +147,40 @@ function bytesAt(p: Process, addr: number, len: number): Uint8Array | null {
   }
 }
 
+/** Most elements of a string array printed (cf. strace's printargv, -s 32). */
+const ARRAY_MAX = 32;
+
+/** The pointers of the NULL-terminated array at `addr` (at most `max`, then null for "more"); null when unreadable. */
+function pointersAt(p: Process, addr: number, max: number): { ptrs: number[]; more: boolean } | null {
+  const ptrs: number[] = [];
+  try {
+    for (let at = addr; ; at += 8) {
+      const v = new DataView(copyFromUser(p.mm, at, 8).slice().buffer).getBigUint64(0, true);
+      if (v === 0n) return { ptrs, more: false };
+      if (ptrs.length === max) return { ptrs, more: true };
+      ptrs.push(Number(v));
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** argv as strace prints it: `["echo", "hi"]`, `[...]` past 32 elements. */
+function stringArray(p: Process, addr: number): string {
+  if (addr === 0) return "NULL";
+  const a = pointersAt(p, addr, ARRAY_MAX);
+  if (a === null) return ptr(addr);
+  const items = a.ptrs.map((s) => arg(p, "S", s, 0, null));
+  return `[${items.join(", ")}${a.more ? ", ..." : ""}]`;
+}
+
+/** envp as strace prints it by default: its address, then the count in a comment ("20 vars"). */
+function envArray(p: Process, addr: number): string {
+  if (addr === 0) return "NULL";
+  const a = pointersAt(p, addr, Infinity);
+  return a === null ? ptr(addr) : `${ptr(addr)} /* ${a.ptrs.length} vars */`;
+}
+
 /** One argument of kind `kind`; `next` is the following argument, `ret` the call's result. */
 function arg(p: Process, kind: string, v: number, next: number, ret: number | null): string {
   switch (kind) {
@@ -153,6 +190,12 @@ function arg(p: Process, kind: string, v: number, next: number, ret: number | nu
       } catch {
         return ptr(v);
       }
+    case "S": { // an element of a string array: cut at 32 bytes, as strace's -s
+      const b = bytesAt(p, v, 33);
+      if (!b) return ptr(v);
+      const nul = b.indexOf(0);
+      return quote(nul < 0 ? b : b.subarray(0, nul));
+    }
     case "w": {
       const b = bytesAt(p, v, next);
       return b ? quote(b) : ptr(v);
@@ -162,7 +205,9 @@ function arg(p: Process, kind: string, v: number, next: number, ret: number | nu
       const b = bytesAt(p, v, ret);
       return b ? quote(b) : ptr(v);
     }
-    case "F": return v === -100 ? "AT_FDCWD" : String(v);
+    case "a": return stringArray(p, v);
+    case "e": return envArray(p, v);
+    case "F": return i32(v) === -100 ? "AT_FDCWD" : String(i32(v)); // an int: ld.so leaves the upper half of the register zero
     case "O": return openFlags(v);
     case "m": case "o": return "0" + (v & 0o7777).toString(8).padStart(3, "0");
     case "P": return flags(v, PROT);
@@ -200,6 +245,14 @@ function argList(p: Process, name: string, args: readonly number[], ret: number 
   return out;
 }
 
+/**
+ * The argument list of a call as strace prints it, without the parentheses;
+ * `ret` as in formatLine (null before the call returns).
+ */
+export function formatArgs(p: Process, name: string, args: readonly number[], ret: number | null): string {
+  return argList(p, name, args, ret).join(", ");
+}
+
 /** The result: ` = 3`, ` = 0x7f...` for an address, ` = -1 ENOENT (No such file or directory)`. */
 export function formatResult(ret: number, name = ""): string {
   if (ret < 0 && ret >= -4095) {
@@ -214,7 +267,7 @@ export function formatResult(ret: number, name = ""): string {
  * The whole line of a call that returned `ret` (null: it did not return,
  * as exit_group), as strace aligns it: the call padded to 39 columns.
  */
-export function formatLine(p: Process, name: string, args: readonly number[], ret: number | null): string {
-  const call = `${name}(${argList(p, name, args, ret).join(", ")})`;
+export function formatLine(p: Process, name: string, args: readonly number[], ret: number | null, argsText?: string): string {
+  const call = `${name}(${argsText ?? formatArgs(p, name, args, ret)})`;
   return `${call.padEnd(39)}${ret === null ? " = ?" : formatResult(ret, name)}`;
 }

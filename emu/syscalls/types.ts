@@ -17,7 +17,13 @@ export type SyscallHandler = (p: Process, a: readonly number[]) => number | bigi
  * for a call that does only part of what Linux's does, what is missing
  * (`partial`, shown in emu/syscalls/README.md's generated table).
  */
-export type SyscallTable = Map<number, { name: string; fn: SyscallHandler; partial?: string }>;
+export type SyscallTable = Map<number, {
+  name: string;
+  fn: SyscallHandler;
+  partial?: string;
+  /** --strace formats the arguments before the call (execve: after it they lie in a released address space). */
+  traceAtEntry?: boolean;
+}>;
 
 /** Unsigned view of a signed argument (lossy above 2^53, which only ever means "huge"). */
 export function u64(v: number): number {
