@@ -28,6 +28,7 @@ import type { Process } from "./process.js";
 import { procFile } from "./procfs.js";
 import { readExecImage } from "./procfs/self.js";
 import { execSignals } from "./signal/index.js";
+import { USER_EFLAGS } from "./process.js";
 import { AT_FDCWD, dirBase, userPath } from "./syscalls/fs.js";
 import { guestPath, pathBytes, printable, type GuestPath } from "./vfs.js";
 
@@ -241,6 +242,7 @@ function newImage(p: Process, prepared: PreparedExec): void {
   p.execImage = startTicks === undefined ? image : { ...image, startTicks };
   p.resetCpu();
   engine.writeReg(Reg.RSP, loaded.rsp);
+  engine.writeReg(Reg.EFLAGS, USER_EFLAGS);
   // The engine adds the syscall's 2 bytes to RIP after this hook returns.
   engine.setRip(loaded.entry - 2);
   p.registersReplaced = true;

@@ -63,6 +63,9 @@ export function shellStatus(s: ExitStatus): number {
   return s.kind === "exited" ? s.code : 128 + s.signo;
 }
 
+/** RFLAGS as a new Linux image starts (cf. start_thread_common: X86_EFLAGS_IF, and the reserved bit 1). */
+export const USER_EFLAGS = 0x202;
+
 /** Whether a syscall result is one of the kernel-internal restart codes (-512..-516). */
 function isRestart(ret: number | bigint): boolean {
   return typeof ret === "number" && ret <= -512 && ret >= -516;
@@ -421,6 +424,7 @@ export class Process {
   start(entry: number, rsp: number): void {
     this.engine.writeReg(Reg.RSP, rsp);
     this.engine.writeReg(Reg.RIP, entry);
+    this.engine.writeReg(Reg.EFLAGS, USER_EFLAGS);
     this.state = "runnable";
   }
 
