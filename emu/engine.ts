@@ -61,6 +61,14 @@ export class Engine {
   private readonly u64: BigUint64Array;
   /** Native scratch for {@link readRegBlock}/{@link writeRegBlock}: [0, 2048) values, [2048, 2560) pointers, [2560, 2816) ids. */
   private readonly block = new HostRegion(4096);
+  /** Views of the block scratch's three parts, made once. */
+  private readonly blockVals = this.block.view(0, 2048);
+  private readonly blockPtrs = new BigUint64Array(this.block.view(2048, 512).buffer, this.block.view(2048, 512).byteOffset, 64);
+  private readonly blockIds = new Int32Array(this.block.view(2560, 256).buffer, this.block.view(2560, 256).byteOffset, 64);
+  /** The value size the pointers are laid out for (0: none yet). Invariant: pointer k = values + k * blockSize. */
+  private blockSize = 0;
+  /** The 64 value pointers for each size used, to copy in when the size changes. */
+  private readonly blockLayouts = new Map<number, BigUint64Array>();
   /** The live CPU state seen directly, when it was found and proven (see cpu-view.ts); else undefined. */
   cpu: CpuView | undefined;
   /** koffi-registered callbacks, kept alive while the engine may call them. */
@@ -206,9 +214,10 @@ export class Engine {
    */
   readRegBlock(ids: Int32Array, size: number): Uint8Array {
     this.prepareBlock(ids, size);
-    this.block.view(0, ids.length * size).fill(0); // a register narrower than `size` writes only its own bytes
+    const vals = this.blockVals.subarray(0, ids.length * size);
+    vals.fill(0); // a register narrower than `size` writes only its own bytes
     this.check("uc_reg_read_batch", this.lib.fn.uc_reg_read_batch(this.uc, this.block.addr + 2560, this.block.addr + 2048, ids.length));
-    return this.block.view(0, ids.length * size);
+    return vals;
   }
 
   /**
@@ -217,16 +226,22 @@ export class Engine {
    */
   writeRegBlock(ids: Int32Array, size: number, values: Uint8Array): void {
     this.prepareBlock(ids, size);
-    this.block.view(0, ids.length * size).set(values.subarray(0, ids.length * size));
+    this.blockVals.set(values.subarray(0, ids.length * size));
     this.check("uc_reg_write_batch", this.lib.fn.uc_reg_write_batch(this.uc, this.block.addr + 2560, this.block.addr + 2048, ids.length));
   }
 
   /** Lays out the block scratch's ids and value pointers for `ids` of `size` bytes. */
   private prepareBlock(ids: Int32Array, size: number): void {
-    const view = this.block.view(2048, 768);
-    const ptrs = new BigUint64Array(view.buffer, view.byteOffset, 64);
-    for (let k = 0; k < ids.length; k++) ptrs[k] = BigInt(this.block.addr + k * size);
-    new Int32Array(view.buffer, view.byteOffset + 512, 64).set(ids);
+    if (size !== this.blockSize) {
+      let layout = this.blockLayouts.get(size);
+      if (!layout) {
+        layout = new BigUint64Array(64).map((_, k) => BigInt(this.block.addr + k * size));
+        this.blockLayouts.set(size, layout);
+      }
+      this.blockPtrs.set(layout);
+      this.blockSize = size;
+    }
+    this.blockIds.set(ids);
   }
 
   /** Writes an x86 model-specific register (cf. struct uc_x86_msr). */
