@@ -65,6 +65,13 @@ export class TaskSignals {
   /** What restart_syscall(2) runs after an interrupted nanosleep without a handler (cf. restart_block). */
   restart: (() => number | bigint) | undefined = undefined;
 
+  /** Puts back the mask a call saved, if any (cf. restore_saved_sigmask). */
+  restoreSavedMask(): void {
+    if (this.savedMask === undefined) return;
+    this.blocked = this.savedMask;
+    this.savedMask = undefined;
+  }
+
   /** Whether `sp` lies on the alternate stack (cf. on_sig_stack). */
   onAltStack(sp: number): boolean {
     const a = this.altstack;
@@ -288,11 +295,7 @@ function noHandlerRan(p: Process, point: DeliveryPoint): void {
       ctx.setRip(ctx.rip - 2);
     }
   }
-  const t = p.sigtask;
-  if (t.savedMask !== undefined) {
-    t.blocked = t.savedMask;
-    t.savedMask = undefined;
-  }
+  p.sigtask.restoreSavedMask();
 }
 
 /**
@@ -395,18 +398,11 @@ export function withSigmask<T>(p: Process, maskAddr: number, size: number, fn: (
   t.blocked = mask;
   try {
     const r = fn();
-    restoreSaved(p);
+    t.restoreSavedMask();
     return r;
   } catch (e) {
-    if (!(e instanceof RestartError)) restoreSaved(p);
+    if (!(e instanceof RestartError)) t.restoreSavedMask();
     throw e;
   }
-}
-
-function restoreSaved(p: Process): void {
-  const t = p.sigtask;
-  if (t.savedMask === undefined) return;
-  t.blocked = t.savedMask;
-  t.savedMask = undefined;
 }
 
