@@ -1,0 +1,443 @@
+/*
+ * The behaviours faultline's Unicorn patches (third_party/unicorn/patches)
+ * must keep or fix, checked directly against libunicorn's C API, one case a
+ * line: "NAME ok", "NAME FAIL: got ..., want ...", or "NAME skip: why".
+ * test/engine-patches.test.ts compiles this against each engine's own headers
+ * (faultline's build, the official wheel, Debian's 2.0.1) and runs it there.
+ *
+ * The expectations are the API's documented contract and the x86 architecture:
+ * uc_emu_stop "stops at the current instruction", a count runs exactly that
+ * many instructions, a failed access stops with its error at the faulting
+ * instruction, a stop from another thread (the timeout) never makes an
+ * instruction run twice, code modified through any mapping of its page runs modified,
+ * a restored snapshot has the memory it had when taken, and an exception a
+ * hook handled is not "in flight" when the next one arrives (no #DF).
+ */
+#include <pthread.h>
+#include <sys/resource.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <unicorn/unicorn.h>
+
+#define CODE 0x1000ULL   /* flat cases: code page */
+#define DATA 0x8000ULL   /* flat cases: data page */
+#define MMIO 0x9000ULL
+#define RO 0xA000ULL
+
+static int failures;
+
+static void fail(const char *name, const char *fmt, unsigned long long got, unsigned long long want)
+{
+    printf("%s FAIL: ", name);
+    printf(fmt, got, want);
+    printf("\n");
+    failures++;
+}
+
+static uint64_t reg(uc_engine *uc, int id)
+{
+    uint64_t v = 0;
+    uc_reg_read(uc, id, &v);
+    return v;
+}
+
+static void set(uc_engine *uc, int id, uint64_t v) { uc_reg_write(uc, id, &v); }
+
+/* A flat (no paging) engine: code page, data page, both RAM. */
+static uc_engine *flat(const uint8_t *code, size_t len)
+{
+    uc_engine *uc;
+    if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK) { printf("open FAIL\n"); exit(1); }
+    uc_mem_map(uc, CODE, 0x1000, UC_PROT_ALL);
+    uc_mem_map(uc, DATA, 0x1000, UC_PROT_READ | UC_PROT_WRITE);
+    uc_mem_write(uc, CODE, code, len);
+    return uc;
+}
+
+/* mov [abs32], rax */
+#define ST(a) 0x48, 0x89, 0x04, 0x25, (a) & 0xff, ((a) >> 8) & 0xff, ((a) >> 16) & 0xff, ((a) >> 24) & 0xff
+#define INC_RCX 0x48, 0xff, 0xc1
+
+static bool stop_cb(uc_engine *uc, uc_mem_type t, uint64_t a, int s, int64_t v, void *u)
+{
+    (void)t; (void)a; (void)s; (void)v; (void)u;
+    uc_emu_stop(uc);
+    return true;
+}
+
+/* Three stores with an increment after each; a write hook on the second stops. */
+static const uint8_t three_stores[] = {ST(0x8000), INC_RCX, ST(0x8008), INC_RCX, ST(0x8010), INC_RCX};
+
+static void check_stop(const char *name, uc_engine *uc, uc_err err)
+{
+    uint64_t rcx = reg(uc, UC_X86_REG_RCX), rip = reg(uc, UC_X86_REG_RIP);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (rcx != 1) fail(name, "rcx %llu, want %llu (stopped at the second store)", rcx, 1);
+    else if (rip != CODE + 11) fail(name, "rip 0x%llx, want 0x%llx", rip, CODE + 11);
+    else printf("%s ok\n", name);
+}
+
+static void case_mem_hook_stop(void)
+{
+    uc_engine *uc = flat(three_stores, sizeof three_stores);
+    uc_hook h;
+    uc_hook_add(uc, &h, UC_HOOK_MEM_WRITE, (void *)stop_cb, NULL, DATA + 8, DATA + 8);
+    check_stop("stop-from-mem-hook", uc, uc_emu_start(uc, CODE, CODE + sizeof three_stores, 0, 0));
+    uc_close(uc);
+}
+
+/* The same, with the code translated before the hook exists. */
+static void case_mem_hook_stop_late(void)
+{
+    uc_engine *uc = flat(three_stores, sizeof three_stores);
+    uc_hook h;
+    uc_emu_start(uc, CODE, CODE + sizeof three_stores, 0, 0);
+    set(uc, UC_X86_REG_RCX, 0);
+    uc_hook_add(uc, &h, UC_HOOK_MEM_WRITE, (void *)stop_cb, NULL, DATA + 8, DATA + 8);
+    check_stop("stop-from-mem-hook-added-late", uc, uc_emu_start(uc, CODE, CODE + sizeof three_stores, 0, 0));
+    uc_close(uc);
+}
+
+static void mmio_write_stop(uc_engine *uc, uint64_t off, unsigned size, uint64_t v, void *u)
+{
+    (void)off; (void)size; (void)v; (void)u;
+    uc_emu_stop(uc);
+}
+
+static void case_mmio_stop(void)
+{
+    static const uint8_t code[] = {ST(0x9000), INC_RCX, ST(0x9008), INC_RCX};
+    uc_engine *uc = flat(code, sizeof code);
+    uc_mmio_map(uc, MMIO, 0x1000, NULL, NULL, mmio_write_stop, NULL);
+    uc_err err = uc_emu_start(uc, CODE, CODE + sizeof code, 0, 0);
+    uint64_t rcx = reg(uc, UC_X86_REG_RCX);
+    if (err != UC_ERR_OK) fail("stop-from-mmio-callback", "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (rcx != 0) fail("stop-from-mmio-callback", "rcx %llu, want %llu", rcx, 0);
+    else printf("stop-from-mmio-callback ok\n");
+    uc_close(uc);
+}
+
+/* A store that fails leaves the block at once: the increment after it never runs. */
+static void case_failed_store(const char *name, uint64_t target, uc_err want)
+{
+    const uint8_t code[] = {ST(target), INC_RCX, INC_RCX};
+    uc_engine *uc = flat(code, sizeof code);
+    uc_mem_map(uc, RO, 0x1000, UC_PROT_READ);
+    uc_err err = uc_emu_start(uc, CODE, CODE + sizeof code, 0, 0);
+    uint64_t rcx = reg(uc, UC_X86_REG_RCX), rip = reg(uc, UC_X86_REG_RIP);
+    if (err != want) fail(name, "uc_emu_start %llu, want %llu", err, want);
+    else if (rcx != 0) fail(name, "rcx %llu, want %llu (nothing after the store runs)", rcx, 0);
+    else if (rip != CODE) fail(name, "rip 0x%llx, want 0x%llx (the store)", rip, CODE);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/* uc_emu_start with a count runs exactly that many instructions. */
+static void case_count(const char *name, const uint8_t *unit, size_t unit_len, size_t units, size_t count,
+                       uint64_t want_rcx, uint64_t want_rip)
+{
+    uint8_t code[4096];
+    for (size_t i = 0; i < units; i++) memcpy(code + i * unit_len, unit, unit_len);
+    uc_engine *uc = flat(code, units * unit_len);
+    uc_err err = uc_emu_start(uc, CODE, CODE + units * unit_len, 0, count);
+    uint64_t rcx = reg(uc, UC_X86_REG_RCX), rip = reg(uc, UC_X86_REG_RIP);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (rcx != want_rcx) fail(name, "rcx %llu, want %llu", rcx, want_rcx);
+    else if (rip != want_rip) fail(name, "rip 0x%llx, want 0x%llx", rip, want_rip);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/* An endless loop ends at the timeout. */
+static void case_timeout(const char *name, const uint8_t *code, size_t len)
+{
+    uc_engine *uc = flat(code, len);
+    uc_err err = uc_emu_start(uc, CODE, 0xdead0000, 100 * 1000, 0);
+    size_t timed_out = 0;
+    uc_query(uc, UC_QUERY_TIMEOUT, &timed_out);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (timed_out != 1) fail(name, "UC_QUERY_TIMEOUT %llu, want %llu", timed_out, 1);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/*
+ * The timeout thread sleeps until its deadline (patch 0006): an endless loop
+ * run with a 200 ms timeout costs the process a handful of voluntary context
+ * switches, not one per 2 us poll of stock's timeout thread (thousands: each
+ * usleep(2) sleeps and wakes once, ~60 us with Linux's timer slack).
+ */
+static void case_timeout_sleeps(const char *name, const uint8_t *code, size_t len)
+{
+    uc_engine *uc = flat(code, len);
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    uc_err err = uc_emu_start(uc, CODE, 0xdead0000, 200 * 1000, 0);
+    getrusage(RUSAGE_SELF, &after);
+    size_t timed_out = 0;
+    uc_query(uc, UC_QUERY_TIMEOUT, &timed_out);
+    unsigned long long switches = (unsigned long long)(after.ru_nvcsw - before.ru_nvcsw);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (timed_out != 1) fail(name, "UC_QUERY_TIMEOUT %llu, want %llu", timed_out, 1);
+    else if (switches > 20) fail(name, "%llu voluntary context switches during a 200 ms timeout, want at most %llu", switches, 20);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+static void *stopper(void *uc)
+{
+    usleep(50 * 1000);
+    uc_emu_stop(uc);
+    return NULL;
+}
+
+/* uc_emu_stop from another thread ends an endless loop. */
+static void case_thread_stop(const char *name, const uint8_t *code, size_t len)
+{
+    uc_engine *uc = flat(code, len);
+    pthread_t t;
+    pthread_create(&t, NULL, stopper, uc);
+    uc_err err = uc_emu_start(uc, CODE, 0xdead0000, 0, 0);
+    pthread_join(t, NULL);
+    uint64_t rip = reg(uc, UC_X86_REG_RIP);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (rip < CODE || rip >= CODE + len) fail(name, "rip 0x%llx, want within the loop at 0x%llx", rip, CODE);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/*
+ * Asynchronous stops and read-modify-write instructions: a loop of
+ * `add qword [DATA], 1; mov eax, 1; lock xadd [DATA+8], rax; inc r8; dec rcx; jnz`
+ * stopped hundreds of times from another thread (the engine's timeout thread,
+ * or uc_emu_stop from a thread of ours) and resumed at RIP each time. Every
+ * iteration adds 1 to both words and to R8, so both words must equal R8 at the
+ * end; a stop taken after an instruction's store that puts RIP back at that
+ * instruction makes it run twice (one word ahead of R8). With `access_hook`
+ * an unmapped-read hook that never fires is present, so an engine emits its
+ * exit check after each access (stock always does; patch 0001 only then).
+ */
+#define RMW_STOPS 300
+static const uint8_t rmw_loop[] = {
+    0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0x7f,             /* mov rcx, 0x7fffffff */
+    0x48, 0x83, 0x04, 0x25, 0x00, 0x80, 0x00, 0x00, 0x01, /* loop: add qword [0x8000], 1 */
+    0xb8, 0x01, 0x00, 0x00, 0x00,                         /* mov eax, 1 */
+    0xf0, 0x48, 0x0f, 0xc1, 0x04, 0x25, 0x08, 0x80, 0x00, 0x00, /* lock xadd [0x8008], rax */
+    0x49, 0xff, 0xc0,                                     /* inc r8 */
+    0x48, 0xff, 0xc9,                                     /* dec rcx */
+    0x75, 0xe0,                                           /* jnz loop */
+};
+
+static bool never_cb(uc_engine *uc, uc_mem_type t, uint64_t a, int s, int64_t v, void *u)
+{
+    (void)uc; (void)t; (void)a; (void)s; (void)v; (void)u;
+    return false;
+}
+
+static volatile int rmw_done;
+
+static void *rmw_stopper(void *uc)
+{
+    while (!rmw_done) {
+        usleep(100);
+        uc_emu_stop(uc);
+    }
+    return NULL;
+}
+
+static void case_async_rmw(const char *name, bool from_thread, bool access_hook)
+{
+    uc_engine *uc = flat(rmw_loop, sizeof rmw_loop);
+    uint64_t end = CODE + sizeof rmw_loop;
+    if (access_hook) {
+        uc_hook h;
+        uc_hook_add(uc, &h, UC_HOOK_MEM_READ_UNMAPPED, (void *)never_cb, NULL, 1, 0);
+    }
+    pthread_t t;
+    rmw_done = 0;
+    if (from_thread) pthread_create(&t, NULL, rmw_stopper, uc);
+    uc_err err = UC_ERR_OK;
+    uint64_t pc = CODE;
+    int stops = 0;
+    for (; stops < RMW_STOPS && err == UC_ERR_OK; stops++) {
+        err = uc_emu_start(uc, pc, end, from_thread ? 0 : 100, 0);
+        pc = reg(uc, UC_X86_REG_RIP);
+        if (pc == end) break;
+    }
+    rmw_done = 1;
+    if (from_thread) pthread_join(t, NULL);
+    set(uc, UC_X86_REG_RCX, 1); /* the loop ends within one iteration */
+    if (err == UC_ERR_OK && pc != end) err = uc_emu_start(uc, pc, end, 0, 0);
+    uint64_t words[2] = {0, 0}, r8 = reg(uc, UC_X86_REG_R8);
+    uc_mem_read(uc, DATA, words, sizeof words);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (stops < RMW_STOPS) fail(name, "the loop ended after %llu stops, want %llu stops first", stops, RMW_STOPS);
+    else if (words[0] != r8) fail(name, "add counter %llu, want %llu (iterations)", words[0], r8);
+    else if (words[1] != r8) fail(name, "xadd counter %llu, want %llu (iterations)", words[1], r8);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/* --- paging cases ---------------------------------------------------------- */
+#define PML4 0x1000ULL
+#define PTE_P 1ULL
+#define PTE_W 2ULL
+#define PTE_NX (1ULL << 63)
+#define TEXT 0x400000ULL  /* code page, read-only + executable */
+#define STACK 0x401000ULL /* data/stack page, RW + NX */
+#define ALIAS 0x600000ULL /* second mapping of TEXT's physical page, RW + NX */
+
+static void put64(uc_engine *uc, uint64_t a, uint64_t v) { uc_mem_write(uc, a, &v, 8); }
+
+/* Long mode with 4-level paging over 16 MiB of flat physical memory. */
+static uc_engine *paged(void)
+{
+    uc_engine *uc;
+    uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+    uc_mem_map(uc, 0, 0x1000000, UC_PROT_ALL);
+    put64(uc, PML4, 0x2000 | 7);
+    put64(uc, 0x2000, 0x3000 | 7);
+    put64(uc, 0x3000 + 2 * 8, 0x4000 | 7); /* VA 0x400000.. -> PT 0x4000 */
+    put64(uc, 0x3000 + 3 * 8, 0x5000 | 7); /* VA 0x600000.. -> PT 0x5000 */
+    put64(uc, 0x4000, TEXT | PTE_P);
+    put64(uc, 0x4008, STACK | PTE_P | PTE_W | PTE_NX);
+    put64(uc, 0x5000, TEXT | PTE_P | PTE_W | PTE_NX);
+    uc_x86_msr efer = {0xC0000080, 0};
+    uc_reg_read(uc, UC_X86_REG_MSR, &efer);
+    efer.value |= 1ULL << 11; /* NXE */
+    uc_reg_write(uc, UC_X86_REG_MSR, &efer);
+    set(uc, UC_X86_REG_CR3, PML4);
+    set(uc, UC_X86_REG_CR4, reg(uc, UC_X86_REG_CR4) | (1 << 5));                 /* PAE */
+    set(uc, UC_X86_REG_CR0, reg(uc, UC_X86_REG_CR0) | 1 | (1u << 31) | (1 << 16)); /* PE PG WP */
+    set(uc, UC_X86_REG_RSP, STACK + 0x1000);
+    return uc;
+}
+
+/*
+ * Self-modifying code through an alias: f (mov eax, imm; ret) is rewritten
+ * through a second, non-executable mapping of its page, once before it was
+ * ever translated (the alias' TLB entry then predates the code) and once
+ * after. Each call must return the immediate last written.
+ */
+static void case_smc_alias(void)
+{
+    uint8_t code[0x200] = {0};
+    const uint8_t main_[] = {
+        0xc6, 0x04, 0x25, 0x01, 0x01, 0x60, 0x00, 0x07, /* mov byte [ALIAS+0x101], 7 */
+        0xe8, 0xf3, 0x00, 0x00, 0x00,                   /* call f (0x400100) */
+        0x49, 0x89, 0xc0,                               /* mov r8, rax */
+        0xc6, 0x04, 0x25, 0x01, 0x01, 0x60, 0x00, 0x09, /* mov byte [ALIAS+0x101], 9 */
+        0xe8, 0xe3, 0x00, 0x00, 0x00,                   /* call f */
+        0x49, 0x89, 0xc1,                               /* mov r9, rax */
+    };
+    const uint8_t f[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3}; /* mov eax, 1; ret */
+    memcpy(code, main_, sizeof main_);
+    memcpy(code + 0x100, f, sizeof f);
+    uc_engine *uc = paged();
+    uc_mem_write(uc, TEXT, code, sizeof code);
+    uc_err err = uc_emu_start(uc, TEXT, TEXT + sizeof main_, 0, 0);
+    uint64_t r8 = reg(uc, UC_X86_REG_R8), r9 = reg(uc, UC_X86_REG_R9);
+    if (err != UC_ERR_OK) fail("smc-through-alias", "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (r8 != 7) fail("smc-through-alias", "first call returned %llu, want %llu", r8, 7);
+    else if (r9 != 9) fail("smc-through-alias", "second call returned %llu, want %llu", r9, 9);
+    else {
+        /* A second pass: f is translated (imm 9), and is rewritten to 7 and 9 again. */
+        set(uc, UC_X86_REG_RSP, STACK + 0x1000);
+        err = uc_emu_start(uc, TEXT, TEXT + sizeof main_, 0, 0);
+        r8 = reg(uc, UC_X86_REG_R8), r9 = reg(uc, UC_X86_REG_R9);
+        if (err != UC_ERR_OK || r8 != 7 || r9 != 9) fail("smc-through-alias", "second pass returned %llu, want %llu", r8 * 100 + r9, 709);
+        else printf("smc-through-alias ok\n");
+    }
+    uc_close(uc);
+}
+
+/* Exception state: three page faults in a row, each handled by the hook. */
+static uint32_t pf_seen[8];
+static int pf_count;
+
+static void pf_hook(uc_engine *uc, uint32_t intno, void *u)
+{
+    (void)u;
+    if (pf_count < 8) pf_seen[pf_count] = intno;
+    pf_count++;
+    if (intno != 14 || pf_count > 3) { uc_emu_stop(uc); return; }
+    uint64_t cr2 = reg(uc, UC_X86_REG_CR2);
+    put64(uc, 0x4000 + ((cr2 - TEXT) >> 12) * 8, (cr2 & ~0xfffULL) | PTE_P | PTE_W | PTE_NX);
+}
+
+static void case_fault_sequence(void)
+{
+    const uint8_t code[] = {ST(0x402000), ST(0x403000), ST(0x404000)};
+    uc_engine *uc = paged();
+    uc_mem_write(uc, TEXT, code, sizeof code);
+    uc_hook h;
+    pf_count = 0;
+    uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)pf_hook, NULL, 1, 0);
+    uc_err err = uc_emu_start(uc, TEXT, TEXT + sizeof code, 0, 0);
+    unsigned long long seen = 0;
+    for (int i = 0; i < pf_count && i < 4; i++) seen = seen * 100 + pf_seen[i];
+    if (err != UC_ERR_OK) fail("fault-after-handled-fault", "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (pf_count != 3 || seen != 141414) fail("fault-after-handled-fault", "vectors %llu, want %llu (three #PF, no #DF)", seen, 141414);
+    else printf("fault-after-handled-fault ok\n");
+    uc_close(uc);
+}
+
+/* Snapshot copy-on-write, with the data page's TLB entry made before the snapshot. */
+static void case_snapshot(void)
+{
+#ifdef uc_ctl_context_mode
+    const uint8_t a[] = {0x48, 0xc7, 0xc0, 0x11, 0, 0, 0, ST(0x8000)}; /* mov rax, 0x11; store */
+    const uint8_t b[] = {0x48, 0xc7, 0xc0, 0x22, 0, 0, 0, ST(0x8000)}; /* mov rax, 0x22; store */
+    uc_engine *uc = flat(a, sizeof a);
+    uc_mem_write(uc, CODE + 0x100, b, sizeof b);
+    uc_ctl_context_mode(uc, UC_CTL_CONTEXT_CPU | UC_CTL_CONTEXT_MEMORY);
+    uc_emu_start(uc, CODE, CODE + sizeof a, 0, 0);
+    uc_context *ctx;
+    uc_context_alloc(uc, &ctx);
+    uc_context_save(uc, ctx);
+    uc_emu_start(uc, CODE + 0x100, CODE + 0x100 + sizeof b, 0, 0);
+    uint64_t after = 0, restored = 0;
+    uc_mem_read(uc, DATA, &after, 8);
+    uc_context_restore(uc, ctx);
+    uc_mem_read(uc, DATA, &restored, 8);
+    if (after != 0x22) fail("snapshot-copy-on-write", "memory after the write 0x%llx, want 0x%llx", after, 0x22);
+    else if (restored != 0x11) fail("snapshot-copy-on-write", "memory after restore 0x%llx, want 0x%llx", restored, 0x11);
+    else printf("snapshot-copy-on-write ok\n");
+    uc_context_free(ctx);
+    uc_close(uc);
+#else
+    printf("snapshot-copy-on-write skip: no memory snapshots in this version\n");
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    alarm(60); /* a hang is a failure, not a stuck test run */
+    const char *only = argc > 1 ? argv[1] : NULL;
+#define RUN(n, call) if (!only || strcmp(only, n) == 0) call
+    RUN("stop", case_mem_hook_stop());
+    RUN("stop", case_mem_hook_stop_late());
+    RUN("stop", case_mmio_stop());
+    RUN("stop", case_failed_store("failed-store-unmapped", 0x700000, UC_ERR_WRITE_UNMAPPED));
+    RUN("stop", case_failed_store("failed-store-readonly", RO, UC_ERR_WRITE_PROT));
+    static const uint8_t inc[] = {INC_RCX}, st_inc[] = {ST(0x8000), INC_RCX};
+    RUN("stop", case_count("count-exact-registers", inc, sizeof inc, 100, 37, 37, CODE + 37 * 3));
+    RUN("stop", case_count("count-exact-stores", st_inc, sizeof st_inc, 50, 21, 10, CODE + 10 * 11 + 8));
+    static const uint8_t spin[] = {0xeb, 0xfe}, spin_st[] = {ST(0x8000), 0xeb, 0xf6};
+    RUN("stop", case_timeout("timeout-register-loop", spin, sizeof spin));
+    RUN("stop", case_timeout("timeout-store-loop", spin_st, sizeof spin_st));
+    RUN("stop", case_timeout_sleeps("timeout-thread-sleeps", spin, sizeof spin));
+    RUN("stop", case_thread_stop("stop-from-thread-register-loop", spin, sizeof spin));
+    RUN("stop", case_thread_stop("stop-from-thread-store-loop", spin_st, sizeof spin_st));
+    RUN("async", case_async_rmw("timeout-rmw-exact", false, false));
+    RUN("async", case_async_rmw("timeout-rmw-exact-access-hook", false, true));
+    RUN("async", case_async_rmw("stop-from-thread-rmw-exact-access-hook", true, true));
+    RUN("smc", case_smc_alias());
+    RUN("snapshot", case_snapshot());
+    RUN("exception", case_fault_sequence());
+    return failures ? 1 : 0;
+}
