@@ -3,18 +3,15 @@
  * show the engine version, or run the demo.
  */
 import * as fs from "node:fs";
-import { ExecError, ExecKilledError } from "../emu/loader.js";
-import { Process, shellStatus, type ExitStatus } from "../emu/process.js";
-import { instructionAt } from "../emu/disasm.js";
-import { SIG, signalName } from "../emu/signal/constants.js";
-import { textPath } from "../emu/vfs.js";
-import { loadUnicorn } from "../emu/unicorn.js";
+import {
+  ExecError, ExecKilledError, Process, SIG, defaultAction, instructionAt, loadUnicorn, shellStatus, signalName, textPath, type ExitStatus, type ProcessAccount,
+} from "../emu/index.js";
 import { FaultlineError } from "../lib/errors.js";
 import { MemSystem, PAGE_SIZE, type MmCounters } from "../mm/index.js";
 import { runDemo } from "./demo.js";
 import { openStatsJson, parseRun, UsageError, type RunOptions } from "./options.js";
 import {
-  ProbeError, Uprobes, strategyNamed, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type Consumer, type Probe, type ProbeContext,
+  HitCounter, ProbeError, Uprobes, byPid, countingConsumer, strategyNamed, parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, type ProbeContext,
 } from "../kprobes/index.js";
 
 const HELP = `faultline: x86-64 Linux programs over a demand-paged memory manager
@@ -38,15 +35,22 @@ run options (before PROGRAM):
   --probe SPEC         probe an instruction (repeatable); SPEC is [ret:]PATH:SYMBOL[+OFF]
                        or [ret:]PATH:0xFILEOFFSET (PATH inside --root); at exit one line
                        per probe on stderr: "probe SPEC hits N"
-  --probe-trace        print every probe hit: time, probe, RIP and argument registers
-                       (return probes: the return value)
+  --probe-trace        print every probe hit: time, pid (and tid in a thread), probe,
+                       RIP and argument registers (return probes: the return value)
+  --probe-pid PID      only hits in guest process PID (all its threads) count, trace and
+                       run handlers (repeatable); pids start at 1, the first process's
   --probe-strategy S   how breakpoints get into memory: aops (default: the file's
                        readpage/readpages wrapped), notifier (a hook after every read of
                        every file), preload (patched once at registration), cow (a
                        private copy per process, as Linux's uprobes)
   --pin                with preload: keep the probed pages resident
   --timeout SECONDS    kill the guest after SECONDS (0.001 to 2592000)
-  --max-procs N        most guest processes alive at once (default 256); fork is EAGAIN past it
+  --max-procs N        most guest processes, zombies included (default 128); fork is EAGAIN past it
+  --max-threads N      most guest tasks, threads included (default 4096); clone is EAGAIN past it
+  --time-slice USEC    how long a guest task runs while others wait (10 to 1000000; default 10000)
+  --cpus N             CPUs the guest is told it has (nproc, sched_getaffinity, /proc/cpuinfo,
+                       /sys/devices/system/cpu; 1 to 1024; default: the host's); its threads
+                       still run one at a time
 
 PROGRAM may be an x86-64 ELF file or a #! script; --mem is at least 64K.
 
@@ -65,7 +69,8 @@ export async function main(args: string[]): Promise<number> {
     }
     if (args[0] === "--version") {
       const lib = loadUnicorn();
-      fs.writeSync(1, `faultline 0.1.0, Unicorn ${lib.version} (${lib.source}: ${lib.path})\n`);
+      const patches = lib.source === "build" ? `, patches: ${lib.patches.join(" ") || "none"}` : "";
+      fs.writeSync(1, `faultline 0.1.0, Unicorn ${lib.version} (${lib.source}: ${lib.path}${patches})\n`);
       return 0;
     }
     if (args[0] === "demo") return await runDemo();
@@ -209,13 +214,18 @@ async function runWithStats(program: string, argv: string[], o: RunOptions, stat
   const strace = o.strace ? (line: string) => fs.writeSync(2, line + "\n") : undefined;
   const proc = new Process(sys, { timeoutMs: o.timeoutSeconds * 1000, root: o.root, strace, ignoredSignals: inheritedIgnored() });
   proc.kernel.maxProcs = o.maxProcs;
+  if (o.cpus !== undefined) proc.kernel.cpus = o.cpus;
+  proc.kernel.maxTasks = o.maxThreads;
+  if (o.timeSliceUs !== undefined) proc.kernel.sliceNs = BigInt(o.timeSliceUs) * 1000n;
   let status: ExitStatus;
   let insn = "";
+  let accounts: ProcessAccount[] = [];
   try {
     const args = argBytes(argv);
     const loaded = proc.exec(args[0] ?? program, args, envBytes());
     const probes = await addProbes(proc, o);
     status = await proc.runAsync(loaded.entry, loaded.rsp);
+    accounts = proc.kernel.accounting.all();
     reportProbes(probes);
     if (status.kind === "signaled" && status.signo !== 9 && status.signo !== SIGPIPE) insn = await instructionAt(proc.mm, status.rip);
   } finally {
@@ -227,18 +237,26 @@ async function runWithStats(program: string, argv: string[], o: RunOptions, stat
   if (status.kind === "signaled" && status.signo !== SIGPIPE) {
     const at = status.addr === undefined ? "" : ` at 0x${status.addr.toString(16)}${status.access ? ` (${status.access})` : ""}`;
     const where = insn ? ` (${insn})` : "";
-    fs.writeSync(2, `faultline: ${program}: killed by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}${where}: ${status.detail}\n`);
+    const how = defaultAction(status.signo) === "stop" ? "stopped" : "killed"; // a stop nothing can continue ends the run (Kernel.endStopped)
+    fs.writeSync(2, `faultline: ${program}: ${how} by ${signalName(status.signo)}${at}, rip 0x${status.rip.toString(16)}${where}: ${status.detail}\n`);
   }
-  if (o.stats) fs.writeSync(2, formatStats(sys.counters));
-  if (statsFd !== undefined) fs.writeSync(statsFd, JSON.stringify(sys.counters.snapshot(), null, 2) + "\n");
+  if (o.stats) fs.writeSync(2, formatStats(sys.counters) + formatProcessStats(accounts));
+  if (statsFd !== undefined) fs.writeSync(statsFd, JSON.stringify(statsJson(sys.counters, accounts), null, 2) + "\n");
   return shellStatus(status);
 }
 
-/** Registers the --probe specs and attaches them to `proc`. */
-async function addProbes(proc: Process, o: RunOptions): Promise<{ spec: string; probe: Probe; ret: boolean }[]> {
+/** A --probe of the command line: its spec, and its hits per process (entries, or returns for ret:). */
+interface CliProbe {
+  readonly spec: string;
+  readonly hits: HitCounter;
+}
+
+/** Registers the --probe specs (limited to the --probe-pid processes) and attaches them to `proc`. */
+async function addProbes(proc: Process, o: RunOptions): Promise<CliProbe[]> {
   if (o.probes.length === 0) return [];
   const uprobes = new Uprobes(proc.mm.sys, o.probeStrategy === "aops" && !o.pin ? undefined : strategyNamed(o.probeStrategy, o.pin));
-  const out: { spec: string; probe: Probe; ret: boolean }[] = [];
+  const filter = o.probePids.length > 0 ? byPid(...o.probePids) : undefined;
+  const out: CliProbe[] = [];
   for (const spec of o.probes) {
     const { ret, path, where } = parseProbeSpec(spec);
     let host: string;
@@ -247,27 +265,43 @@ async function addProbes(proc: Process, o: RunOptions): Promise<{ spec: string; 
     } catch (e) {
       throw new ProbeError((e as FaultlineError).code ?? "ENOENT", `--probe ${spec}: ${path}: ${(e as Error).message.replace(/^.*: /, "")}`);
     }
-    const trace = o.probeTrace ? traceLine(spec) : undefined;
-    const consumer: Consumer = ret ? { ret: trace ?? (() => {}) } : { pre: trace };
-    out.push({ spec, ret, probe: await uprobes.register(host, where, consumer, spec) });
+    const hits = new HitCounter();
+    await uprobes.register(host, where, countingConsumer({ counter: hits, ret, filter, then: o.probeTrace ? traceLine(spec) : undefined }), spec);
+    out.push({ spec, hits });
   }
   uprobes.attach(proc);
   return out;
 }
 
-/** A --probe-trace handler printing one line per hit. */
+/** A --probe-trace handler printing one line per hit, with the guest pid of the process that hit (as strace -f's `[pid N]`), and the tid when a thread other than the leader hit. */
 function traceLine(spec: string): (ctx: ProbeContext) => void {
   const hex = (n: number) => `0x${n.toString(16)}`;
   return (ctx) => {
     const t = (Number(ctx.time) / 1e9).toFixed(6);
     const what = ctx.retval !== undefined ? `returned ${hex(ctx.retval)}` : `rip ${hex(ctx.addr)} args ${ctx.args().map(hex).join(" ")}`;
-    fs.writeSync(2, `[${t}] probe ${spec} ${what}\n`);
+    const who = ctx.proc.pid === ctx.proc.tgid ? `pid ${ctx.proc.pid}` : `pid ${ctx.proc.tgid} tid ${ctx.proc.pid}`;
+    fs.writeSync(2, `[${t}] [${who}] probe ${spec} ${what}\n`);
   };
 }
 
-/** One line per probe: "probe SPEC hits N" (for return probes, N counts returns). */
-function reportProbes(probes: { spec: string; probe: Probe; ret: boolean }[]): void {
-  for (const { spec, probe, ret } of probes) fs.writeSync(2, `probe ${spec} hits ${ret ? probe.returns : probe.hits}\n`);
+/**
+ * One line per probe: "probe SPEC hits N" (for return probes, N counts
+ * returns), the total over every process (the --probe-pid ones only, with
+ * that option); when more than one process hit it, one line per process
+ * after it: "probe SPEC pid P hits N", in pid order; and for a process of
+ * which more than one thread hit it, one line per thread after that:
+ * "probe SPEC pid P tid T hits N", in tid order.
+ */
+function reportProbes(probes: CliProbe[]): void {
+  for (const { spec, hits } of probes) {
+    fs.writeSync(2, `probe ${spec} hits ${hits.total}\n`);
+    const per = hits.entries();
+    for (const [pid, n] of per) {
+      if (per.length > 1) fs.writeSync(2, `probe ${spec} pid ${pid} hits ${n}\n`);
+      const threads = hits.threads(pid);
+      if (threads.length > 1) for (const [tid, k] of threads) fs.writeSync(2, `probe ${spec} pid ${pid} tid ${tid} hits ${k}\n`);
+    }
+  }
 }
 
 /** `faultline symbols PATH`: the probe-able functions, one per line: file offset, size, name. */
@@ -278,6 +312,51 @@ function listSymbols(args: string[]): number {
     fs.writeSync(1, `0x${vaddrToOffset(elf, s.value).toString(16).padStart(8, "0")} ${String(s.size).padStart(6)} ${s.name}\n`);
   }
   return 0;
+}
+
+/** The counters per-process --stats shows, in this order (--stats-json has them all). */
+const PROCESS_COLUMNS = [
+  "minorFaults", "majorFaults", "cowFaults", "privateCopies", "anonPages", "pagesRead", "readpageCalls", "readpagesBatches", "faultAroundMapped", "evictions", "signals",
+] as const;
+
+/** How a process ended, in a few characters: its exit code, "SIGNAME" when a signal killed it, "-" while alive. */
+function endOf(a: ProcessAccount): string {
+  if (!a.exit) return "-";
+  return a.exit.kind === "exited" ? String(a.exit.code) : signalName(a.exit.signo);
+}
+
+/**
+ * The per-process section of --stats, when more than one process ran:
+ * one row per process in pid order (pid, ppid, command name, how it ended,
+ * the PROCESS_COLUMNS counters), then a total row, which equals the
+ * table above (every counter's move is charged to the process that ran).
+ * @returns "" for a run of one process
+ */
+export function formatProcessStats(accounts: readonly ProcessAccount[]): string {
+  if (accounts.length < 2) return "";
+  const head = ["pid", "ppid", "comm", "end", ...PROCESS_COLUMNS];
+  const row = (a: ProcessAccount) => [String(a.pid), String(a.ppid), a.comm || "-", endOf(a), ...PROCESS_COLUMNS.map((k) => String(a.counters.values[k] ?? 0))];
+  const sum = (k: string) => accounts.reduce((n, a) => n + (a.counters.values[k] ?? 0), 0);
+  const rows = [head, ...accounts.map(row), ["total", "", `${accounts.length} processes`, "", ...PROCESS_COLUMNS.map((k) => String(sum(k)))]];
+  const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => r.map((v, c) => (c === 2 || c === 3 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join("  ").trimEnd();
+  return `\nper process:\n${rows.map(line).join("\n")}\n`;
+}
+
+/**
+ * What --stats-json writes: the run's totals as MmCounters.snapshot() has
+ * them (top-level fields), and `processes`, one object per process in
+ * pid order: pid, ppid, comm, exit ({ code } or { signal }, null while
+ * alive), counters (every counter, and its readpagesHistogram).
+ */
+export function statsJson(c: MmCounters, accounts: readonly ProcessAccount[]): Record<string, unknown> {
+  const exit = (a: ProcessAccount) => (!a.exit ? null : a.exit.kind === "exited" ? { code: a.exit.code } : { signal: signalName(a.exit.signo) });
+  return {
+    ...c.snapshot(),
+    processes: accounts.map((a) => ({
+      pid: a.pid, ppid: a.ppid, comm: a.comm, exit: exit(a), counters: { ...a.counters.values, readpagesHistogram: { ...a.counters.readpagesHistogram } },
+    })),
+  };
 }
 
 /** The counters as an aligned two-column table. */

@@ -1,6 +1,7 @@
 /** Command-line parsing for `faultline` (no dependency: the grammar is small). */
 import * as fs from "node:fs";
 import { FaultlineError } from "../lib/errors.js";
+import { MAX_CPUS, MAX_TASKS } from "../emu/index.js";
 import { MIN_RAM_PAGES, PAGE_SIZE } from "../mm/index.js";
 
 /** A usage error: exit status 2 with a one-line message. */
@@ -20,6 +21,8 @@ export interface RunOptions {
   probes: string[];
   /** Print each probe hit on stderr. */
   probeTrace: boolean;
+  /** Guest pids the probes' handlers, traces and counts are limited to (--probe-pid, repeatable); empty = every process. */
+  probePids: number[];
   /** How breakpoints are inserted: aops, notifier, preload, cow. */
   probeStrategy: string;
   /** With preload: keep probed pages resident. */
@@ -38,6 +41,12 @@ export interface RunOptions {
   timeoutSeconds: number;
   /** Most guest processes alive at once (fork is EAGAIN past it, cf. RLIMIT_NPROC). */
   maxProcs: number;
+  /** The CPUs the guest is told it has (--cpus), or undefined for the host's count. */
+  cpus: number | undefined;
+  /** Most guest tasks (threads included) alive at once (--max-threads; clone is EAGAIN past it, cf. threads-max). */
+  maxThreads: number;
+  /** The scheduler's time slice in microseconds (--time-slice), or undefined for the default (10 ms). */
+  timeSliceUs: number | undefined;
 }
 
 /**
@@ -53,12 +62,15 @@ export const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
 
 /**
  * Default --max-procs: each guest process has its own engine (a few MB of
- * host memory), so far fewer than Linux's RLIMIT_NPROC; a fork bomb gets EAGAIN.
+ * host memory) and reserves 512 GiB of host address space (mm's TASK_SIZE),
+ * of which a 47-bit host has room for about 230: 128 stays well inside, so
+ * a fork bomb gets EAGAIN (RLIMIT_NPROC's errno), not the ENOMEM of a host
+ * that ran out of room.
  */
-export const DEFAULT_MAX_PROCS = 256;
+export const DEFAULT_MAX_PROCS = 128;
 
 export const DEFAULT_RUN: RunOptions = {
-  root: "/", strace: false, probes: [], probeTrace: false, probeStrategy: "aops", pin: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0, maxProcs: DEFAULT_MAX_PROCS,
+  root: "/", strace: false, probes: [], probeTrace: false, probePids: [], probeStrategy: "aops", pin: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0, maxProcs: DEFAULT_MAX_PROCS, cpus: undefined, maxThreads: MAX_TASKS, timeSliceUs: undefined,
 };
 
 /**
@@ -137,12 +149,47 @@ function parseCount(text: string, what: string): number {
 }
 
 /**
+ * A CPU count from 1 to MAX_CPUS (--cpus).
+ * @throws UsageError for anything else
+ */
+function parseCpus(text: string, what: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > MAX_CPUS) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_CPUS}`);
+  return Number(text);
+}
+
+/** The shortest and longest --time-slice, in microseconds. */
+export const MIN_SLICE_US = 10, MAX_SLICE_US = 1_000_000;
+
+/**
+ * A time slice in whole microseconds, MIN_SLICE_US to MAX_SLICE_US (--time-slice).
+ * @throws UsageError for anything else
+ */
+function parseSlice(text: string, what: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < MIN_SLICE_US || Number(text) > MAX_SLICE_US) {
+    throw new UsageError(`${what}: ${JSON.stringify(text)} is not a whole number of microseconds from ${MIN_SLICE_US} to ${MAX_SLICE_US}`);
+  }
+  return Number(text);
+}
+
+/** Largest pid a guest can have (cf. PID_MAX_LIMIT, 4194304). */
+export const MAX_PID = 4 * 1024 * 1024;
+
+/**
+ * A guest pid, 1 to MAX_PID (--probe-pid).
+ * @throws UsageError for anything else
+ */
+function parsePid(text: string, what: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > MAX_PID) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a pid from 1 to ${MAX_PID}`);
+  return Number(text);
+}
+
+/**
  * Splits `run` arguments into options and the program with its arguments.
  * Options must come before PROGRAM.
  * @throws UsageError for unknown options or missing values
  */
 export function parseRun(args: string[]): { options: RunOptions; program: string; argv: string[] } {
-  const o: RunOptions = { ...DEFAULT_RUN, probes: [] };
+  const o: RunOptions = { ...DEFAULT_RUN, probes: [], probePids: [] };
   let k = 0;
   const value = (name: string): string => {
     const v = args[++k];
@@ -159,17 +206,22 @@ export function parseRun(args: string[]): { options: RunOptions; program: string
       case "--strace": o.strace = true; break;
       case "--probe": o.probes.push(value(a)); break;
       case "--probe-trace": o.probeTrace = true; break;
+      case "--probe-pid": o.probePids.push(parsePid(value(a), a)); break;
       case "--probe-strategy": o.probeStrategy = value(a); break;
       case "--pin": o.pin = true; break;
       case "--root": o.root = parseRoot(value(a)); break;
       case "--stats-json": o.statsJson = value(a); break;
       case "--timeout": o.timeoutSeconds = parseTimeout(value(a)); break;
       case "--max-procs": o.maxProcs = parseCount(value(a), a); break;
+      case "--cpus": o.cpus = parseCpus(value(a), a); break;
+      case "--max-threads": o.maxThreads = parseCount(value(a), a); break;
+      case "--time-slice": o.timeSliceUs = parseSlice(value(a), a); break;
       case "--": k++; break;
       default: throw new UsageError(`unknown option ${a} (see faultline --help)`);
     }
     if (a === "--") break;
   }
   if (k >= args.length) throw new UsageError("run: missing PROGRAM (see faultline --help)");
+  if (o.probePids.length > 0 && o.probes.length === 0) throw new UsageError("--probe-pid: no --probe to limit");
   return { options: o, program: args[k], argv: args.slice(k) };
 }

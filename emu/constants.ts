@@ -42,6 +42,10 @@ export const Reg = {
   XMM0: 122,
   R8: 106, R9: 107, R10: 108, R11: 109, R12: 110, R13: 111, R14: 112, R15: 113,
   FPCW: 246, FPTAG: 247, MSR: 248, MXCSR: 249, FS_BASE: 250, GS_BASE: 251,
+  /** The descriptor-table and task registers, written as a struct uc_x86_mmr (emu/segments.ts). */
+  GDTR: 243, TR: 245,
+  /** The last x87 instruction's address (env->fpip; 2.1 tracks it, 2.0.1 leaves it 0). */
+  FIP: 254,
 } as const;
 
 /** Names of the uc_err values, index = number (cf. uc_err in unicorn.h). */
@@ -57,7 +61,7 @@ export const UC_ERR_NAMES = [
 export const CR0_PE = 1 << 0, CR0_MP = 1 << 1, CR0_EM = 1 << 2, CR0_WP = 1 << 16, CR0_PG = 0x80000000;
 export const CR4_PAE = 1 << 5, CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10;
 export const MSR_EFER = 0xc0000080;
-export const EFER_NXE = 1 << 11;
+export const EFER_NXE = 1 << 11, EFER_SCE = 1 << 0;
 /** EFLAGS.TF, the trap flag (single-step). */
 export const EFLAGS_TF = 1 << 8;
 

@@ -8,13 +8,27 @@
  * values are written to eight registers through the API, the process's
  * [heap] is searched for them, and the one match is proven by writing a
  * register through the API and seeing the memory change, and the other way
- * round. Field offsets come from the saved-context experiment in
- * exception-state.ts. Any doubt and the engine keeps using the API.
+ * round. The first engine's search also teaches where the state lies from
+ * the engine's handle (a pointer in uc_struct plus an offset); later engines
+ * (one per guest process) follow that path instead of searching, and the
+ * same proofs hold it to account. Field offsets come from the saved-context
+ * experiment in exception-state.ts. Any doubt and the engine keeps using the API.
  *
  * Only fields QEMU keeps as plain values are touched: the general
  * registers, RIP, CR2, the exception-state and error-code ints, and the TF
  * bit of EFLAGS (the arithmetic flags live elsewhere, computed lazily; they
  * are read through the API).
+ *
+ * The x87/SSE state (for signal frames, fork) is found the same way, field
+ * by field (see {@link locateFpu}): TOP, FSW, FCW, the eight tag bytes, the
+ * eight 80-bit registers, MXCSR and XMM0-15, each by a sequence of values
+ * written through the API and seen in memory, then proven the other way
+ * (written in memory, read back through the API). FCW and MXCSR are only
+ * read directly: QEMU derives its softfloat state (rounding, precision,
+ * flush-to-zero) from them in cpu_set_fpuc()/cpu_set_mxcsr(), so a change
+ * goes through the API, which calls those (and an unchanged value, the
+ * common case, costs nothing). When any FPU field cannot be proven the view
+ * keeps its other parts and the FPU goes through the API.
  */
 import * as fs from "node:fs";
 import { hostSearch, viewAt } from "../lib/hostmem.js";
@@ -26,6 +40,45 @@ import type { ContextLayout } from "./exception-state.js";
 const FIRST_EIGHT = [Reg.RAX, Reg.RCX, Reg.RDX, Reg.RBX, Reg.RSP, Reg.RBP, Reg.RSI, Reg.RDI];
 const TF = 0x100;
 
+/** FCW, FSW, FTW, MXCSR, FIP: the x87/SSE control registers as the API names them (16-, 16-, 16-, 32-, 64-bit). */
+export const FPU_CTL_REGS = new Int32Array([Reg.FPCW, Reg.FPSW, Reg.FPTAG, Reg.MXCSR, Reg.FIP]);
+/** The x87 registers R0-R7 by physical number (ST(i) is R((TOP + i) & 7)), 10 bytes each. */
+export const FP_REGS = new Int32Array(8).map((_, k) => Reg.FP0 + k);
+/** XMM0-15, 16 bytes each. */
+export const XMM_REGS = new Int32Array(16).map((_, k) => Reg.XMM0 + k);
+/** FCW and MXCSR after FNINIT / at power-on (cf. fpstate_init_fxstate). */
+export const FCW_DEFAULT = 0x37f, MXCSR_DEFAULT = 0x1f80;
+/** sizeof the FXSAVE image. */
+export const FXSAVE_SIZE = 512;
+/** Word (u32) offsets in the FXSAVE image of ST0 and XMM0 (cf. struct fxregs_state). */
+const FX_ST_WORD = 8, FX_XMM_WORD = 40;
+/** The MXCSR bits this CPU supports, as FXSAVE reports them (cf. mxcsr_feature_mask). */
+const MXCSR_MASK = 0xffff;
+/** FSW's TOP field (bits 11-13). */
+const FSW_TOP = 0x3800;
+
+/** Byte offsets from the CPU state's start (RAX) of its x87/SSE fields (cf. CPUX86State), found by locateFpu. */
+interface FpuOffsets {
+  /** fpstt: TOP, a 32-bit int. */
+  readonly top: number;
+  /** fpus: FSW without TOP, 16-bit. */
+  readonly fsw: number;
+  /** fpuc: FCW, 16-bit (read only: writes go through the API). */
+  readonly fcw: number;
+  /** fptags[8]: one byte per physical register, 1 = empty. */
+  readonly tags: number;
+  /** fpregs[0]: R0 as floatx80 (64-bit mantissa, then 16-bit sign and exponent), and the stride to R1. */
+  readonly st: number;
+  readonly stStride: number;
+  /** fpip: the last x87 instruction's address, 64-bit. */
+  readonly fip: number;
+  /** mxcsr, 32-bit (read only: writes go through the API). */
+  readonly mxcsr: number;
+  /** xmm_regs[0] (its low 16 bytes are XMM0), and the stride to XMM1. */
+  readonly xmm: number;
+  readonly xmmStride: number;
+}
+
 export class CpuView {
   private readonly u32: Uint32Array;
   private readonly i32: Int32Array;
@@ -34,8 +87,10 @@ export class CpuView {
   private readonly cr232: number;
   private readonly err32: number;
   private readonly oldExc32: number[];
+  /** The x87/SSE fields, when they were found and proven (else undefined: the FPU goes through the API). */
+  private fpu: FpuFields | undefined;
 
-  private constructor(readonly env: number, layout: ContextLayout) {
+  private constructor(readonly env: number, layout: ContextLayout, private readonly engine: Engine) {
     const base = layout.rax;
     const span = Math.max(...layout.oldException, layout.errorCode, layout.cr2, layout.eflags) - base + 16;
     const ab = viewAt(env, span);
@@ -58,10 +113,16 @@ export class CpuView {
     const salt = BigInt(Math.floor(Math.random() * 0xffff)) << 16n;
     FIRST_EIGHT.forEach((_, i) => pattern.writeBigUInt64LE(0x6a5f_0000_0000_0000n | salt | BigInt(i * 0x101), i * 8));
     FIRST_EIGHT.forEach((id, i) => engine.writeReg(id, pattern.readBigUInt64LE(i * 8)));
-    const found = searchHeap(pattern, engine.handle);
+    const heap = heapRange();
+    const known = learnedPaths.get(engine.lib);
+    let found = known && heap ? followPaths(engine.handle, known, heap, pattern) : [];
+    if (found.length !== 1) {
+      found = heap ? searchHeap(pattern, engine.handle, heap) : [];
+      if (found.length === 1 && heap && !known) learnedPaths.set(engine.lib, learnPaths(engine.handle, found[0], heap));
+    }
     FIRST_EIGHT.forEach((id) => engine.writeReg(id, 0));
     if (found.length !== 1) return undefined;
-    const view = new CpuView(found[0], layout);
+    const view = new CpuView(found[0], layout, engine);
     // Prove it both ways, and that RIP sits where the experiment said.
     engine.writeReg(Reg.RAX, 0x1234_5678);
     if (view.u32[0] !== 0x1234_5678) return undefined;
@@ -71,7 +132,114 @@ export class CpuView {
     engine.writeReg(Reg.RAX, 0);
     engine.writeReg(Reg.RIP, 0x7777_1000);
     if (view.rip !== 0x7777_1000) return undefined;
+    view.findFpu(layout);
     return view;
+  }
+
+  /**
+   * Locates and proves the FPU fields (see locateFpu), leaving the FPU
+   * state as it was. On failure the FPU stays on the API path.
+   */
+  private findFpu(layout: ContextLayout): void {
+    const e = this.engine;
+    const span = Number(e.lib.fn.uc_context_size(e.handle)) - layout.rax;
+    if (!(span > 0)) return;
+    const ctl = e.readRegBlock(FPU_CTL_REGS, 8).slice(), st = e.readRegBlock(FP_REGS, 16).slice(), xmm = e.readRegBlock(XMM_REGS, 16).slice();
+    try {
+      const buf = viewAt(this.env, span & ~3);
+      const win = new DataView(buf);
+      const at = locateFpu(e, win);
+      if (at && proveFpu(e, win, at)) this.fpu = new FpuFields(buf, at);
+    } finally {
+      e.writeRegBlock(FPU_CTL_REGS, 8, ctl);
+      e.writeRegBlock(FP_REGS, 16, st);
+      e.writeRegBlock(XMM_REGS, 16, xmm);
+    }
+  }
+
+  /** Whether the x87/SSE state is seen directly (else use the API). */
+  get hasFpu(): boolean {
+    return this.fpu !== undefined;
+  }
+
+  /**
+   * Writes the whole 512-byte FXSAVE image of the live state into `dst`
+   * (128 words; 64-bit layout: FCW, FSW, abridged FTW, FIP, MXCSR,
+   * MXCSR_MASK, ST0-7, XMM0-15, everything else zero), as the API path of
+   * saveFxsave (signal/frame.ts) does. Precondition: hasFpu.
+   */
+  fxsave(dst: Uint32Array): void {
+    const f = this.fpu!, u32 = f.u32, u16 = f.u16, u8 = f.u8;
+    dst.fill(0);
+    const top = u32[f.top] & 7;
+    let abridged = 0;
+    for (let r = 0; r < 8; r++) if (u8[f.tags + r] === 0) abridged |= 1 << r;
+    dst[0] = u16[f.fcw] | (((u16[f.fsw] & ~FSW_TOP) | (top << 11)) << 16);
+    dst[1] = abridged;
+    dst[2] = u32[f.fip];
+    dst[3] = u32[f.fip + 1];
+    dst[6] = u32[f.mxcsr];
+    dst[7] = MXCSR_MASK;
+    for (let i = 0; i < 8; i++) {
+      const s = f.st[(top + i) & 7], d = FX_ST_WORD + 4 * i;
+      dst[d] = u32[s];
+      dst[d + 1] = u32[s + 1];
+      dst[d + 2] = u16[2 * s + 4];
+    }
+    for (let k = 0; k < 16; k++) copy4(dst, FX_XMM_WORD + 4 * k, u32, f.xmm[k]);
+  }
+
+  /**
+   * Loads the FXSAVE image `src` (128 words) into the live state (cf.
+   * fxrstor), FCW and MXCSR through the API when they change.
+   * Precondition: hasFpu; the caller has checked MXCSR's reserved bits.
+   */
+  fxrstor(src: Uint32Array): void {
+    const f = this.fpu!, u32 = f.u32, u16 = f.u16, u8 = f.u8;
+    const fsw = src[0] >>> 16, top = (fsw >> 11) & 7, abridged = src[1] & 0xff;
+    u32[f.top] = top;
+    u16[f.fsw] = fsw & ~FSW_TOP;
+    for (let r = 0; r < 8; r++) u8[f.tags + r] = abridged & (1 << r) ? 0 : 1;
+    u32[f.fip] = src[2];
+    u32[f.fip + 1] = src[3];
+    for (let i = 0; i < 8; i++) {
+      const t = f.st[(top + i) & 7], s = FX_ST_WORD + 4 * i;
+      u32[t] = src[s];
+      u32[t + 1] = src[s + 1];
+      u16[2 * t + 4] = src[s + 2];
+    }
+    for (let k = 0; k < 16; k++) copy4(u32, f.xmm[k], src, FX_XMM_WORD + 4 * k);
+    this.setControl(src[0] & 0xffff, src[6]);
+  }
+
+  /**
+   * The FPU a signal handler starts with (cf. fpu__clear_user_states): FCW
+   * and MXCSR at their defaults, FSW, TOP and FIP zero, every tag empty,
+   * XMM0-15 zero; the x87 registers keep their bits, as after FNINIT.
+   * Precondition: hasFpu.
+   */
+  fpuInit(): void {
+    const f = this.fpu!, u32 = f.u32, u8 = f.u8;
+    u32[f.top] = 0;
+    f.u16[f.fsw] = 0;
+    for (let r = 0; r < 8; r++) u8[f.tags + r] = 1;
+    u32[f.fip] = 0;
+    u32[f.fip + 1] = 0;
+    for (let k = 0; k < 16; k++) {
+      const t = f.xmm[k];
+      u32[t] = 0;
+      u32[t + 1] = 0;
+      u32[t + 2] = 0;
+      u32[t + 3] = 0;
+    }
+    this.setControl(FCW_DEFAULT, MXCSR_DEFAULT);
+  }
+
+  /** Sets FCW and MXCSR through the API (see the file comment), each only when it changes. */
+  private setControl(fcw: number, mxcsr: number): void {
+    const f = this.fpu!;
+    if (f.u16[f.fcw] !== fcw) this.engine.writeReg(Reg.FPCW, fcw);
+    if (f.u32[f.mxcsr] !== mxcsr >>> 0) this.engine.writeReg(Reg.MXCSR, mxcsr >>> 0);
   }
 
   get rip(): number {
@@ -92,6 +260,22 @@ export class CpuView {
   setGpr(i: number, v: number): void {
     this.u32[2 * i] = v % 0x100000000;
     this.u32[2 * i + 1] = Math.floor(v / 0x100000000);
+  }
+
+  /** Puts the general registers numbered `order` (full 64 bits each) at dst[off], dst[off + 8], ... little-endian. */
+  saveGprs(dst: DataView, off: number, order: readonly number[]): void {
+    for (let k = 0; k < order.length; k++) {
+      dst.setUint32(off + 8 * k, this.u32[2 * order[k]], true);
+      dst.setUint32(off + 8 * k + 4, this.u32[2 * order[k] + 1], true);
+    }
+  }
+
+  /** Loads the general registers numbered `order` from src[off], src[off + 8], ... (the inverse of saveGprs). */
+  loadGprs(src: DataView, off: number, order: readonly number[]): void {
+    for (let k = 0; k < order.length; k++) {
+      this.u32[2 * order[k]] = src.getUint32(off + 8 * k, true);
+      this.u32[2 * order[k] + 1] = src.getUint32(off + 8 * k + 4, true);
+    }
   }
 
   /** General register `i` as 32-bit halves into out[0] (low) and out[1] (high). */
@@ -120,15 +304,224 @@ export class CpuView {
   }
 }
 
+/** Copies the four words from[s..s+3] to to[t..t+3] (one XMM register). */
+function copy4(to: Uint32Array, t: number, from: Uint32Array, s: number): void {
+  to[t] = from[s];
+  to[t + 1] = from[s + 1];
+  to[t + 2] = from[s + 2];
+  to[t + 3] = from[s + 3];
+}
+
+/**
+ * The proven FPU fields as typed views of the CPU state and indices into
+ * them (element, not byte, numbers), made once so that the signal path
+ * does only element loads and stores.
+ */
+class FpuFields {
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly u32: Uint32Array;
+  /** u32 index of TOP; u16 indices of FSW and FCW; u8 index of the tag bytes; u32 index of FIP and MXCSR. */
+  readonly top: number;
+  readonly fsw: number;
+  readonly fcw: number;
+  readonly tags: number;
+  readonly fip: number;
+  readonly mxcsr: number;
+  /** u32 index of each physical x87 register R0-R7 (mantissa; the sign and exponent are u16 2 * i + 4). */
+  readonly st: Int32Array;
+  /** u32 index of each XMM register. */
+  readonly xmm: Int32Array;
+
+  constructor(buf: ArrayBuffer, at: FpuOffsets) {
+    this.u8 = new Uint8Array(buf);
+    this.u16 = new Uint16Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.top = at.top >> 2;
+    this.fsw = at.fsw >> 1;
+    this.fcw = at.fcw >> 1;
+    this.tags = at.tags;
+    this.fip = at.fip >> 2;
+    this.mxcsr = at.mxcsr >> 2;
+    this.st = new Int32Array(8).map((_, r) => (at.st + r * at.stStride) >> 2);
+    this.xmm = new Int32Array(16).map((_, k) => (at.xmm + k * at.xmmStride) >> 2);
+  }
+}
+
+/** One step of a field search: a write through the API, and the bytes it must leave in the field. */
+interface Probe {
+  readonly write: () => void;
+  readonly want: Uint8Array;
+}
+
+/**
+ * The one offset in `win`, a multiple of `align`, whose bytes equal each
+ * step's `want` after that step's write; -1 when none or several do.
+ */
+function locate(win: DataView, align: number, steps: readonly Probe[]): number {
+  let at: number[] | undefined;
+  for (const s of steps) {
+    s.write();
+    const w = s.want;
+    const hit = (o: number) => {
+      for (let k = 0; k < w.length; k++) if (win.getUint8(o + k) !== w[k]) return false;
+      return true;
+    };
+    if (at === undefined) {
+      at = [];
+      for (let o = 0; o + w.length <= win.byteLength; o += align) if (hit(o)) at.push(o);
+    } else {
+      at = at.filter(hit);
+    }
+  }
+  return at?.length === 1 ? at[0] : -1;
+}
+
+/** Little-endian bytes of `v` (an integer below 2^53) in `n` bytes. */
+function le(v: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let k = 0; k < n; k++, v = Math.floor(v / 256)) out[k] = v % 256;
+  return out;
+}
+
+/** `n` random bytes, none zero (so a pattern never matches cleared memory). */
+function randomBytes(n: number): Uint8Array {
+  return new Uint8Array(n).map(() => 1 + Math.floor(Math.random() * 255));
+}
+
+/**
+ * Finds the x87/SSE fields in the CPU state `win` (from RAX on), each by
+ * values written through the API that it must then hold: FSW's TOP and
+ * rest, FCW, the tag bytes (FTW), MXCSR, and every x87 and XMM register
+ * (random bytes, twice). Registers must sit at a constant stride.
+ * Clobbers the FPU state (the caller saves and restores it).
+ * @returns the offsets, or undefined when any field is not found exactly once
+ */
+function locateFpu(e: Engine, win: DataView): FpuOffsets | undefined {
+  const word = (id: number, v: number, n: number): Probe => ({ write: () => e.writeReg(id, v), want: le(v, n) });
+  const fsw = (top: number, rest: number) => (top << 11) | rest;
+  // FSW through the API: TOP goes to fpstt, the other bits to fpus.
+  const topSteps = [5, 2, 6].map((t, k) => ({ write: () => e.writeReg(Reg.FPSW, fsw(t, 0x41 + k)), want: le(t, 4) }));
+  const fswSteps = [5, 2, 6].map((t, k) => ({ write: () => e.writeReg(Reg.FPSW, fsw(t, 0x41 + k)), want: le(0x41 + k, 2) }));
+  // FTW through the API: tag 3 (empty) becomes fptags[r] = 1, anything else 0.
+  const tagSteps = [0xc3c3, 0x3c3c, 0xfff0].map((t) => ({
+    write: () => e.writeReg(Reg.FPTAG, t),
+    want: new Uint8Array(8).map((_, r) => (((t >> (2 * r)) & 3) === 3 ? 1 : 0)),
+  }));
+  const top = locate(win, 4, topSteps), fswAt = locate(win, 2, fswSteps), tags = locate(win, 1, tagSteps);
+  const fcw = locate(win, 2, [0x027f, 0x0e7f, 0x0c7f].map((v) => word(Reg.FPCW, v, 2)));
+  const mxcsr = locate(win, 4, [0x9fc0, 0x3f81, 0x7fa2].map((v) => word(Reg.MXCSR, v, 4)));
+  const fip = locate(win, 4, [0, 1].map(() => word(Reg.FIP, 0x1000 + Math.floor(Math.random() * 2 ** 46), 8)));
+  const regs = (ids: Int32Array, size: number, valueSize: number, align: number): number[] =>
+    Array.from(ids, (id) => locate(win, align, [0, 1].map(() => {
+      const want = randomBytes(valueSize);
+      const buf = new Uint8Array(size);
+      buf.set(want);
+      return { write: () => e.writeRegBlock(new Int32Array([id]), size, buf), want };
+    })));
+  const st = regs(FP_REGS, 16, 10, 8), xmm = regs(XMM_REGS, 16, 16, 8);
+  const stride = (at: number[]) => (at.every((o, k) => o >= 0 && o - at[0] === k * (at[1] - at[0])) ? at[1] - at[0] : -1);
+  const stStride = stride(st), xmmStride = stride(xmm);
+  if ([top, fswAt, tags, fcw, mxcsr, fip].some((o) => o < 0) || stStride < 10 || xmmStride < 16) return undefined;
+  return { top, fsw: fswAt, fcw, tags, st: st[0], stStride, fip, mxcsr, xmm: xmm[0], xmmStride };
+}
+
+/**
+ * The other direction: values written into the fields in memory must read
+ * back through the API (FSW with TOP, which registers the tags call empty,
+ * FIP, the x87 and XMM registers). Clobbers the FPU state.
+ */
+function proveFpu(e: Engine, win: DataView, f: FpuOffsets): boolean {
+  win.setUint32(f.fip, 0x5a5a_1234, true);
+  win.setUint32(f.fip + 4, 0x7e, true);
+  if (e.readReg(Reg.FIP) !== 0x7e_5a5a_1234) return false;
+  win.setUint32(f.top, 3, true);
+  win.setUint16(f.fsw, 0x0042, true);
+  // (readReg of a 16-bit register leaves the scratch's upper bytes as they were: mask.)
+  if ((e.readReg(Reg.FPSW) & 0xffff) !== ((3 << 11) | 0x42)) return false;
+  const empty = [1, 0, 1, 1, 0, 0, 1, 0];
+  empty.forEach((t, r) => win.setUint8(f.tags + r, t));
+  const ftw = e.readReg(Reg.FPTAG) & 0xffff;
+  if (empty.some((t, r) => (((ftw >> (2 * r)) & 3) === 3) !== (t === 1))) return false;
+  const check = (ids: Int32Array, at: number, stride: number, n: number): boolean => {
+    const want = randomBytes(ids.length * n);
+    for (let k = 0; k < ids.length; k++) for (let b = 0; b < n; b++) win.setUint8(at + k * stride + b, want[k * n + b]);
+    const got = e.readRegBlock(ids, 16);
+    for (let k = 0; k < ids.length; k++) for (let b = 0; b < n; b++) if (got[k * 16 + b] !== want[k * n + b]) return false;
+    return true;
+  };
+  return check(FP_REGS, f.st, f.stStride, 10) && check(XMM_REGS, f.xmm, f.xmmStride, 16);
+}
+
+/**
+ * Where, from an engine's handle, a library keeps the CPU state: the handle
+ * (uc_struct) holds a pointer at `offset` (its `cpu`, or another pointer into
+ * the same allocation), and the state starts `delta` bytes past where it points.
+ */
+interface PointerPath {
+  /** Byte offset of the pointer inside the handle's structure. */
+  readonly offset: number;
+  /** Bytes from the pointed-to address to the CPU state. */
+  readonly delta: number;
+}
+
+/**
+ * Candidate paths per library, learned from the first engine whose state the
+ * heap search found (a fact of the library's build, like exception-state's
+ * layouts): later engines follow them instead of searching the heap, which
+ * cost ~65 ms per engine (each process has one). Every candidate is still
+ * proven on each engine (the pattern read back, then CpuView.find's two-way proof).
+ */
+const learnedPaths = new Map<Engine["lib"], readonly PointerPath[]>();
+
+/** How far into the handle's structure pointers are looked for, and how far past one the state may start. */
+const HANDLE_SPAN = 16 << 10, MAX_DELTA = 1 << 20;
+
+/** The pointers in the first HANDLE_SPAN bytes of `handle` that land at most MAX_DELTA below `env` (all candidates). */
+function learnPaths(handle: number, env: number, heap: HeapRange): PointerPath[] {
+  if (handle < heap.start || handle + 8 > heap.end) return [];
+  const words = new BigUint64Array(viewAt(handle, Math.min(HANDLE_SPAN, heap.end - handle) & ~7));
+  const out: PointerPath[] = [];
+  words.forEach((w, k) => {
+    const delta = env - Number(w);
+    if (delta >= 0 && delta < MAX_DELTA && delta % 8 === 0) out.push({ offset: k * 8, delta });
+  });
+  return out;
+}
+
+/** The addresses the known paths lead to from `handle` that hold `pattern` (each read only inside the heap). */
+function followPaths(handle: number, paths: readonly PointerPath[], heap: HeapRange, pattern: Buffer): number[] {
+  const hits = new Set<number>();
+  for (const p of paths) {
+    if (handle + p.offset + 8 > heap.end) continue;
+    const env = Number(new BigUint64Array(viewAt(handle + p.offset, 8))[0]) + p.delta;
+    if (env < heap.start || env + pattern.length > heap.end) continue;
+    if (Buffer.from(viewAt(env, pattern.length)).equals(pattern)) hits.add(env);
+  }
+  return [...hits];
+}
+
+/** The host process's [heap] segment. */
+interface HeapRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** This process's [heap] from /proc/self/maps, or undefined. */
+function heapRange(): HeapRange | undefined {
+  const line = fs.readFileSync("/proc/self/maps", "utf8").split("\n").find((l) => l.endsWith("[heap]"));
+  if (!line) return undefined;
+  const [start, end] = line.split(" ")[0].split("-").map((x) => parseInt(x, 16));
+  return { start, end };
+}
+
 /**
  * Addresses in this process's [heap] where `pattern` occurs: first near the
  * engine's handle (the CPU state is allocated right after it), then, if
  * that finds nothing, the whole heap (which grows with every engine made).
  */
-function searchHeap(pattern: Buffer, near: number): number[] {
-  const line = fs.readFileSync("/proc/self/maps", "utf8").split("\n").find((l) => l.endsWith("[heap]"));
-  if (!line) return [];
-  const [a, b] = line.split(" ")[0].split("-").map((x) => parseInt(x, 16));
+function searchHeap(pattern: Buffer, near: number, heap: HeapRange): number[] {
+  const a = heap.start, b = heap.end;
   const scan = (lo: number, hi: number): number[] => hostSearch(lo, hi - lo, pattern).filter((x) => x % 8 === 0);
   if (near >= a && near < b) {
     const local = scan(Math.max(a, near - (4 << 20)), Math.min(b, near + (16 << 20)));

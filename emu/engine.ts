@@ -6,7 +6,7 @@
  */
 import koffi from "koffi";
 import { UnicornError } from "../lib/errors.js";
-import { HostRegion } from "../lib/hostmem.js";
+import { HostRegion, anonExecMappings, discardHostPages } from "../lib/hostmem.js";
 import {
   Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
   UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_QUERY_TIMEOUT, UC_X86_INS_SYSCALL, ucCtlWrite,
@@ -73,6 +73,11 @@ export class Engine {
   cpu: CpuView | undefined;
   /** koffi-registered callbacks, kept alive while the engine may call them. */
   private readonly callbacks: unknown[] = [];
+  /**
+   * Unicorn 2.0.x only (see trimCodeBuffer): the anonymous executable host mappings that existed before this
+   * engine made its translation buffer, until the buffer is found; then the buffer itself. Undefined on other versions.
+   */
+  private codeBuffer: { readonly before: Map<number, number> } | { readonly start: number; readonly len: number } | undefined;
   /** An exception thrown by a hook during run() (any value, even undefined); rethrown when run() returns. */
   private pending: unknown = undefined;
   private hasPending = false;
@@ -88,8 +93,33 @@ export class Engine {
     this.i32 = new Int32Array(view.buffer, view.byteOffset, 1024);
     this.u64 = new BigUint64Array(view.buffer, view.byteOffset, 512);
     for (let i = 0; i < BATCH_MAX; i++) this.u64[PTRS / 8 + i] = BigInt(this.scratch.addr + VALS + i * 8);
+    if (lib.versionNumber >>> 16 === 0x0200) this.codeBuffer = { before: anonExecMappings() };
     this.check("uc_open", lib.fn.uc_open(UC_ARCH_X86, UC_MODE_64, this.scratch.addr + OUT));
     this.uc = Number(this.u64[OUT / 8]);
+  }
+
+  /**
+   * Unicorn 2.0.x's whole-buffer flush (UC_CTL_TB_FLUSH) leaves all of its
+   * 1 GiB translation buffer resident, in zeros (measured: ~1 GiB RSS per
+   * engine after its first flush, which runs a fork-heavy guest or a test
+   * suite out of memory; 2.1.x does not). After a flush only the buffer's
+   * first page holds anything (the prologue), so all but its first 2 MiB is
+   * given back to the host: it reads as the zeros it held, and is faulted in
+   * again as translation reaches it. The buffer is the one anonymous
+   * executable mapping of at least 256 MiB that appeared since this engine
+   * was opened. No-op on other versions.
+   */
+  private trimCodeBuffer(): void {
+    const KEEP = 2 * 1024 * 1024;
+    let b = this.codeBuffer;
+    if (b === undefined) return;
+    if ("before" in b) {
+      const before = b.before;
+      const found = [...anonExecMappings()].find(([start, len]) => before.get(start) !== len && len >= 256 * 1024 * 1024);
+      if (!found) return;
+      b = this.codeBuffer = { start: found[0], len: found[1] };
+    }
+    discardHostPages(b.start + KEEP, b.len - KEEP);
   }
 
   /** The native handle as a number, for the few callers that talk to the library directly (exception-state). */
@@ -318,6 +348,7 @@ export class Engine {
     this.hasPending = false;
     const until = opts.until ?? 0xffffffffffffffffn;
     const err = this.lib.fn.uc_emu_start(this.uc, begin, until, opts.timeoutUs ?? 0, opts.count ?? 0);
+
     if (this.hasPending) {
       const pending = this.pending;
       this.pending = undefined;
@@ -349,6 +380,7 @@ export class Engine {
   /** Drops all translated code (cf. UC_CTL_TB_FLUSH). */
   flushCode(): void {
     this.check("uc_ctl", this.lib.fn.uc_ctl(this.uc, ucCtlWrite(UC_CTL_TB_FLUSH, 0)));
+    this.trimCodeBuffer();
   }
 
   /**

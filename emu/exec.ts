@@ -229,10 +229,17 @@ function pointOfNoReturn(p: Process, prepared: PreparedExec): void {
 
 /** pointOfNoReturn's steps, in begin_new_exec's order. */
 function newImage(p: Process, prepared: PreparedExec): void {
-  const engine = p.engine;
+  p.deThread(); // cf. begin_new_exec's de_thread: the other threads end first
   execSignals(p); // cf. flush_signal_handlers, flush_itimer_signals... (mask and pending kept)
-  p.mm = p.mm.renew(); // cf. exec_mmap (its teardown drops the code of every present executable page)
+  // cf. exec_mmap: an address space of its own is emptied in place (its teardown drops the code of every
+  // present executable page); one still shared (a vfork child's, CLONE_VM) is left to the others, and the
+  // new image gets a new engine (no translations, not inside this hook: RIP is set as is).
+  const sharedMm = p.mm.shared;
+  if (sharedMm) p.execMm();
+  else p.mm = p.mm.renew();
+  const engine = p.engine;
   p.vforkDone(); // cf. exec_mm_release: a vfork parent runs again
+  p.unshareFiles(); // cf. begin_new_exec's unshare_files
   p.fds.closeOnExec();
   p.traps?.onExec?.(p);
   const loaded = commitExec(p.mm, prepared);
@@ -243,9 +250,13 @@ function newImage(p: Process, prepared: PreparedExec): void {
   p.resetCpu();
   engine.writeReg(Reg.RSP, loaded.rsp);
   engine.writeReg(Reg.EFLAGS, USER_EFLAGS);
+  p.registersReplaced = true;
+  if (sharedMm) {
+    engine.setRip(loaded.entry); // a new engine, outside any hook
+    return;
+  }
   // The engine adds the syscall's 2 bytes to RIP after this hook returns.
   engine.setRip(loaded.entry - 2);
-  p.registersReplaced = true;
   // Every other translation goes too, between runs: run() flushes and resumes at the entry.
   p.codeFlushOwed = true;
   engine.stop();

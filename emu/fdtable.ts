@@ -12,6 +12,24 @@ export const NOFILE = 1024;
 /** Descriptor -> open file. */
 export class FdTable {
   private readonly fds = new Map<number, { file: OpenFile; cloexec: boolean }>();
+  /** Processes using this table (cf. files_struct.count): 1 at creation, +1 per share(); its files close when the last one puts it. */
+  private users = 1;
+
+  /** This table for one more process (clone with CLONE_FILES, cf. copy_files). */
+  share(): this {
+    this.users++;
+    return this;
+  }
+
+  /** Whether another process uses this table too (execve then takes a copy: unshare_files). */
+  get shared(): boolean {
+    return this.users > 1;
+  }
+
+  /** A process stops using this table (exit, or execve's unshare); the last one closes every descriptor (cf. put_files_struct). */
+  release(): void {
+    if (--this.users === 0) this.closeAll();
+  }
 
   /** The open file at `fd`, if any. */
   get(fd: number): OpenFile | undefined {

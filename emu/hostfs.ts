@@ -25,6 +25,7 @@ const c_statfs = libc.func("int statfs(const char *path, void *buf)");
 const c_fstatfs = libc.func("int fstatfs(int fd, void *buf)");
 const c_pipe2 = libc.func("int pipe2(_Out_ int *fds, int flags)");
 const c_close = libc.func("int close(int fd)");
+const c_mknod = libc.func("int mknod(const char *path, uint32_t mode, uint64_t dev)");
 const c_lremovexattr = libc.func("int lremovexattr(const char *path, const char *name)");
 const c_fremovexattr = libc.func("int fremovexattr(int fd, const char *name)");
 
@@ -79,6 +80,11 @@ export function hostUtimens(target: HostTarget, times: Uint8Array | null): void 
 export function hostLink(from: HostPath, to: HostPath, follow: boolean): void {
   const AT_SYMLINK_FOLLOW = 0x400;
   check(c_linkat(HOST_AT_FDCWD, cstr(from), HOST_AT_FDCWD, cstr(to), follow ? AT_SYMLINK_FOLLOW : 0), "linkat");
+}
+
+/** mknod(2) of host path `path` with `mode` (type and permissions) and device 0: a socket node (S_IFSOCK) needs no privilege. */
+export function hostMknod(path: HostPath, mode: number): void {
+  check(c_mknod(cstr(path), mode, 0), "mknod");
 }
 
 /** renameat2(2) between host paths with `flags` (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT). */

@@ -11,20 +11,25 @@
  *          --#UD/#GP/#DE/int3--> forceSignal --> handler frame | exit 128+signo
  *   run slices (bounded by timers and --timeout) --> deliverSignals between them
  */
-import { FaultlineError, GuestSignal, OutOfMemoryError, UnicornError } from "../lib/errors.js";
+import { ErrnoError, FaultlineError, GuestSignal, OutOfMemoryError, UnicornError } from "../lib/errors.js";
 import { Errno } from "../lib/errno.js";
-import { MemSystem, Mm, handlePageFault } from "../mm/index.js";
+import { MemSystem, Mm, TASK_SIZE, futexKey, handlePageFault } from "../mm/index.js";
 import { PF_INSTR, PF_USER, PF_WRITE, Reg, Vec } from "./constants.js";
 import { Engine } from "./engine.js";
+import type { UnicornLib } from "./unicorn.js";
 import { ExceptionState } from "./exception-state.js";
 import { FdTable } from "./fdtable.js";
 import { CpuSnapshot } from "./exec.js";
 import { EngineMmu } from "./mmu.js";
+import { FIRST_SOFT_VECTOR, intGateError, userFaultError } from "./segments.js";
 import {
   FPE_INTDIV, ILL_ILLOPN, ProcessTimers, SIG, SI_KERNEL, SigHand, SignalStruct, TRAP_TRACE, TaskSignals, deliverSignals,
   expireTimers, forceSignal, sendSignal, signalPending, type SigInfo,
 } from "./signal/index.js";
+import { resumeFromStop } from "./signal/delivery.js";
 import { exitNotify } from "./exit.js";
+import { FUTEX_BITSET_MATCH_ANY, FutexWaiter, abandonFutexWait, exitRobustList, writeFutexWord } from "./futex.js";
+import { ThreadGroup } from "./thread-group.js";
 import { Kernel } from "./kernel.js";
 import { ParkError } from "./park.js";
 import { dispatch } from "./syscalls/index.js";
@@ -36,6 +41,7 @@ import { StreamFile } from "./files.js";
 import { loadElf, type LoadedProgram } from "./loader.js";
 import { guestPath, textPath, Vfs, type GuestPath } from "./vfs.js";
 import { readExecImage, type ExecImage } from "./procfs/self.js";
+import { Rlimits } from "./rlimits.js";
 
 /** The host's cwd as a guest path when it lies under `root`, else "/". */
 function defaultCwd(root: string): string {
@@ -134,6 +140,8 @@ export interface TrapHandler {
   abortStep?(proc: Process): void;
   /** The trap handler of a fork child of `proc`'s (cf. dup_utask), or undefined to leave it without probes. */
   fork?(child: Process): TrapHandler | undefined;
+  /** The task is ending (exit, exit_group, a kill): what it held for a step in progress goes back (cf. uprobe_free_utask). */
+  onExit?(proc: Process): void;
   /** The process has just replaced its address space for execve (`proc.mm` is the new, empty one): state tied to the old image goes. */
   onExec?(proc: Process): void;
   /**
@@ -144,49 +152,141 @@ export interface TrapHandler {
   syscallDone?(proc: Process): void;
 }
 
-/** Thrown by exit() to leave the syscall hook: the guest is finished. */
+/** Thrown by exit() (exit_group) to leave the syscall hook: the process is finished. */
 class GuestExit extends FaultlineError {
   constructor(readonly status: number) {
     super("EXIT", `guest exited with ${status}`);
   }
 }
 
+/** Thrown by exitThread() (exit(2)) to leave the syscall hook: this task is finished, its group may go on. */
+class ThreadExit extends FaultlineError {
+  constructor(readonly status: number) {
+    super("EXIT", `thread exited with ${status}`);
+  }
+}
+
 const SYSCALL_REGS = new Int32Array([Reg.RAX, Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9]);
 const RCX_R11 = new Int32Array([Reg.RCX, Reg.R11]);
+/**
+ * How many scheduler budgets a slice may run without a system call before the engine's timeout stops it (see
+ * Process.budgetEnd), on a stock engine, whose asynchronous stop may replay a read-modify-write instruction
+ * (emu/README.md "Preemption at system calls"). On faultline's build with patch 0005 the timeout ends the slice at
+ * the budget itself.
+ */
+const BUDGET_BACKSTOP = 20n;
+
+/** The patch (third_party/unicorn/patches) that makes an asynchronous stop land at an instruction boundary. */
+const EXACT_ASYNC_STOP_PATCH = "0005-async-stop-at-instruction-boundary";
+
+/** The backstop multiplier for an engine of library `lib`: 1 when its asynchronous stops are exact, else BUDGET_BACKSTOP. */
+function backstopOf(lib: UnicornLib): bigint {
+  return lib.patches.includes(EXACT_ASYNC_STOP_PATCH) ? 1n : BUDGET_BACKSTOP;
+}
 
 /**
  * Where a process is in its life (cf. task state and exit_state):
  *   runnable ──runSlice──> runnable (preempted, or a call returned)
  *      │  └──a call must wait──> parked ──retried by the scheduler──> runnable (the call runs again)
  *      ├──vfork──> vfork-wait ──the child execs or exits──> runnable
+ *      ├──a stop signal delivered──> stopped ──SIGCONT or SIGKILL──> runnable (signals delivered first)
  *      └──exit / fatal signal──> zombie ──reaped by the parent (wait4), or at once──> released
  */
-export type ProcessState = "runnable" | "parked" | "vfork-wait" | "zombie";
+export type ProcessState = "runnable" | "parked" | "vfork-wait" | "stopped" | "zombie";
 
 /** What a parked call waits for: the host descriptors to poll while nothing runs, and its deadline. */
 export interface ParkedOn {
   readonly host: HostWait;
   /** Monotonic ns when the call's own timeout passes (kept for its re-run: resumeUntilNs). */
   readonly untilNs?: bigint;
+  /** Whether what the call waits for may have come (see ParkError.wake); undefined: retry it every turn. */
+  readonly wake?: () => boolean;
+}
+
+/**
+ * The parts of its parent a new process shares instead of copying (clone's
+ * CLONE_VM, CLONE_FILES, CLONE_FS, CLONE_SIGHAND; cf. copy_mm, copy_files,
+ * copy_fs, copy_sighand). Unset: a copy, as fork makes.
+ */
+export interface CloneShares {
+  /** The address space (CLONE_VM): the child runs the parent's Mm on its own engine. */
+  readonly vm?: boolean;
+  /** The descriptor table (CLONE_FILES). */
+  readonly files?: boolean;
+  /** Root, cwd and umask (CLONE_FS). */
+  readonly fs?: boolean;
+  /** The signal dispositions (CLONE_SIGHAND; requires vm). */
+  readonly sighand?: boolean;
+  /** The thread group (CLONE_THREAD; requires sighand): the new task is a thread of the caller's process. */
+  readonly thread?: boolean;
+}
+
+/**
+ * A task's CPU: one engine, its Mmu, the stale-exception fix-up bound to
+ * it, and the CPU state a fresh process starts from (for execve). A task
+ * keeps one for its life, except across an execve while its old address
+ * space is still shared: the new image gets a new CPU (see Process.execMm).
+ */
+interface TaskCpu {
+  readonly engine: Engine;
+  readonly mmu: EngineMmu;
+  readonly exc: ExceptionState;
+  /** Set once the CPU state is initialised (the FPU as Linux starts it), just before the hooks go in. */
+  fresh: CpuSnapshot | undefined;
+}
+
+/**
+ * A fresh engine in ring 3 with its Mmu (cf. dup_task_struct's arch part).
+ * @throws EngineError / UnicornError / HostError when the host or the engine refuses
+ */
+function newTaskCpu(): TaskCpu {
+  const engine = new Engine();
+  let exc: ExceptionState | undefined;
+  try {
+    exc = new ExceptionState(engine);
+    return { engine, exc, mmu: new EngineMmu(engine), fresh: undefined };
+  } catch (e) {
+    exc?.free();
+    engine.close();
+    throw e;
+  }
+}
+
+/** Frees what newTaskCpu made. Idempotent (the engine's close is). */
+function freeTaskCpu(cpu: TaskCpu): void {
+  cpu.exc.free();
+  cpu.fresh?.free();
+  cpu.engine.close();
+  cpu.mmu.free();
 }
 
 /** One guest process. */
 export class Process {
-  readonly engine: Engine;
-  /** The address space; execve puts a new one in its place (Mm.renew). */
+  /** The CPU this task runs on (see TaskCpu). */
+  private cpu: TaskCpu;
+  /** A CPU left by execMm, still running the call that replaced it: closed when that run returns. */
+  private retiredCpu: TaskCpu | undefined;
+  /** The address space; execve puts a new one in its place (Mm.renew, or a new one: execMm). Shared with other tasks by CLONE_VM. */
   mm: Mm;
-  readonly fds: FdTable;
-  /** Root, working directory and umask. */
+  /** The descriptor table (shared by CLONE_FILES: see FdTable.users). */
+  fds: FdTable;
+  /** Root, working directory and umask (shared by CLONE_FS: see Vfs.users). */
   readonly fs: Vfs;
   /** The guest world this process lives in: pids, family, scheduler. */
   readonly kernel: Kernel;
-  /** Process id in the guest's pid namespace (the first process keeps the host's pid). */
-  readonly pid: number;
-  /** The parent (cf. real_parent); undefined for the first process, whose parent is outside the guest. */
+  /**
+   * This task's id (its tid) in the guest's pid namespace (the first process is 1, see Kernel); a
+   * single-threaded process's pid. The process's id is `tgid`. Changes only when execve by a
+   * non-leader thread makes it the leader (cf. de_thread's exchange_tids).
+   */
+  pid: number;
+  /** The process this task is a thread of (shared by CLONE_THREAD; see emu/thread-group.ts). */
+  readonly group: ThreadGroup;
+  /** The parent process's leader (cf. real_parent, which threads share); undefined for the first process, whose parent is outside the guest. */
   parent: Process | undefined;
-  /** Children not yet reaped. */
+  /** Children not yet reaped; kept on the group leader only (a thread's fork makes a child of its group's leader). */
   readonly children = new Set<Process>();
-  /** Process group and session ids (cf. task_pgrp, task_session). */
+  /** Process group and session ids (cf. task_pgrp, task_session); 0 for the first process's, which are outside the guest's pid namespace. */
   pgid: number;
   sid: number;
   /** Where it is in its life (see ProcessState). */
@@ -201,16 +301,26 @@ export class Process {
   vforkParent: Process | undefined;
   /** The signal the parent gets when this process ends (cf. exit_signal: SIGCHLD, or 0 for none). */
   exitSignal = 17;
-  /** CLONE_CHILD_CLEARTID's address (cf. clear_child_tid), 0 when none: cleared and woken at exit once threads exist. */
+  /** Resource limits (cf. signal->rlim): the group's; copied at fork, kept across execve. */
+  readonly rlimits: Rlimits;
+  /** The signal this process gets when its parent dies (cf. pdeath_signal, PR_SET_PDEATHSIG); 0 for none, and a fork child starts with 0. */
+  pdeathSignal = 0;
+  /** CLONE_CHILD_CLEARTID's / set_tid_address's address (cf. clear_child_tid), 0 when none: zeroed and woken when the task ends (mmRelease). */
   clearChildTid = 0;
+  /** set_robust_list's head (cf. robust_list), 0 when none: walked when the task ends (emu/futex.ts exitRobustList). */
+  robustList = 0;
+  /** The CPUs this task may run on (cf. cpus_mask; sched_setaffinity), undefined for all of the guest's. Inherited by clone. */
+  affinity: bigint | undefined;
+  /** The futex wait this task is queued in, while its futex call is parked (see emu/futex.ts). */
+  futexWaiter: FutexWaiter | undefined;
   /** Guest path of the running program (for /proc/self/exe and AT_EXECFN). */
   exePath = "" as GuestPath;
   /** The probes engine's trap handler, when probes are attached to this process. */
   traps: TrapHandler | undefined;
-  /** Signal dispositions (cf. sighand_struct; shared by CLONE_SIGHAND once there are threads). */
-  readonly sighand: SigHand;
-  /** The thread group's signal state: shared pending signals, timers (cf. signal_struct). */
-  readonly signal = new SignalStruct();
+  /** Signal dispositions (cf. sighand_struct; shared by CLONE_SIGHAND; execve takes a copy of a shared one). */
+  sighand: SigHand;
+  /** The thread group's signal state: shared pending signals, timers (cf. signal_struct; shared by CLONE_THREAD). */
+  readonly signal: SignalStruct;
   /** The task's own signal state: blocked mask, pending, altstack, saved mask (cf. task_struct). */
   readonly sigtask = new TaskSignals();
   /**
@@ -219,43 +329,84 @@ export class Process {
    * Reset before every call.
    */
   registersReplaced = false;
+  /**
+   * Set by a call whose EPIPE raises no SIGPIPE here: a datagram or seqpacket
+   * socket's (cf. unix_dgram_sendmsg, which sends none), or a stream socket's,
+   * which raised it itself (cf. unix_stream_sendmsg). Reset before every call.
+   */
+  sigpipeQuiet = false;
+  /**
+   * System calls that returned in the run slice now running or last run (a
+   * slice that ends parked after some did may have woken others: the
+   * scheduler then retries the parked).
+   */
+  callsInSlice = 0;
   /** What exec laid out on the initial stack, for /proc/self/{cmdline,environ,auxv,stat}; undefined before exec. */
   execImage: ExecImage | undefined;
+  /** The command name prctl(PR_SET_NAME) gave (at most 15 bytes), valid while `image` is still execImage (an exec resets the name, cf. __set_task_comm). */
+  setName: { readonly image: ExecImage | undefined; readonly name: Buffer } | undefined;
   /** When the current run() began (process.hrtime.bigint()); a guest that waits is killed at this plus timeoutMs. */
   runStartNs = 0n;
   /** Set with the engine stopped from a hook (execve): run() drops all translated code and resumes at RIP. */
   codeFlushOwed = false;
-  /** The CPU as the constructor left it, for execve (resetCpu). */
-  private readonly freshCpu: CpuSnapshot;
-  private readonly exc: ExceptionState;
   private readonly regs: number[] = new Array(7).fill(0);
   private readonly sysret: number[] = [0, 0];
   private readonly warned = new Set<string>();
   /** When the engine slice now running ends (monotonic ns; undefined: no limit), as runSlices computed it. */
   private sliceLimit: bigint | undefined;
-  /** Set when a system call armed a timer due before sliceLimit and stopped the engine early for it. */
+  /** Set when a system call armed a timer due before sliceLimit, or found the scheduler's budget spent, and stopped the engine for it. */
   private sliceCut = false;
+  /**
+   * When the scheduler's budget for the running slice ends (monotonic ns; undefined: no budget).
+   * It is enforced at system-call boundaries (preemptAtSyscall), not by the engine's timeout:
+   * stock Unicorn (2.1.4, 2.0.1) takes the timeout's stop at the exit check after a store and puts
+   * RIP back at the instruction, so a read-modify-write runs twice on resume (wrong hashes from
+   * `cat | sha256sum`, crashed programs; engine patch 0005, emu/README.md "Preemption at system calls").
+   */
+  private budgetEnd: bigint | undefined;
   /** Reads RIP; handed to the fault path, which needs it only to report a signal. */
   private readonly ripOf = (): number => this.engine.rip();
 
   /**
-   * A new process with an empty address space on a fresh engine: the first
-   * of a guest world (its own Kernel unless `options.kernel` names one), or,
-   * with `forkOf`, fork's copy of that process's files, fs context,
-   * dispositions, mask and altstack (cf. copy_process; the address space and
-   * the registers are copied by emu/fork.ts).
-   * @throws EngineError / UnicornError when the engine cannot be set up
+   * A new process on a fresh engine: the first of a guest world (its own
+   * Kernel unless `options.kernel` names one), with an empty address space;
+   * or, with `forkOf`, clone's child of that process: its files, fs context
+   * and dispositions copied, or shared as `share` says, its mask and
+   * altstack copied, and its address space the parent's own (share.vm) or
+   * empty (fork then copies it: emu/fork.ts, as it copies the registers).
+   * @throws EngineError / UnicornError / HostError when the engine or the address space cannot be set up
    */
-  constructor(readonly sys: MemSystem, readonly options: ProcessOptions = {}, forkOf?: Process) {
+  constructor(readonly sys: MemSystem, readonly options: ProcessOptions = {}, forkOf?: Process, share: CloneShares = {}) {
+    // Engine and address space first: a host that refuses them leaves nothing behind: no
+    // half-made process in the table, no copied file table holding a pipe's ends open (cf. copy_process's order).
+    this.cpu = newTaskCpu();
+    try {
+      if (forkOf && share.vm) {
+        forkOf.mm.share(this.cpu.mmu);
+        this.mm = forkOf.mm;
+      } else {
+        this.mm = new Mm(sys, this.cpu.mmu);
+      }
+    } catch (e) {
+      freeTaskCpu(this.cpu);
+      throw e;
+    }
     this.kernel = forkOf?.kernel ?? options.kernel ?? new Kernel(sys);
+    const thread = forkOf !== undefined && share.thread === true;
+    this.group = thread ? forkOf.group : new ThreadGroup(this);
+    this.group.threads.add(this);
+    this.signal = thread ? forkOf.signal : new SignalStruct();
+    this.rlimits = thread ? forkOf.rlimits : forkOf ? forkOf.rlimits.clone() : new Rlimits();
     if (forkOf) {
-      this.fs = forkOf.fs.clone();
-      this.fds = forkOf.fds.clone();
-      this.sighand = forkOf.sighand.clone();
+      this.fs = share.fs ? forkOf.fs.share() : forkOf.fs.clone();
+      this.fds = share.files ? forkOf.fds.share() : forkOf.fds.clone();
+      this.sighand = share.sighand ? forkOf.sighand.share() : forkOf.sighand.clone();
       this.sigtask.blocked = forkOf.sigtask.blocked;
       this.sigtask.altstack = { ...forkOf.sigtask.altstack };
       this.exePath = forkOf.exePath;
       this.execImage = forkOf.execImage;
+      this.setName = forkOf.setName; // comm is inherited (cf. dup_task_struct)
+      this.affinity = forkOf.affinity;
       this.runStartNs = forkOf.runStartNs;
     } else {
       this.fs = new Vfs(options.root ?? "/", options.cwd ?? defaultCwd(options.root ?? "/"));
@@ -266,24 +417,75 @@ export class Process {
       this.fds.put(1, new StreamFile("/dev/stdout", 1, false, true, out), false);
       this.fds.put(2, new StreamFile("/dev/stderr", 2, false, true, out), false);
     }
-    this.pid = this.kernel.register(this, process.pid);
-    this.parent = forkOf;
-    forkOf?.children.add(this);
-    this.pgid = forkOf?.pgid ?? this.pid;
-    this.sid = forkOf?.sid ?? this.pid;
-    this.engine = new Engine();
-    this.exc = new ExceptionState(this.engine);
-    this.mm = new Mm(sys, new EngineMmu(this.engine));
-    // The FPU as a new Linux process finds it (cf. fpstate_init: FNINIT, then the default MXCSR):
-    // x87 at 64-bit precision with exceptions masked, SSE exceptions masked, empty x87 stack.
-    this.engine.writeReg(Reg.FPCW, 0x37f);
-    this.engine.writeReg(Reg.MXCSR, 0x1f80);
-    this.engine.writeReg(Reg.FPTAG, 0xffff);
-    this.freshCpu = new CpuSnapshot(this.engine);
-    this.signal.timers = new ProcessTimers((info) => sendSignal(this, info));
+    this.pid = this.kernel.register(this);
+    this.parent = thread ? forkOf.parent : forkOf?.group.leader; // cf. copy_process: a thread's real_parent is its creator's
+    if (!thread) this.parent?.children.add(this);
+    this.kernel.opened(this);
+    // The first process's group and session lie outside the guest's pid namespace: 0, as getpgrp and getsid show them there.
+    this.pgid = forkOf?.pgid ?? 0;
+    this.sid = forkOf?.sid ?? 0;
+    this.startCpu(this.cpu);
+    if (!thread) {
+      const group = this.group;
+      this.signal.timers = new ProcessTimers((info) => sendSignal(group.leader, info));
+    }
     if (!forkOf) this.sighand.ignoreInherited(options.ignoredSignals ?? 0n);
-    this.engine.onInterrupt((intno) => this.onInterrupt(intno));
-    this.engine.onSyscall(() => this.onSyscall());
+  }
+
+  /** execve's own descriptor table (cf. unshare_files): a copy when another process shares it (CLONE_FILES), same open files. */
+  unshareFiles(): void {
+    if (!this.fds.shared) return;
+    const own = this.fds.clone();
+    this.fds.release();
+    this.fds = own;
+  }
+
+  /** The engine this task runs on now (execve of a task sharing its address space moves it to another: execMm). */
+  get engine(): Engine {
+    return this.cpu.engine;
+  }
+
+  /**
+   * Puts `cpu`'s FPU as a new Linux process finds it (cf. fpstate_init:
+   * FNINIT, then the default MXCSR: x87 at 64-bit precision with exceptions
+   * masked, SSE exceptions masked, empty x87 stack), saves that state for
+   * execve, and installs this task's trap hooks.
+   */
+  private startCpu(cpu: TaskCpu): void {
+    const e = cpu.engine;
+    e.writeReg(Reg.FPCW, 0x37f);
+    e.writeReg(Reg.MXCSR, 0x1f80);
+    e.writeReg(Reg.FPTAG, 0xffff);
+    cpu.fresh = new CpuSnapshot(e);
+    e.onInterrupt((intno) => this.onInterrupt(intno));
+    e.onSyscall(() => this.onSyscall());
+  }
+
+  /**
+   * execve's new address space for a task whose old one other tasks still
+   * use (cf. exec_mmap: the new mm, then mmput of the old): a new engine
+   * over a new, empty Mm, because the engine's memory regions cannot be
+   * remapped cheaply (unmapping them costs seconds). The old engine, running
+   * this very call, is stopped and closed when its run returns (slice());
+   * the new one starts as a fresh CPU: the caller sets RIP directly (no
+   * syscall-hook adjustment applies to it).
+   * Precondition: in the syscall hook of execve, past its point of no return.
+   * @throws OutOfMemoryError / HostError / UnicornError when the host refuses the new engine or memory
+   */
+  execMm(): void {
+    const old = this.cpu, oldMm = this.mm;
+    const cpu = newTaskCpu();
+    try {
+      this.mm = new Mm(this.sys, cpu.mmu);
+    } catch (e) {
+      freeTaskCpu(cpu);
+      throw e;
+    }
+    this.startCpu(cpu);
+    this.cpu = cpu;
+    this.retiredCpu = old;
+    old.engine.stop();
+    oldMm.put(old.mmu);
   }
 
   /** Writes guest output to a host stream. */
@@ -314,12 +516,22 @@ export class Process {
 
   /** Puts every register back as the constructor left them (execve); the caller sets RIP and RSP. */
   resetCpu(): void {
-    this.freshCpu.restore();
+    this.cpu.fresh!.restore();
   }
 
-  /** Ends the guest with `code` (called by exit/exit_group). */
+  /** The process id (the thread group's, cf. task_tgid_nr): what getpid returns. */
+  get tgid(): number {
+    return this.group.leader.pid;
+  }
+
+  /** Ends the whole process with `code` (exit_group). */
   exit(code: number): never {
     throw new GuestExit(code);
+  }
+
+  /** Ends this task with `code` (exit(2)); the process ends with it when it is the last (cf. do_exit). */
+  exitThread(code: number): never {
+    throw new ThreadExit(code);
   }
 
   private onInterrupt(intno: number): void {
@@ -329,7 +541,13 @@ export class Process {
       if (signalPending(this)) deliverSignals(this, { kind: "async" }); // held during the step (cf. uprobe_deny_signal)
       return;
     }
-    const err = this.exc.afterPageFault(); // the stale exception state must go before the guest runs on
+    let err = this.cpu.exc.afterPageFault(); // the stale exception state must go before the guest runs on
+    if (intno >= FIRST_SOFT_VECTOR) {
+      // `int N` (2 bytes, RIP past it here) through a DPL-0 gate: #GP at the instruction, err = N * 8 + 2 (IDT bit).
+      this.engine.setRip(this.engine.rip() - 2);
+      err = intGateError(intno);
+      intno = Vec.GP;
+    }
     const [info, kill] = cpuSignal(intno, this.trapRip(), err);
     forceSignal(this, info, kill);
   }
@@ -345,16 +563,16 @@ export class Process {
 
   /** A #PF: mm's fault path, and a SIGSEGV/SIGBUS it raises goes to the guest (cf. do_user_addr_fault, force_sig_fault). */
   private onPageFault(): void {
-    let errorCode = this.exc.afterPageFault();
+    let errorCode = this.cpu.exc.afterPageFault();
     const cr2 = this.engine.cpu ? this.engine.cpu.cr2 : this.engine.readReg(Reg.CR2);
     // Without NXE (Unicorn 2.0.1) the CPU leaves the instruction-fetch bit out
     // of the error code; a fault at RIP itself is a fetch.
-    if (!this.mm.mmu.nx && (errorCode & PF_WRITE) === 0 && cr2 === this.ripOf()) errorCode |= PF_INSTR;
+    if (!this.mm.nx && (errorCode & PF_WRITE) === 0 && cr2 === this.ripOf()) errorCode |= PF_INSTR;
     try {
       handlePageFault(this.mm, cr2, errorCode, this.ripOf);
     } catch (e) {
       if (!(e instanceof GuestSignal)) throw e;
-      const info: SigInfo = { signo: e.signo, code: e.siCode, addr: cr2, trap: { trapno: Vec.PF, err: errorCode | PF_USER, cr2 } };
+      const info: SigInfo = { signo: e.signo, code: e.siCode, addr: cr2, trap: { trapno: Vec.PF, err: userFaultError(cr2, errorCode | PF_USER, TASK_SIZE), cr2 } };
       forceSignal(this, info, e);
     }
   }
@@ -363,6 +581,7 @@ export class Process {
     const r = this.regs;
     this.engine.readRegs(SYSCALL_REGS, r, true);
     this.registersReplaced = false;
+    this.sigpipeQuiet = false;
     const nr = r[0];
     let ret: number | bigint;
     try {
@@ -373,6 +592,7 @@ export class Process {
       throw e;
     }
     this.resumeUntilNs = undefined; // the deadline was this call's only
+    this.callsInSlice++;
     this.traps?.syscallDone?.(this);
     if (this.registersReplaced) {
       expireTimers(this);
@@ -385,10 +605,32 @@ export class Process {
     this.sysret[0] = this.engine.rip() + 2;
     this.sysret[1] = this.engine.readReg(Reg.EFLAGS);
     this.engine.writeRegs(RCX_R11, this.sysret);
-    if (ret === -Errno.EPIPE && SIGPIPE_CALLS.has(nr)) raiseSigpipe(this);
+    if (ret === -Errno.EPIPE && SIGPIPE_CALLS.has(nr) && !this.sigpipeQuiet) raiseSigpipe(this);
     expireTimers(this);
     if (signalPending(this) || this.sigtask.savedMask !== undefined || isRestart(ret)) deliverSignals(this, { kind: "syscall", nr, ret });
     this.cutSliceForTimer();
+    this.preemptAtSyscall();
+  }
+
+  /**
+   * sched_yield(2) (cf. do_sched_yield): the slice ends at this call's return when another task
+   * is runnable, so a task that spins on yield lets the others run.
+   */
+  yieldCpu(): void {
+    if (this.kernel.othersRunnable(this)) this.cutSlice();
+  }
+
+  /** Ends the slice at this system call's return once the scheduler's budget is spent (an exact stopping point). */
+  private preemptAtSyscall(): void {
+    if (this.budgetEnd === undefined || process.hrtime.bigint() < this.budgetEnd) return;
+    this.cutSlice();
+  }
+
+  /** Stops the engine once the running call returns, as an expected end of the slice (sliceCut; runSlice then goes on normally). */
+  private cutSlice(): void {
+    if (this.sliceCut) return;
+    this.sliceCut = true;
+    this.engine.stop();
   }
 
   /**
@@ -399,8 +641,34 @@ export class Process {
   private cutSliceForTimer(): void {
     const due = this.signal.timers.nextDeadlineNs();
     if (due === undefined || (this.sliceLimit !== undefined && due >= this.sliceLimit)) return;
-    this.sliceCut = true;
-    this.engine.stop();
+    this.cutSlice();
+  }
+
+  /**
+   * Ends an unbounded engine slice once the running call returns (called from
+   * the syscall hook, by Kernel.wake): another process has become runnable
+   * while this one ran alone, without a scheduler budget. A slice with a
+   * budget (preemptAtSyscall ends it on time) is left alone.
+   */
+  preemptAfterCall(): void {
+    if (this.budgetEnd === undefined) this.cutSlice();
+  }
+
+  /**
+   * Whether the scheduler should run this parked task's call again (cf. a
+   * wake-up of the wait queue it sleeps on): always for a wait that gave no
+   * wake test; else once that test holds, or a signal is pending, its
+   * deadline or a timer is due, or --timeout has passed.
+   */
+  retryDue(): boolean {
+    const w = this.parkedOn;
+    if (w?.wake === undefined || w.wake() || signalPending(this)) return true;
+    const now = process.hrtime.bigint();
+    if (w.untilNs !== undefined && now >= w.untilNs) return true;
+    const timer = this.signal.timers.nextDeadlineNs();
+    if (timer !== undefined && now >= timer) return true;
+    const ms = this.options.timeoutMs ?? 0;
+    return ms > 0 && now - this.runStartNs >= BigInt(Math.round(ms * 1e6));
   }
 
   /**
@@ -412,7 +680,7 @@ export class Process {
   private park(nr: number, e: ParkError): void {
     this.engine.writeReg(Reg.RAX, nr);
     this.engine.setRip(this.engine.rip() - 2); // the engine adds 2 after the hook: back at the syscall
-    this.parkedOn = { host: e.host, untilNs: e.untilNs };
+    this.parkedOn = { host: e.host, untilNs: e.untilNs, wake: e.wake };
     this.resumeUntilNs = e.untilNs;
     this.engine.stop();
   }
@@ -426,6 +694,12 @@ export class Process {
     this.engine.writeReg(Reg.RIP, entry);
     this.engine.writeReg(Reg.EFLAGS, USER_EFLAGS);
     this.state = "runnable";
+    if (this.exitStatus === undefined) return;
+    // The first process run again after it ended (an embedder re-running the image it kept, as the tests do):
+    // it is a live task of its group once more.
+    this.exitStatus = undefined;
+    this.taskEnded = false;
+    this.group.threads.add(this);
   }
 
   /**
@@ -459,9 +733,11 @@ export class Process {
    * @throws FaultlineError for failures of faultline itself (never for guest faults)
    */
   runSlice(budgetNs?: bigint): void {
+    this.callsInSlice = 0;
     try {
       this.slice(budgetNs);
     } catch (e) {
+      if (e instanceof ThreadExit) return this.threadExited(e.status);
       const status = this.endOf(e);
       if (status === undefined) throw e;
       this.exitWith(status);
@@ -487,10 +763,14 @@ export class Process {
     const timeoutNs = BigInt(Math.round((this.options.timeoutMs ?? 0) * 1e6));
     const sliceStart = process.hrtime.bigint();
     const own = this.sliceEnd(timeoutNs);
-    const budget = budgetNs === undefined ? undefined : sliceStart + budgetNs;
+    this.budgetEnd = budgetNs === undefined ? undefined : sliceStart + budgetNs;
+    // The engine's own timeout only backs the budget up, for a guest that makes no system call.
+    const budget = budgetNs === undefined ? undefined : sliceStart + budgetNs * backstopOf(this.engine.lib);
     const limit = (this.sliceLimit = own === undefined ? budget : budget === undefined || own < budget ? own : budget);
-    this.exc.reset();
+    this.cpu.exc.reset();
+    if (this.mm.enter(this.cpu.mmu)) this.engine.flushCode(); // another engine on this address space may have written code
     this.parkedOn = undefined;
+    if (!resumeFromStop(this)) return; // stopped again by what was pending
     try {
       this.engine.run(this.engine.rip(), { timeoutUs: limit === undefined ? 0 : Math.max(1, Number((limit - sliceStart) / 1000n)) });
     } catch (e) {
@@ -502,7 +782,14 @@ export class Process {
       this.state = "parked";
       return;
     }
-    if (this.state === "vfork-wait") return;
+    if (this.retiredCpu) {
+      // execve moved the task to a new engine (execMm): the old one's run has ended; the new one has no translations yet.
+      freeTaskCpu(this.retiredCpu);
+      this.retiredCpu = undefined;
+      this.codeFlushOwed = false;
+      return;
+    }
+    if (this.state === "vfork-wait" || this.state === "stopped") return;
     if (this.codeFlushOwed) {
       // execve stopped the engine to drop every translation between runs (a flush from a hook crashes 2.0.1).
       this.codeFlushOwed = false;
@@ -529,13 +816,110 @@ export class Process {
    * that ignores SIGCHLD (or set SA_NOCLDWAIT) never sees a zombie.
    */
   exitWith(status: ExitStatus): void {
-    this.exitStatus = status;
+    const g = this.group, leader = g.leader;
+    if (leader.exitStatus !== undefined) return; // the group has already ended (a second kill of a leftover)
+    for (const t of [...g.threads]) if (t !== this) t.endTask(); // cf. zap_other_threads
+    this.endTask();
+    leader.exitStatus = status;
+    leader.state = "zombie";
+    exitNotify(leader);
+  }
+
+  /**
+   * exit(2) of this task (cf. do_exit without group_dead): the task ends;
+   * the last task of the group ends the process, with the leader's code
+   * when the leader ended first (cf. wait_task_zombie's exit_code).
+   */
+  private threadExited(code: number): void {
+    const g = this.group;
+    if (g.threads.size <= 1) {
+      this.exitWith({ kind: "exited", code: this === g.leader ? code : g.leaderCode });
+      return;
+    }
+    if (this === g.leader) g.leaderCode = code;
+    this.endTask();
+  }
+
+  /**
+   * execve's end of every other thread of the process (cf. de_thread): they
+   * end at once; a non-leader that execs then takes the leader's place: its
+   * tid becomes the leader's (the process keeps its pid, cf.
+   * exchange_tids), with the leader's parent, children, process group and
+   * session; the old leader's task is released.
+   * Precondition: in the syscall hook of execve, past its point of no return.
+   */
+  deThread(): void {
+    const g = this.group, old = g.leader;
+    for (const t of [...g.threads]) if (t !== this) t.endTask();
+    if (old === this) return;
+    const k = this.kernel, tid = old.pid;
+    k.release(this);
+    k.release(old);
+    this.pid = tid;
+    k.adopt(this, old);
+    g.leader = this;
+    this.parent = old.parent;
+    old.parent?.children.delete(old);
+    this.parent?.children.add(this);
+    for (const c of old.children) {
+      c.parent = this;
+      this.children.add(c);
+    }
+    old.children.clear();
+    this.pgid = old.pgid;
+    this.sid = old.sid;
+    this.exitSignal = old.exitSignal;
+    old.release();
+  }
+
+  /** Whether endTask ran. */
+  private taskEnded = false;
+
+  /**
+   * The end of this task (cf. do_exit's exit_mm, exit_files, exit_fs, and
+   * release_task for a thread): its robust futexes and clear_child_tid
+   * (mmRelease), its place in the group and the run queue, its files and
+   * engine. A non-leader thread leaves the process table at once; a leader
+   * stays in it, a zombie, until the group ends (its status set then).
+   * The first process's leader keeps its memory until destroy(): its
+   * caller may report from it (the faulting instruction). Idempotent.
+   * Precondition: no engine of the group is running (called between slices, or from this task's own end).
+   */
+  private endTask(): void {
+    if (this.taskEnded) return;
+    this.taskEnded = true;
+    this.mmRelease();
+    abandonFutexWait(this);
+    this.traps?.onExit?.(this);
+    this.group.threads.delete(this);
     this.state = "zombie";
+    this.parkedOn = undefined;
     this.vforkDone();
-    // The first process keeps its memory until destroy(): its caller may report from it (the faulting instruction).
+    this.kernel.dequeue(this);
     if (this === this.kernel.init) this.releaseFiles();
     else this.release();
-    exitNotify(this);
+    if (this !== this.group.leader) this.kernel.release(this);
+  }
+
+  /**
+   * What a task's end does to memory other tasks still use (cf.
+   * mm_release, futex_exit_release): its robust futexes are marked
+   * FUTEX_OWNER_DIED and a waiter woken; its clear_child_tid word is zeroed
+   * and one waiter woken, when another task shares the address space (that
+   * is how pthread_join learns of the end).
+   */
+  private mmRelease(): void {
+    exitRobustList(this);
+    this.robustList = 0;
+    const tid = this.clearChildTid;
+    this.clearChildTid = 0;
+    if (tid === 0 || !this.mm.shared) return;
+    try {
+      writeFutexWord(this, tid, 0);
+      this.kernel.futexes.wake(futexKey(this.mm, tid, true), 1, FUTEX_BITSET_MATCH_ANY);
+    } catch (e) {
+      if (!(e instanceof ErrnoError)) throw e; // a bad address is ignored, as put_user's failure is
+    }
   }
 
   /** Lets a vfork parent run again (cf. mm_release's complete_vfork_done): at exec and at exit. */
@@ -582,8 +966,9 @@ export class Process {
   private releaseFiles(): void {
     if (this.filesReleased) return;
     this.filesReleased = true;
-    this.fds.closeAll();
-    this.fs.close();
+    this.fds.release();
+    this.fs.put();
+    this.sighand.put();
   }
 
   /**
@@ -594,15 +979,16 @@ export class Process {
     this.releaseFiles();
     if (this.released) return;
     this.released = true;
-    this.mm.destroy();
-    this.exc.free();
-    this.freshCpu.free();
-    this.engine.close();
+    this.mm.put(this.cpu.mmu);
+    freeTaskCpu(this.cpu);
+    if (this.retiredCpu) freeTaskCpu(this.retiredCpu);
+    this.retiredCpu = undefined;
   }
 
   /** Undoes a child that fork could not finish (cf. copy_process's bad_fork_* path): released and forgotten. */
   abandon(): void {
     this.release();
+    this.group.threads.delete(this);
     this.parent?.children.delete(this);
     this.kernel.release(this);
   }

@@ -2,10 +2,11 @@
  * The guest's /proc and /sys (cf. fs/proc/root.c, fs/proc/base.c,
  * fs/sysfs): a tree of the files programs read, made at open and read to
  * their end. The guest's own process comes from faultline's state
- * (emu/procfs/self.ts), the rest of the system from faultline's state or
+ * (emu/procfs/self.ts), and so does every other guest process, by its
+ * guest pid; the rest of the system from faultline's state or
  * the host's files (emu/procfs/host.ts). Any other path under /proc or
- * /sys is ENOENT: nothing of Node's own process or of other host
- * processes shows through.
+ * /sys is ENOENT (a pid no guest process has, too): nothing of Node's own
+ * process or of other host processes shows through.
  *
  *   /proc/{self,thread-self,<pid>}/{status,stat,statm,cmdline,environ,auxv,maps,comm,mounts,mountinfo}
  *   /proc/<pid>/{exe,cwd,root} and fd/N links, fd/ and task/ directories
@@ -16,15 +17,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fail, failHost } from "../lib/errno.js";
 import { NOFILE } from "./fdtable.js";
-import { DirFile, S_IFDIR, S_IFLNK, S_IFREG, SyntheticFile, statOf, type FileStat, type OpenFile } from "./files.js";
+import { DirFile, S_IFDIR, S_IFLNK, S_IFREG, SyntheticFile, seekTo, statOf, type FileStat, type OpenFile } from "./files.js";
 import type { GuestPath } from "./vfs.js";
-import { GUEST_CPUS, cpuListText, cpuinfoText, hostText, meminfoText, mountsText, statText as systemStatText } from "./procfs/host.js";
+import { cpuListText, cpuinfoText, hostText, meminfoText, mountsText, statText as systemStatText } from "./procfs/host.js";
 import { fdTarget, mapsText, nulJoined, statText, statmText, statusText, comm } from "./procfs/self.js";
 import type { Process } from "./process.js";
 
 /** One node of the tree. Content and children are made when asked for, from the state of that moment. */
 type Node =
-  | { readonly kind: "file"; readonly read: () => string | Uint8Array }
+  /** A file: made at open, or (`task`) at its first read, from a process that may be reaped by then. */
+  | { readonly kind: "file"; readonly read: () => string | Uint8Array; readonly task?: TaskRead }
   | { readonly kind: "dir"; readonly children: () => ReadonlyMap<string, Node> }
   /** A link inside the tree (self, thread-self, /proc/mounts): `target` is relative to the link's directory. */
   | { readonly kind: "link"; readonly target: () => string }
@@ -34,19 +36,58 @@ type Node =
   | { readonly kind: "host"; readonly host: string };
 
 const file = (read: () => string | Uint8Array): Node => ({ kind: "file", read });
+
+/**
+ * How a /proc/<pid> file made at read time reads once its process is reaped
+ * (cf. proc_single_show's and m_start's get_proc_task: ESRCH; environ_read's
+ * mmget_not_zero of a released mm: 0 bytes).
+ */
+interface TaskRead {
+  /** Whether the process has been reaped (its pid left the process table). */
+  readonly reaped: () => boolean;
+  readonly whenReaped: "ESRCH" | "empty";
+}
 const dir = (entries: () => [string, Node][]): Node => ({ kind: "dir", children: () => new Map(entries()) });
 
-/** /proc/<pid>: the guest's own process. */
-function pidDir(p: Process): Node {
+/**
+ * /proc/<pid> of guest process `q` (cf. tid_base_stuff / tgid_base_stuff).
+ * Most files are made at their first read (and again after an lseek to 0),
+ * so one opened before its process was reaped then reads ESRCH (environ:
+ * 0 bytes), as Linux's do (see TaskFile).
+ * A zombie keeps its stat and status; what its address space, files and
+ * fs context held is gone: maps, cmdline, environ and auxv read empty, and
+ * its exe, cwd and root links are ENOENT, as Linux shows them
+ * (cf. proc_exe_link's get_task_exe_file of a task without mm).
+ */
+function pidDir(q: Process): Node {
+  const alive = () => q.state !== "zombie";
+  const reaped = () => q.kernel.procs.get(q.pid) !== q;
+  // Made at the first read (cf. seq_read's ->start/->show), so a file opened earlier reads the state of that moment.
+  const taskFile = (read: () => string | Uint8Array, whenReaped: TaskRead["whenReaped"] = "ESRCH"): Node => ({ kind: "file", read, task: { reaped, whenReaped } });
+  const ifAlive = (read: () => string | Uint8Array): (() => string | Uint8Array) => () => (alive() ? read() : "");
+  const link = (name: string, target: () => string): Node =>
+    ({ kind: "magic", target: () => (alive() ? target() : fail("ENOENT", `/proc/${q.pid}/${name}: process ${q.pid} has exited`)) });
   return dir(() => [
-    ["status", file(() => statusText(p))], ["stat", file(() => statText(p))], ["statm", file(() => statmText(p))],
-    ["cmdline", file(() => nulJoined(p.execImage?.argv ?? []))], ["environ", file(() => nulJoined(p.execImage?.envp ?? []))],
-    ["auxv", file(() => p.execImage?.auxv ?? new Uint8Array(0))], ["maps", file(() => mapsText(p))], ["comm", file(() => `${comm(p)}\n`)],
-    ["mounts", file(() => mountsText(p, "/proc/self/mounts", 1))], ["mountinfo", file(() => mountsText(p, "/proc/self/mountinfo", 4))],
-    ["exe", { kind: "magic", target: () => p.exePath }], ["cwd", { kind: "magic", target: () => p.fs.cwd }],
-    ["root", { kind: "magic", target: () => "/" }], ["fd", dir(() => fdLinks(p))],
-    ["task", dir(() => [[String(p.pid), pidDir(p)]])],
+    ["status", taskFile(() => statusText(q))], ["stat", taskFile(() => statText(q))], ["statm", taskFile(ifAlive(() => statmText(q)))],
+    ["cmdline", taskFile(ifAlive(() => nulJoined(q.execImage?.argv ?? [])))], ["environ", taskFile(ifAlive(() => nulJoined(q.execImage?.envp ?? [])), "empty")],
+    // auxv is copied at open (cf. proc_mem_open's mmgrab + auxv_read of mm->saved_auxv): it reads the same after a reap
+    ["auxv", file(ifAlive(() => q.execImage?.auxv ?? new Uint8Array(0)))], ["maps", taskFile(ifAlive(() => mapsText(q)))], ["comm", taskFile(() => `${comm(q)}\n`)],
+    ["mounts", file(() => mountsText(q, "/proc/self/mounts", 1))], ["mountinfo", file(() => mountsText(q, "/proc/self/mountinfo", 4))],
+    ["exe", link("exe", () => q.exePath)], ["cwd", link("cwd", () => q.fs.cwd)],
+    ["root", link("root", () => "/")], ["fd", dir(() => (alive() ? fdLinks(q) : []))],
+    ["task", dir(() => taskEntries(q))],
   ]);
+}
+
+/** /proc/PID/task: one directory per live thread of the process, in tid order (cf. proc_task_readdir); a zombie's own. */
+function taskEntries(q: Process): [string, Node][] {
+  const threads = q.group.threads.size > 0 ? [...q.group.threads] : [q.group.leader];
+  return threads.sort((a, b) => a.pid - b.pid).map((t): [string, Node] => [String(t.pid), pidDir(t)]);
+}
+
+/** The guest processes /proc lists, in pid order (cf. proc_pid_readdir: zombies included, one entry per process, not per thread). */
+function pidEntries(p: Process): [string, Node][] {
+  return [...p.kernel.procs.values()].filter((q) => q === q.group.leader).sort((a, b) => a.pid - b.pid).map((q): [string, Node] => [String(q.pid), pidDir(q)]);
 }
 
 /** /proc/<pid>/fd: one link per open descriptor. */
@@ -63,17 +104,18 @@ function fdLinks(p: Process): [string, Node][] {
 function rootNode(p: Process): Node {
   const hostFile = (name: string) => file(() => hostText(name));
   const proc = dir(() => [
-    [String(p.pid), pidDir(p)], ["self", { kind: "link", target: () => String(p.pid) }],
-    ["thread-self", { kind: "link", target: () => `${p.pid}/task/${p.pid}` }],
+    ["self", { kind: "link", target: () => String(p.tgid) }],
+    ["thread-self", { kind: "link", target: () => `${p.tgid}/task/${p.pid}` }],
     ["mounts", { kind: "link", target: () => "self/mounts" }],
-    ["cpuinfo", file(cpuinfoText)], ["meminfo", file(() => meminfoText(p))], ["stat", file(systemStatText)],
+    ["cpuinfo", file(() => cpuinfoText(p.kernel.cpus))], ["meminfo", file(() => meminfoText(p))], ["stat", file(() => systemStatText(p.kernel.cpus))],
     ["uptime", hostFile("/proc/uptime")], ["loadavg", hostFile("/proc/loadavg")], ["version", hostFile("/proc/version")],
     ["sys", dir(() => ["kernel", "vm", "fs"].map((d): [string, Node] => [d, { kind: "host", host: `/proc/sys/${d}` }]))],
+    ...pidEntries(p), // after the fixed entries, as proc_root_readdir lists them
   ]);
-  const cpuList = file(cpuListText);
+  const cpuList = file(() => cpuListText(p.kernel.cpus));
   const cpus = dir(() => [
     ["online", cpuList], ["possible", cpuList], ["present", cpuList], ["kernel_max", hostFile("/sys/devices/system/cpu/kernel_max")],
-    ...Array.from({ length: GUEST_CPUS }, (_, k): [string, Node] => [`cpu${k}`, dir(() => [])]),
+    ...Array.from({ length: p.kernel.cpus }, (_, k): [string, Node] => [`cpu${k}`, dir(() => [])]),
   ]);
   const sys = dir(() => [["devices", dir(() => [["system", dir(() => [["cpu", cpus]])]])]]);
   return dir(() => [["proc", proc], ["sys", sys]]);
@@ -205,7 +247,7 @@ function nodeStat(p: Process, node: Node, at: string): FileStat {
   try {
     dev = Number(fs.statSync(fsRoot).dev);
   } catch { /* no such host file system: 0 */ }
-  const own = at.startsWith(`/proc/${p.pid}`);
+  const own = /^\/proc\/\d+(\/|$)/.test(at); // a guest process's files are its owner's (every guest process runs as the host's user)
   const mode = node.kind === "dir" ? S_IFDIR | 0o555 : node.kind === "file" ? S_IFREG | 0o444 : S_IFLNK | 0o777;
   let ino = 0;
   for (let k = 0; k < at.length; k++) ino = (Math.imul(ino, 31) + at.charCodeAt(k)) >>> 0;
@@ -248,8 +290,43 @@ function openNode(p: Process, node: Node, at: string, flags: number): OpenFile {
     return new SyntheticFile(at, data);
   }
   if (node.kind !== "file") return fail("ELOOP", `open: ${at} is a symbolic link (O_NOFOLLOW)`);
+  if (node.task) return new TaskFile(at, node.read, node.task);
   const data = node.read();
   return new SyntheticFile(at, typeof data === "string" ? Buffer.from(data, "latin1") : data);
+}
+
+/**
+ * A /proc/<pid> file made when first read (cf. a seq_file: generated by the
+ * read that finds its buffer empty at position 0, kept until an lseek to 0):
+ * a read that must make it once its process is reaped fails with ESRCH or
+ * reads 0 bytes, as the node says; a read at its end reads 0 bytes.
+ */
+class TaskFile extends SyntheticFile {
+  /** The contents once made; null until the first read (and after an lseek to 0). */
+  private made: Uint8Array | null = null;
+  constructor(guestPath: string, private readonly make: () => string | Uint8Array, private readonly task: TaskRead) {
+    super(guestPath, new Uint8Array(0));
+  }
+  /** The contents, made now if not yet. @throws ErrnoError ESRCH when the process is reaped (unless it reads empty) */
+  private contents(): Uint8Array {
+    if (this.made) return this.made;
+    if (this.task.reaped()) {
+      if (this.task.whenReaped === "ESRCH") fail("ESRCH", `${this.guestPath}: the process has been reaped`);
+      return (this.made = new Uint8Array(0));
+    }
+    const d = this.make();
+    return (this.made = typeof d === "string" ? Buffer.from(d, "latin1") : d);
+  }
+  override pread(len: number, off: number): Uint8Array {
+    const data = this.contents();
+    return off >= data.length ? new Uint8Array(0) : data.slice(off, off + len);
+  }
+  override seekBig(off: bigint, whence: number): bigint {
+    const pos = seekTo(this.pos, BigInt(this.made?.length ?? 0), off, whence);
+    if (pos === 0n) this.made = null; // cf. seq_lseek: back to the start, the next read makes it again
+    this.pos = pos;
+    return pos;
+  }
 }
 
 /** Whether an open file is reached again by its path (a file or directory of the guest's tree) rather than shared. */

@@ -2,9 +2,11 @@
  * Loading libunicorn.so.2 through koffi and declaring the C functions we call.
  * Nothing above this file sees koffi's Unicorn declarations.
  *
- * Which library: $FAULTLINE_UNICORN (a path) over the project's own 2.1.4
- * (vendor/unicorn/unicorn/lib, from the official wheel) over the system's
- * libunicorn.so.2 (Debian's 2.0.1).
+ * Which library, first found wins: $FAULTLINE_UNICORN (a path, and then only
+ * it) > faultline's own build of 2.1.4 with its patches (vendor/unicorn-fl/lib,
+ * made by scripts/setup.sh from third_party/unicorn) > the official 2.1.4 wheel
+ * (vendor/unicorn/unicorn/lib) > the system's libunicorn.so.2 (Debian's 2.0.1).
+ * `faultline --version` names the one loaded.
  */
 import koffi from "koffi";
 import * as fs from "node:fs";
@@ -12,8 +14,12 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EngineError } from "../lib/errors.js";
 
-/** Where the loaded library came from. */
-export type LibrarySource = "env" | "project" | "system";
+/**
+ * Where the loaded library came from: "env" ($FAULTLINE_UNICORN), "build"
+ * (faultline's patched build, vendor/unicorn-fl), "wheel" (the official 2.1.4
+ * wheel, vendor/unicorn), "system" (the dynamic linker's libunicorn.so.2).
+ */
+export type LibrarySource = "env" | "build" | "wheel" | "system";
 
 /** The loaded library: its functions, version and origin. */
 export interface UnicornLib {
@@ -26,6 +32,8 @@ export interface UnicornLib {
   readonly versionNumber: number;
   /** The C functions (koffi-declared). */
   readonly fn: UnicornFunctions;
+  /** For source "build": the patch files applied (from the build's `patches` list, written by setup); else empty. */
+  readonly patches: readonly string[];
 }
 
 /**
@@ -77,18 +85,24 @@ export function projectRoot(): string {
   return dir;
 }
 
-/** Path of the project's own Unicorn 2.1.4 library (may not exist). */
-export function projectLibraryPath(): string {
+/** Path of faultline's own patched Unicorn 2.1.4 build (may not exist; scripts/setup.sh makes it). */
+export function buildLibraryPath(): string {
+  return path.join(projectRoot(), "vendor", "unicorn-fl", "lib", "libunicorn.so.2");
+}
+
+/** Path of the official Unicorn 2.1.4 wheel's library (may not exist; scripts/setup.sh installs it). */
+export function wheelLibraryPath(): string {
   return path.join(projectRoot(), "vendor", "unicorn", "unicorn", "lib", "libunicorn.so.2");
 }
 
-/** The candidates in order of preference. */
+/** The candidates in order of preference: only $FAULTLINE_UNICORN when set, else build > wheel > system. */
 function candidates(): { path: string; source: LibrarySource }[] {
-  const list: { path: string; source: LibrarySource }[] = [];
   const env = process.env.FAULTLINE_UNICORN;
   if (env) return [{ path: env, source: "env" }];
-  const own = projectLibraryPath();
-  if (fs.existsSync(own)) list.push({ path: own, source: "project" });
+  const list: { path: string; source: LibrarySource }[] = [];
+  for (const [file, source] of [[buildLibraryPath(), "build"], [wheelLibraryPath(), "wheel"]] as const) {
+    if (fs.existsSync(file)) list.push({ path: file, source });
+  }
   list.push({ path: "libunicorn.so.2", source: "system" });
   return list;
 }
@@ -122,6 +136,13 @@ function declare(lib: koffi.IKoffiLib): UnicornFunctions {
   } as unknown as UnicornFunctions;
 }
 
+/** The patch names setup recorded beside a "build" library (vendor/unicorn-fl/patches), one a line. */
+function appliedPatches(c: { path: string; source: LibrarySource }): string[] {
+  if (c.source !== "build") return [];
+  const list = path.join(path.dirname(c.path), "..", "patches");
+  return fs.existsSync(list) ? fs.readFileSync(list, "utf8").split("\n").filter((l) => l !== "") : [];
+}
+
 let loaded: UnicornLib | undefined;
 
 /**
@@ -142,7 +163,7 @@ export function loadUnicorn(): UnicornLib {
     const fn = declare(lib);
     const v = fn.uc_version(0, 0) >>> 0;
     const version = `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}`;
-    loaded = { path: c.path, source: c.source, version, versionNumber: v, fn };
+    loaded = { path: c.path, source: c.source, version, versionNumber: v, fn, patches: appliedPatches(c) };
     return loaded;
   }
   throw new EngineError("ENOENGINE", `cannot load libunicorn.so.2 (${tried.join("; ")}); run scripts/setup.sh`);

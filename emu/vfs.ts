@@ -144,6 +144,20 @@ export class Vfs {
     return c;
   }
 
+  /** Processes using this context (cf. fs_struct.users): 1 at creation, +1 per share(); its cwd is released when the last one puts it. */
+  private users = 1;
+
+  /** This context for one more process (clone with CLONE_FS, cf. copy_fs). */
+  share(): this {
+    this.users++;
+    return this;
+  }
+
+  /** A process stops using this context (exit); the last one releases the cwd (cf. free_fs_struct). */
+  put(): void {
+    if (--this.users === 0) this.close();
+  }
+
   /** Releases the working directory's host descriptor (process exit). */
   close(): void {
     if (this.cwdFd >= 0) fs.closeSync(this.cwdFd);

@@ -10,9 +10,7 @@
  * RIP-relative operand is rewritten to go through a scratch register loaded
  * with the original RIP of the next instruction (Linux's riprel approach).
  */
-import type { Process } from "../emu/process.js";
-import { Reg } from "../emu/constants.js";
-import { SEGV_ACCERR, SEGV_MAPERR, SIG } from "../emu/signal/index.js";
+import { Reg, SEGV_ACCERR, SEGV_MAPERR, SIG, type Process } from "../emu/index.js";
 import { ErrnoError, GuestSignal } from "../lib/errors.js";
 import { PAGE_SIZE, PTE_P, PTE_W, copyFromUser, copyToUser } from "../mm/index.js";
 import { ProbeError } from "./errors.js";

@@ -12,3 +12,4 @@ export { CowStrategy } from "./strategy-cow.js";
 export type { InsertionStrategy } from "./strategy.js";
 export { MAX_URETPROBE_DEPTH } from "./uretprobe.js";
 export { parseProbeSpec, probeableSymbols, readSymbols, vaddrToOffset, offsetToVaddr, resolveSpec } from "./symbols.js";
+export { HitCounter, allOf, byExe, byPid, byTid, countingConsumer } from "./filters.js";

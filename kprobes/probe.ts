@@ -4,7 +4,7 @@
  * (inode, offset), so it applies to every process mapping that file, now
  * or later; and the consumers whose handlers run when any process hits it.
  */
-import type { Process } from "../emu/process.js";
+import type { Process } from "../emu/index.js";
 import type { AddressSpace } from "../mm/index.js";
 import type { Insn, InsnClass } from "./insn.js";
 

@@ -21,11 +21,9 @@
  *   Signals: none is delivered while STEPPING (cf. uprobe_deny_signal); the core asks
  *   stepping() and delivers after the #DB.
  */
-import { PF_PRESENT, PF_USER, PF_WRITE, Reg, Vec } from "../emu/constants.js";
-import { SEGV_ACCERR, forceSignal } from "../emu/signal/index.js";
+import { PF_PRESENT, PF_USER, PF_WRITE, Reg, SEGV_ACCERR, Vec, forceSignal, type Process, type TrapHandler } from "../emu/index.js";
 import { GuestSignal } from "../lib/errors.js";
-import type { Process, TrapHandler } from "../emu/process.js";
-import { PAGE_SIZE, PTE_P, vmaPgoff, type Vma } from "../mm/index.js";
+import { PAGE_SIZE, PTE_P, vmaPgoff, type Mm, type Vma } from "../mm/index.js";
 import { abortXol, emulate, endSyscallXol, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
 import { probeKey, type Consumer, type Probe, type ProbeContext } from "./probe.js";
 import { ReturnStack } from "./uretprobe.js";
@@ -43,26 +41,39 @@ export interface ProbeTable {
   readonly generation: number;
   /** A traced process exec'd: its new address space is to get the breakpoints per-process strategies place (cf. uprobe_mmap). */
   execed?(proc: Process): void;
+  /**
+   * The slot area of each address space the probes have stepped in (cf. mm->uprobes_state.xol_area):
+   * one per Mm, shared by every task that runs it (threads, a vfork child).
+   */
+  readonly xolAreas: WeakMap<Mm, XolArea>;
 }
 
 type State =
   | { readonly kind: "idle" }
-  | { readonly kind: "stepping"; readonly probe: Probe; readonly plan: Plan & { kind: "step" }; readonly save: XolSave; readonly addr: number };
+  | {
+    readonly kind: "stepping"; readonly probe: Probe; readonly plan: Plan & { kind: "step" }; readonly save: XolSave; readonly addr: number;
+    /** The address of the slot the copy is stepped in (this task's until the step ends). */
+    readonly slot: number;
+  };
 
 const ARG_REGS = new Int32Array([Reg.RDI, Reg.RSI, Reg.RDX, Reg.RCX, Reg.R8, Reg.R9]);
 const start = process.hrtime.bigint();
 
 export class ProbeTraps implements TrapHandler {
   private state: State = { kind: "idle" };
+  /** The slot area of the address space this task runs (the table's for that Mm), once it stepped or armed a return there. */
   private xolArea: XolArea | undefined;
   /** Outstanding return probes (replaced at exec: their frames were in the old image). */
   returns = new ReturnStack();
 
   constructor(private readonly table: ProbeTable) {}
 
-  /** The slot area, mapped on first need. */
+  /** The slot area of `proc`'s address space, mapped on first need by whichever of its tasks needs it first. */
   private xol(proc: Process): XolArea {
-    return (this.xolArea ??= new XolArea(proc.mm));
+    if (this.xolArea?.mm === proc.mm) return this.xolArea;
+    let area = this.table.xolAreas.get(proc.mm);
+    if (area === undefined) this.table.xolAreas.set(proc.mm, (area = new XolArea(proc.mm)));
+    return (this.xolArea = area);
   }
 
   /**
@@ -86,7 +97,8 @@ export class ProbeTraps implements TrapHandler {
 
   onBreakpoint(proc: Process): boolean {
     const addr = proc.engine.rip() - 1;
-    if (this.xolArea && addr === this.xolArea.trampoline) return this.onTrampoline(proc);
+    const area = this.xolArea?.mm === proc.mm ? this.xolArea : this.table.xolAreas.get(proc.mm); // the cached one on the hot path
+    if (area && addr === area.trampoline) return this.onTrampoline(proc);
     const probe = this.lookup(proc, addr);
     if (!probe) return this.restartIfGone(proc, addr);
     probe.hits++;
@@ -110,10 +122,9 @@ export class ProbeTraps implements TrapHandler {
       runPost(probe, proc, addr);
       return true;
     }
-    const xol = this.xol(proc);
-    xol.load(plan.bytes);
-    const save = preXol(proc, plan, addr, probe.insn.length, xol.slot);
-    this.state = { kind: "stepping", probe, plan, save, addr };
+    const slot = this.xol(proc).claim(this, plan.bytes);
+    const save = preXol(proc, plan, addr, probe.insn.length, slot);
+    this.state = { kind: "stepping", probe, plan, save, addr, slot };
     return true;
   }
 
@@ -139,12 +150,21 @@ export class ProbeTraps implements TrapHandler {
    * The trap state of a fork child (cf. dup_utask, uprobe_dup_mmap): the same
    * probe table, its own copy of the slot area (dupMmap copied the page) and
    * of the return instances, and the step in progress if the fork was one.
+   * A child that shares the address space (CLONE_VM: vfork's) shares the
+   * area itself, each stepping in a slot of its own (cf. xol_get_insn_slot).
+   * A new thread starts with no return instances and no step (a fresh
+   * uprobe_task).
    */
   fork(child: Process): ProbeTraps {
     const t = new ProbeTraps(this.table);
-    if (this.xolArea) t.xolArea = new XolArea(child.mm, this.xolArea);
+    const area = this.xolArea;
+    if (area && child.mm === area.mm) t.xolArea = area;
+    else if (area) this.table.xolAreas.set(child.mm, (t.xolArea = new XolArea(child.mm, area)));
+    if (child !== child.group.leader) return t; // a new thread: no return pending, no step (cf. a fresh uprobe_task)
     t.returns = this.returns.clone();
     t.state = this.state;
+    // A copied area's slot goes to the child; in a shared one (vfork) the parent keeps it, and the child's step ends without freeing it.
+    if (this.state.kind === "stepping" && t.xolArea !== this.xolArea) t.xolArea!.adopt(t, this.state.slot);
     return t;
   }
 
@@ -161,11 +181,15 @@ export class ProbeTraps implements TrapHandler {
     if (s.kind !== "stepping") return false;
     // A rep-prefixed string instruction traps after each iteration with RIP still
     // at its start: keep stepping the copy until it is done.
-    if (proc.engine.rip() === this.xolArea!.slot) return true;
-    this.state = { kind: "idle" };
-    postXol(proc, s.plan, s.save, s.addr, s.probe.insn.length, this.xolArea!.slot);
+    if (proc.engine.rip() === s.slot) return true;
+    this.endStep(s.slot);
+    postXol(proc, s.plan, s.save, s.addr, s.probe.insn.length, s.slot);
     runPost(s.probe, proc, s.addr);
     return !s.save.guestTf; // a guest stepping itself gets its own trap, as unprobed
+  }
+
+  onExit(_proc: Process): void {
+    if (this.state.kind === "stepping") this.endStep(this.state.slot);
   }
 
   stepping(_proc: Process): boolean {
@@ -175,7 +199,7 @@ export class ProbeTraps implements TrapHandler {
   abortStep(proc: Process): void {
     const s = this.state;
     if (s.kind !== "stepping") return;
-    this.state = { kind: "idle" };
+    this.endStep(s.slot);
     abortXol(proc, s.plan, s.save, s.addr);
   }
 
@@ -191,15 +215,21 @@ export class ProbeTraps implements TrapHandler {
   syscallDone(proc: Process): void {
     const s = this.state;
     if (s.kind !== "stepping" || !s.plan.fixSyscall) return;
-    this.state = { kind: "idle" };
+    this.endStep(s.slot);
     endSyscallXol(proc, s.save, s.addr, proc.registersReplaced);
     runPost(s.probe, proc, s.addr);
   }
 
   originalRip(_proc: Process, rip: number): number {
     const s = this.state;
-    if (s.kind === "stepping" && this.xolArea && rip >= this.xolArea.slot && rip < this.xolArea.slot + 16) return s.addr + (rip - this.xolArea.slot);
+    if (s.kind === "stepping" && XolArea.inSlot(s.slot, rip)) return s.addr + (rip - s.slot);
     return rip;
+  }
+
+  /** The step in `slot` is over: this task is idle and the slot free for others. */
+  private endStep(slot: number): void {
+    this.state = { kind: "idle" };
+    this.xolArea?.free(this, slot);
   }
 
   /** The trampoline's int3: a probed function is returning. */

@@ -8,8 +8,8 @@
  */
 import capstoneFactory from "@alexaltea/capstone-js";
 import * as fs from "node:fs";
-import type { Process } from "../emu/process.js";
-import type { MemSystem } from "../mm/index.js";
+import type { Process } from "../emu/index.js";
+import type { MemSystem, Mm } from "../mm/index.js";
 import { analyzeInsn, type Plan } from "./arch-x86.js";
 import { ProbeError } from "./errors.js";
 import { classifyInsn, decodeInsn } from "./insn.js";
@@ -19,6 +19,7 @@ import { CowStrategy } from "./strategy-cow.js";
 import { NotifierStrategy } from "./strategy-notifier.js";
 import { PreloadStrategy } from "./strategy-preload.js";
 import type { InsertionStrategy } from "./strategy.js";
+import type { XolArea } from "./xol.js";
 import { offsetToVaddr, probeableSymbols, readSymbols, resolveSpec, type ElfSymbols } from "./symbols.js";
 import { ProbeTraps, type ProbeTable } from "./trap.js";
 
@@ -34,6 +35,8 @@ export class Uprobes implements ProbeTable {
   private readonly plans = new Map<Probe, Plan>();
   /** Bumped on every probe added or removed. */
   generation = 0;
+  /** The [uprobes] slot area of each address space its processes stepped in (see ProbeTable.xolAreas). */
+  readonly xolAreas = new WeakMap<Mm, XolArea>();
 
   /**
    * @param sys the memory system whose page caches hold the probed files

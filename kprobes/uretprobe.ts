@@ -13,7 +13,7 @@
  * probed entry those at or below its RSP (cf. cleanup_return_instances). Depth is capped at 64 instances per
  * process, as Linux's MAX_URETPROBE_DEPTH: deeper calls run unprobed on return.
  */
-import type { Process } from "../emu/process.js";
+import type { Process } from "../emu/index.js";
 import { poke64, readStackTop } from "./arch-x86.js";
 import type { Probe } from "./probe.js";
 

@@ -208,27 +208,59 @@ export function viewAt(addr: number, len: number): ArrayBuffer {
   return koffi.view(c_asPointer(addr, 0, 0), len) as ArrayBuffer;
 }
 
-const c_memmem = libc.func("uint64_t memmem(uint64_t haystack, size_t hlen, uint64_t needle, size_t nlen)");
-/** Where hostSearch keeps its needle: outside the C heap, so the needle is never found in it. */
-let needleArea: HostRegion | undefined;
+/** Bytes of host memory hostSearch reads at a time. */
+const SEARCH_CHUNK = 1 << 20;
 
 /**
- * Host addresses in [addr, addr+len) where `pattern` starts, found by libc's
- * memmem (no JS view of the range: a large external buffer would weigh on
- * the garbage collector). Precondition: the range is mapped and readable.
+ * Host addresses in [addr, addr+len) where `pattern` starts. The memory is
+ * read through /proc/self/mem a chunk at a time, never touched directly:
+ * another thread of Node's (a garbage collector's sweeper freeing an
+ * ArrayBuffer) may shrink the C heap while the range is searched, and a page
+ * gone meanwhile then ends the search where a direct read would have
+ * crashed the host. The needle is never found in the chunk buffer itself,
+ * which lives in V8's heap.
  */
 export function hostSearch(addr: number, len: number, pattern: Uint8Array): number[] {
   const out: number[] = [];
   const end = addr + len;
-  needleArea ??= new HostRegion(4096);
-  needleArea.view(0, pattern.length).set(pattern);
-  for (let at = addr; at < end; ) {
-    const hit = Number(c_memmem(at, end - at, needleArea.addr, pattern.length));
-    if (hit === 0) break;
-    out.push(hit);
-    at = hit + 1;
+  const buf = Buffer.alloc(SEARCH_CHUNK + pattern.length);
+  const fd = fs.openSync("/proc/self/mem", "r");
+  try {
+    for (let at = addr; at < end; at += SEARCH_CHUNK) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
+      } catch {
+        break; // unmapped now: the rest is gone too (the heap shrank)
+      }
+      for (let k = buf.subarray(0, n).indexOf(pattern); k >= 0 && k < SEARCH_CHUNK; k = buf.subarray(0, n).indexOf(pattern, k + 1)) out.push(at + k);
+      if (n < Math.min(buf.length, end - at)) break;
+    }
+  } finally {
+    fs.closeSync(fd);
   }
   return out;
+}
+
+/** This process's anonymous read-write-execute mappings (from /proc/self/maps), start -> length in bytes. */
+export function anonExecMappings(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of fs.readFileSync("/proc/self/maps", "utf8").split("\n")) {
+    const f = line.split(/\s+/);
+    if (f.length < 5 || f[1] !== "rwxp" || f[4] !== "0" || (f[5] ?? "") !== "") continue;
+    const [a, b] = f[0].split("-").map((x) => parseInt(x, 16));
+    out.set(a, b - a);
+  }
+  return out;
+}
+
+/**
+ * Gives the pages of [addr, addr+len) of a private anonymous host mapping
+ * back to the host (MADV_DONTNEED): they read as zeros again and hold no memory.
+ * @throws HostError when the host refuses
+ */
+export function discardHostPages(addr: number, len: number): void {
+  if (c_madvise(addr, len, MADV_DONTNEED) !== 0) throw new HostError("madvise", koffi.errno());
 }
 
 /** Copies `len` bytes between host addresses (no overlap). */

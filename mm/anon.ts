@@ -5,9 +5,10 @@
  * A process's anonymous memory is its own host reservation, which no other
  * process can map. So a fork moves the parent's resident anonymous pages into
  * the system's *store*, one host memfd, where each page has one slot (a page
- * index); parent and child then map those slots, MAP_PRIVATE in private
- * areas (the host copies a page when one side writes it, after the fault
- * path has decided that it may) and MAP_SHARED in MAP_SHARED anonymous areas.
+ * index); parent and child then map those slots MAP_PRIVATE (the host
+ * copies a page when one side writes it, after the fault path has decided
+ * that it may). Only private areas use the store: MAP_SHARED anonymous
+ * memory is a shmem object's page cache (shmem.ts).
  * A slot holds one AnonPage: its reverse map lists every (mm, va) whose PTE
  * carries PTE_SW_STORE for it, and it is charged once against the RAM limit;
  * the last mapper to go frees it (the slot is punched).
@@ -162,47 +163,28 @@ export function breakCow(mm: Mm, vma: Vma, i: number, va: number, lo: number): v
 }
 
 /**
- * First touch of a page in an area whose pages are in the store (cf.
- * do_anonymous_page, and shmem_fault for MAP_SHARED anonymous memory).
- * Shared area: the slot's page is mapped (one more mapper), or made there
- * (charged). Private area: the page will be this process's own; its host
- * page is made to read zeros first (the slot may hold another process's
- * page, or the host would leave a zero page in the store).
- * @returns true when the PTE is set (shared area), false when the caller
- *   goes on with an ordinary anonymous first touch
- * @throws OutOfMemoryError when the RAM limit has no room
+ * Prepares the first touch of a page in a private area whose pages are in
+ * the store (cf. do_anonymous_page): the page will be this process's own,
+ * so its host page is made to read zeros first (the slot may hold another
+ * process's page, or the host would leave a zero page in the store). The
+ * caller then goes on with an ordinary anonymous first touch. (MAP_SHARED
+ * anonymous areas never reach the store: they are a shmem object's.)
  */
-export function storeAnonFault(mm: Mm, vma: Vma, i: number, va: number): boolean {
+export function storeAnonFault(mm: Mm, vma: Vma, va: number): void {
   const store = mm.sys.anon;
   const index = vmaAnonIndex(vma, va);
-  let page = store.pages.get(index);
-  if (!vma.shared) {
-    if (page) {
-      mm.mem.resetAnon(va, PAGE_SIZE);
-    } else {
-      hostCopy(mm, va);
-      store.punch(index);
-    }
-    return false;
-  }
-  if (page) {
-    mm.anonPages++;
+  if (store.pages.has(index)) {
+    mm.mem.resetAnon(va, PAGE_SIZE);
   } else {
-    mm.chargeAnon();
-    page = new AnonPage(index);
-    store.pages.set(index, page);
-    mm.sys.counters.anonPages++;
+    hostCopy(mm, va);
+    store.punch(index);
   }
-  mm.rmapAdd(page, va);
-  mm.setPte(i, va, vma, (vma.prot & PROT_WRITE) !== 0, true, true);
-  mm.pt.setFlags(i, mm.pt.lo(i) | PTE_SW_STORE);
-  return true;
 }
 
 /**
  * Gives every mapper of the page at slot `index` a private copy of it and
- * frees the page (its slot is about to hold another page). Only pages of
- * private areas are ever evicted: a shared area's slots belong to it alone.
+ * frees the page (its slot is about to hold another page). Only private
+ * areas use the store (shared ones are shmem objects').
  * @throws OutOfMemoryError when the copies do not fit the RAM limit
  */
 function evictSlot(mm: Mm, index: number): void {

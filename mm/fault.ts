@@ -27,6 +27,7 @@ import type { Mm } from "./mm.js";
 import { PG_locked, PG_readahead, PG_uptodate, type Page } from "./page-cache.js";
 import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_U, PTE_W } from "./page-table.js";
 import { asyncReadahead, syncReadahead } from "./readahead.js";
+import { isShmem, shmemGetPage } from "./shmem.js";
 import { PROT_EXEC, PROT_MASK, PROT_WRITE, vmaPgoff, type Vma } from "./vma.js";
 
 /** What the faulting access was. */
@@ -65,7 +66,7 @@ export function handlePageFault(mm: Mm, va: number, errorCode: number, ripOf: ()
   const page = va - (va % PAGE_SIZE);
   const vma = mm.vmas.find(va) ?? expandStack(mm, page);
   if (!vma) segv(mm, va, ripOf(), access, "SEGV_MAPERR: no mapping");
-  if (!allowed(vma, access, mm.mmu.nx)) segv(mm, va, ripOf(), access, `SEGV_ACCERR: mapping is ${protString(vma.prot)}`, SEGV_ACCERR);
+  if (!allowed(vma, access, mm.nx)) segv(mm, va, ripOf(), access, `SEGV_ACCERR: mapping is ${protString(vma.prot)}`, SEGV_ACCERR);
   const i = mm.pt.leaf(page, true);
   const lo = mm.pt.lo(i);
   if (lo & PTE_SW_GUARD) segv(mm, va, ripOf(), access, "SEGV_MAPERR: guard page");
@@ -142,15 +143,12 @@ function restoreAnon(mm: Mm, vma: Vma, i: number, page: number, lo: number): voi
   mm.sys.counters.minorFaults++;
   const writable = (vma.prot & PROT_WRITE) !== 0 && (vma.shared || (lo & PTE_SW_STORE) === 0); // a COW page stays read-only
   mm.pt.setFlags(i, (lo & 0xfff & ~PTE_W) | PTE_P | PTE_U | PTE_A | (writable ? PTE_W : 0));
-  mm.pt.setNx(i, mm.mmu.nx && (vma.prot & PROT_EXEC) === 0);
+  mm.pt.setNx(i, mm.nx && (vma.prot & PROT_EXEC) === 0);
 }
 
 /** First touch of an anonymous page: host memory there is zero already (cf. do_anonymous_page). */
 function anonymousFault(mm: Mm, vma: Vma, i: number, page: number): void {
-  if (vma.anonPgoff >= 0 && storeAnonFault(mm, vma, i, page)) {
-    mm.sys.counters.minorFaults++;
-    return;
-  }
+  if (vma.anonPgoff >= 0) storeAnonFault(mm, vma, page);
   mm.chargeAnon();
   mm.setPte(i, page, vma, (vma.prot & PROT_WRITE) !== 0, true, true);
   mm.sys.counters.minorFaults++;
@@ -173,7 +171,7 @@ function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access
       return;
     }
   }
-  const { cached, major } = filemapFault(mm, vma, index, va, access, ripOf);
+  const { cached, major } = isShmem(mapping) ? { cached: lockedShmemPage(mm, vma, index), major: false } : filemapFault(mm, vma, index, va, access, ripOf);
   try {
     if (major) c.majorFaults++;
     else c.minorFaults++;
@@ -187,6 +185,13 @@ function fileFault(mm: Mm, vma: Vma, i: number, page: number, va: number, access
   } finally {
     cached.flags &= ~PG_locked;
   }
+}
+
+/** Page `index` of a shmem object, made when absent and returned locked as filemapFault's is (cf. shmem_fault: no readahead, a minor fault). */
+function lockedShmemPage(mm: Mm, vma: Vma, index: number): Page {
+  const page = shmemGetPage(mm.sys, vma.file!, index);
+  page.flags |= PG_locked;
+  return page;
 }
 
 /**

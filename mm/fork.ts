@@ -7,10 +7,9 @@
  * - private anonymous pages, and private copies in private file mappings,
  *   go to the store (anon.ts) and are mapped read-only by both: the first
  *   write on either side copies (or reuses the page when it is the last);
- * - page-cache pages (private pages never written, MAP_SHARED file pages)
+ * - page-cache pages (private pages never written, MAP_SHARED file pages,
+ *   and MAP_SHARED anonymous pages, which are a shmem object's: shmem.ts)
  *   are mapped again, and added to the page's reverse map;
- * - MAP_SHARED anonymous pages go to the store too and stay writable in
- *   both: one page, seen by both;
  * - PROT_NONE'd anonymous data and guard markers are copied as they are.
  * The child's page tables are made as its PTEs are written (each table
  * page charged); the parent's TLB is flushed once, as its PTEs lost W.
@@ -56,13 +55,13 @@ export function dupMmap(parent: Mm, child: Mm): void {
 
 /**
  * Puts the parent's anonymous pages of `v` into the store, so that a child
- * can map them: its private pages move there (and lose W in a private
- * area), and its host memory over them becomes a mapping of the store.
- * A MAP_SHARED anonymous area lives in the store from its first fork on,
- * untouched pages included, so both sides see each other's first touches.
+ * can map them: its private pages move there (and lose W), and its host
+ * memory over them becomes a mapping of the store. A MAP_SHARED area,
+ * anonymous ones included (a shmem object), is left alone: its page cache
+ * is the shared memory, found by offset in every process.
  */
 function storeArea(mm: Mm, v: Vma): void {
-  if (v.shared && v.file) return; // the page cache is the shared memory
+  if (v.shared) return; // the page cache is the shared memory
   const own: number[] = [];
   mm.pt.forEach(v.start, v.end, (va, i) => {
     const lo = mm.pt.lo(i);
@@ -70,12 +69,12 @@ function storeArea(mm: Mm, v: Vma): void {
   });
   const first = v.anonPgoff < 0;
   if (first) {
-    if (own.length === 0 && !v.shared) return; // nothing to share: the child starts from zeros or the file
+    if (own.length === 0) return; // nothing to share: the child starts from zeros or the file
     v.anonPgoff = mm.sys.anon.allocate();
   }
   storePages(mm, v, own);
   if (v.file) storeRuns(mm, v, own);
-  else if (own.length > 0 || first) mapStore(mm, v, v.start, v.end);
+  else if (own.length > 0) mapStore(mm, v, v.start, v.end);
 }
 
 /** The child's host memory for `v`: the file's cache, or the store (a private file area's store runs come with its PTEs). */
@@ -91,7 +90,7 @@ function mapChildHost(child: Mm, v: Vma): void {
  */
 function copyPtes(parent: Mm, child: Mm, v: Vma): void {
   const stored: number[] = [];
-  const nx = child.mmu.nx && (v.prot & PROT_EXEC) === 0;
+  const nx = child.nx && (v.prot & PROT_EXEC) === 0;
   parent.pt.forEach(v.start, v.end, (va, i) => {
     const lo = parent.pt.lo(i);
     if (lo & PTE_SW_GUARD) {

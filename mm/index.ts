@@ -10,6 +10,7 @@ export { MmCounters } from "./counters.js";
 export { handlePageFault, accessOf, protString, STACK_LIMIT, type Access } from "./fault.js";
 export * from "./layout.js";
 export { dupMmap } from "./fork.js";
+export { futexKey, sameFutexKey, type FutexKey } from "./futex-key.js";
 export { Mm } from "./mm.js";
 export {
   doMmap, doMunmap, doMprotect, doBrk, doMremap, doMadvise, doMsync, mapRegion, unmapRange,
@@ -27,5 +28,5 @@ export { shrinkPageCache, evictPage, writebackPage } from "./reclaim.js";
 export { truncatePagecache, punchPagecache } from "./truncate.js";
 export { filemapRead, filemapWrite } from "./filemap.js";
 export { MemSystem, DEFAULT_CONFIG, MIN_RAM_PAGES, RamLimitError, type MmConfig } from "./system.js";
-export { bytesFromUser, copyFromUser, copyToUser, stringFromUser, faultIn, faultInPrefix, accessOk, USER_COPY_MAX } from "./uaccess.js";
+export { bytesFromUser, copyFromUser, copyToUser, userBytes, stringFromUser, faultIn, faultInPrefix, accessOk, USER_COPY_MAX } from "./uaccess.js";
 export { PROT_READ, PROT_WRITE, PROT_EXEC, vmaPgoff, type Vma } from "./vma.js";

@@ -18,6 +18,7 @@ import { runs, unmapStorePage } from "./anon.js";
 import type { Mmu } from "./arch.js";
 import { PAGE_SIZE, PT_AREA_SIZE, PT_BASE, TASK_SIZE } from "./layout.js";
 import { PG_dirty, type Page, type RmapEntry } from "./page-cache.js";
+import { releaseShmem } from "./shmem.js";
 import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_U, PTE_W, PageTable } from "./page-table.js";
 import type { MemSystem } from "./system.js";
 import { PROT_EXEC, PROT_WRITE, vmaPgoff, VmaList, type Vma } from "./vma.js";
@@ -32,7 +33,17 @@ export interface ZapOptions {
   releasing?: boolean;
 }
 
-/** A process address space. */
+/**
+ * A process address space. Several tasks may run it at once, each on its
+ * own engine (clone with CLONE_VM: vfork's child, a thread): every engine
+ * maps the same host memory and table area and points at the same tables,
+ * so a PTE change is seen by all, and what Linux follows with a TLB
+ * shootdown (settle's flush, dropCode's invalidation) reaches every
+ * engine attached (cf. mm_cpumask and flush_tlb_mm_range).
+ *
+ *   Mm ──mmus──> { EngineMmu(task A's engine), EngineMmu(task B's engine) }
+ *      users = 2 (cf. mm_users): put() by each task at exit or exec; the last one tears it down
+ */
 export class Mm {
   /** The page tables; each table page is charged to the system's RAM limit. */
   readonly pt: PageTable;
@@ -46,6 +57,14 @@ export class Mm {
   anonPages = 0;
   /** A whole-TLB flush is owed before the guest runs again. */
   private flushOwed = false;
+  /** Whether PTEs may carry NX: the engines' library lets EFER.NXE be set (the same for every engine of a run). */
+  readonly nx: boolean;
+  /** The engines running this address space (cf. mm_cpumask); never empty while it lives. */
+  private readonly mmus = new Set<Mmu>();
+  /** Tasks using this address space (cf. mm_users): 1 at creation, +1 per share(), -1 per put(); torn down at 0. */
+  private users = 1;
+  /** The engine (its Mmu) that ran this address space last (see enter); undefined before the first run. */
+  private lastMmu: Mmu | undefined;
   /** False once destroy() ran. */
   private live = true;
 
@@ -56,21 +75,79 @@ export class Mm {
    * @throws HostError when the host refuses the reservations
    * @throws OutOfMemoryError when the RAM limit has no room for the first table
    */
-  constructor(readonly sys: MemSystem, readonly mmu: Mmu, inherit?: { mem: HostRegion; pt: PageTable }) {
+  constructor(readonly sys: MemSystem, mmu: Mmu, inherit?: { mem: HostRegion; pt: PageTable }) {
     sys.chargeTable(); // the PML4, made with the tables
+    this.nx = mmu.nx;
+    this.mmus.add(mmu);
     if (inherit) {
-      // renew(): the engine already maps these, emptied; only cached translations are stale.
+      // renew(): the engine already maps these, emptied; the CPU is pointed at them afresh (the
+      // arch's own entries go back in, cf. pgd_ctor) and cached translations are dropped.
       this.pt = inherit.pt;
       this.mem = inherit.mem;
+      mmu.enablePaging(this.pt.root);
       mmu.flushTlb();
     } else {
       this.pt = new PageTable(() => sys.chargeTable());
-      this.mem = new HostRegion(TASK_SIZE);
+      try {
+        this.mem = new HostRegion(TASK_SIZE);
+      } catch (e) {
+        // The host has no room for another 512 GiB reservation (about 250 fit in 128 TiB): undo the tables.
+        this.pt.release();
+        sys.tablePages -= this.pt.tables;
+        throw e;
+      }
       mmu.mapPhysical(0, TASK_SIZE, this.mem.addr);
       mmu.mapPhysical(PT_BASE, PT_AREA_SIZE, this.pt.area.addr);
       mmu.enablePaging(this.pt.root);
     }
     sys.mms.add(this);
+  }
+
+  /** Whether another task uses this address space too (CLONE_VM): execve must then leave it to them (see renew). */
+  get shared(): boolean {
+    return this.users > 1;
+  }
+
+  /**
+   * Lets one more task run this address space on `mmu`'s engine (cf.
+   * copy_mm with CLONE_VM: mmget): the engine maps the same host memory and
+   * table area and points at the same tables.
+   * Precondition: `mmu`'s engine is fresh (nothing mapped at guest-physical 0 or PT_BASE) and of the same library (nx).
+   */
+  share(mmu: Mmu): void {
+    if (!this.live) throw new FaultlineError("EMMDEAD", "share of an address space already released");
+    mmu.mapPhysical(0, TASK_SIZE, this.mem.addr);
+    mmu.mapPhysical(PT_BASE, PT_AREA_SIZE, this.pt.area.addr);
+    mmu.enablePaging(this.pt.root);
+    this.mmus.add(mmu);
+    this.users++;
+  }
+
+  /**
+   * Called before `mmu`'s engine runs this address space: whether that
+   * engine must drop its translated code first. Each engine notices stores
+   * only to the code it translated itself (QEMU's TLB_NOTDIRTY pages), so
+   * when another engine ran this address space since, and some executable
+   * mapping could have been written meanwhile (one that is also writable, or
+   * a shared file mapping, which a writable view of the same pages can
+   * change), this engine's code for it may be stale. Programs without
+   * writable code pay nothing.
+   */
+  enter(mmu: Mmu): boolean {
+    const other = this.lastMmu !== undefined && this.lastMmu !== mmu;
+    this.lastMmu = mmu;
+    return other && this.vmas.all().some((v) => (v.prot & PROT_EXEC) !== 0 && ((v.prot & PROT_WRITE) !== 0 || (v.shared && v.file !== null)));
+  }
+
+  /**
+   * A task stops using this address space (cf. mmput): its engine, on
+   * `mmu`, is closed or leaves it next (exit, or execve of a task that
+   * shared it) and gets no more flushes; the last user tears it down as
+   * destroy() does. Idempotent per engine.
+   */
+  put(mmu: Mmu): void {
+    if (!this.mmus.delete(mmu)) return;
+    if (--this.users === 0) this.destroy();
   }
 
   /**
@@ -82,7 +159,7 @@ export class Mm {
    */
   setPte(i: number, va: number, vma: Vma, writable: boolean, anon: boolean, young: boolean): void {
     const flags = PTE_P | PTE_U | (writable ? PTE_W : 0) | (anon ? PTE_SW_ANON : 0) | (young ? PTE_A : 0);
-    this.pt.set(i, va, flags, this.mmu.nx && (vma.prot & PROT_EXEC) === 0);
+    this.pt.set(i, va, flags, this.nx && (vma.prot & PROT_EXEC) === 0);
   }
 
   /** Adds (this, va) to a page's reverse map (a page-cache page, or a store page: anon.ts). */
@@ -171,7 +248,7 @@ export class Mm {
     let runStart = -1, runEnd = -1;
     const flush = () => {
       if (runStart < 0) return;
-      this.mmu.invalidateCode(runStart, runEnd);
+      for (const mmu of this.mmus) mmu.invalidateCode(runStart, runEnd);
       this.sys.counters.codeInvalidations++;
     };
     pt.forEach(start, end, (va, i) => {
@@ -197,7 +274,7 @@ export class Mm {
   settle(): void {
     if (this.flushOwed) {
       this.flushOwed = false;
-      this.mmu.flushTlb();
+      for (const mmu of this.mmus) mmu.flushTlb();
       this.sys.counters.tlbFlushes++;
     }
   }
@@ -248,13 +325,16 @@ export class Mm {
    * page-table area pass to the new one emptied, so the engine's two
    * regions stay mapped (unmapping them costs seconds). This object is dead
    * afterwards: nothing may touch it.
+   * Precondition: not shared (a task that shares it gets a new Mm on a new engine instead).
    * @throws OutOfMemoryError when the RAM limit has no room for the new PML4
    */
   renew(): Mm {
+    if (this.shared) throw new FaultlineError("EMMSHARED", "renew of an address space other tasks still use");
+    const [mmu] = this.mmus;
     if (!this.teardown()) throw new FaultlineError("EMMDEAD", "renew of an address space already released");
     this.mem.resetAnon(0, this.mem.size);
     this.pt.reset();
-    return new Mm(this.sys, this.mmu, { mem: this.mem, pt: this.pt });
+    return new Mm(this.sys, mmu, { mem: this.mem, pt: this.pt });
   }
 
   /** What destroy() and renew() share (cf. exit_mmap): exit hooks, every mapping zapped, the tables uncharged. False when already done. */
@@ -264,6 +344,7 @@ export class Mm {
     for (const hook of this.sys.exitHooks) hook(this);
     for (const v of [...this.vmas.all()]) this.zap(v, v.start, v.end, { releasing: true });
     this.sys.mms.delete(this);
+    releaseShmem(this.sys, [...this.vmas.all()].map((v) => v.file));
     this.sys.tablePages -= this.pt.tables;
     return true;
   }

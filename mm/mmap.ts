@@ -6,13 +6,14 @@
  */
 import { fail } from "../lib/errno.js";
 import { GuestSignal } from "../lib/errors.js";
-import { mapStore, moveStoreArea, storePage } from "./anon.js";
+import { moveStoreArea, storePage } from "./anon.js";
 import { handlePageFault } from "./fault.js";
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, isPageAligned, pageAlignUp } from "./layout.js";
 import type { Mm } from "./mm.js";
 import { PG_dirty, type AddressSpace } from "./page-cache.js";
 import { PTE_A, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_W } from "./page-table.js";
 import { writebackPage } from "./reclaim.js";
+import { releaseShmem, shmemZeroSetup } from "./shmem.js";
 import { punchPagecache } from "./truncate.js";
 import { PROT_EXEC, PROT_MASK, PROT_WRITE, newVma, vmaPgoff, type Vma } from "./vma.js";
 
@@ -65,9 +66,21 @@ export function doMmap(mm: Mm, addr: number, len: number, prot: number, flags: n
   if (file) checkFileMapping(file, type, prot, flags, offset, len);
   else if (type === MAP_SHARED && flags & MAP_GROWSDOWN) fail("EINVAL", "mmap: shared anonymous mapping cannot grow down");
   else if (type !== MAP_SHARED && type !== MAP_PRIVATE) fail("EINVAL", "mmap: anonymous mapping neither MAP_SHARED nor MAP_PRIVATE");
-  const vma = mapRegion(mm, start, len, prot & PROT_MASK, type !== MAP_PRIVATE, file, file ? pgoff : 0, (flags & MAP_GROWSDOWN) !== 0, "");
+  const shmem = file === null && type === MAP_SHARED ? shmemFile(mm, len) : null; // cf. shmem_zero_setup
+  let vma: Vma;
+  try {
+    vma = mapRegion(mm, start, len, prot & PROT_MASK, type !== MAP_PRIVATE, file ?? shmem, file ? pgoff : 0, (flags & MAP_GROWSDOWN) !== 0, "");
+  } catch (e) {
+    if (shmem) releaseShmem(mm.sys, [shmem.mapping]);
+    throw e;
+  }
   if (flags & MAP_POPULATE) populate(mm, vma, start, start + len);
   return start;
+}
+
+/** A MAP_SHARED anonymous mapping's object, as mmap maps it: a fresh shmem file of `len` bytes. */
+function shmemFile(mm: Mm, len: number): MmapFile {
+  return { mapping: shmemZeroSetup(mm.sys, len), readable: true, writable: true };
 }
 
 /** A non-zero hint below mmap_min_addr is raised to it (cf. round_hint_to_min); zero stays "no hint". */
@@ -154,13 +167,15 @@ export function unmapRange(mm: Mm, start: number, end: number): void {
   const first = mm.vmas.findAbove(start);
   if (first === undefined || first.start >= end) return; // nothing mapped there
   if (first.start < start && end < first.end && mm.vmas.count >= MAX_MAP_COUNT) fail("ENOMEM", "munmap: too many mappings to split one (vm.max_map_count)");
-  for (const v of mm.vmas.isolate(start, end)) {
+  const removed = mm.vmas.isolate(start, end);
+  for (const v of removed) {
     mm.zap(v, v.start, v.end);
     if (v.file || v.anonPgoff >= 0) mm.mem.resetAnon(v.start, v.end - v.start); // a host mapping of a file or the store
     else mm.mem.discard(v.start, v.end - v.start);
     mm.vmas.remove(v);
   }
   mm.settle();
+  releaseShmem(mm.sys, removed.map((v) => v.file));
 }
 
 /**
@@ -230,7 +245,7 @@ function changeProtection(mm: Mm, v: Vma, prot: number): void {
   if (v.prot & PROT_EXEC && !(prot & PROT_EXEC)) mm.dropCode(v.start, v.end); // while still fetchable
   v.prot = prot;
   const pt = mm.pt;
-  const nx = mm.mmu.nx && (prot & PROT_EXEC) === 0;
+  const nx = mm.nx && (prot & PROT_EXEC) === 0;
   pt.forEach(v.start, v.end, (va, i) => {
     const lo = pt.lo(i);
     if (lo & PTE_SW_GUARD) return; // guard markers survive mprotect
@@ -374,7 +389,6 @@ function duplicateAt(mm: Mm, vma: Vma, old: number, newLen: number, to: number):
 /** Extends `vma` to `end`, mapping the file further when it is a file mapping. */
 function growInPlace(mm: Mm, vma: Vma, end: number): void {
   if (vma.file) mm.mem.mapFile(vma.end, end - vma.end, vma.file.mem.fd, vmaPgoff(vma, vma.end) * PAGE_SIZE, vma.shared);
-  else if (vma.shared && vma.anonPgoff >= 0) mapStore(mm, vma, vma.end, end); // shared anonymous memory lives in the store
   mm.vmas.setEnd(vma, end);
 }
 

@@ -117,7 +117,7 @@ export class AddressSpace {
    * @param key identity, "dev:ino"
    * @param path the host path it was opened by (for messages and /proc/self/maps; a Buffer holds its exact bytes)
    * @param hostFd host descriptor of the file, read-write when `hostWritable`
-   *   (replaced by upgradeHostFd())
+   *   (replaced by upgradeHostFd()); -1 for a shmem object, which has none
    * @param hostWritable whether writeback can reach the host file
    * @param size current file size in bytes
    */
@@ -227,6 +227,6 @@ export class AddressSpace {
     for (const w of this.windows.values()) w.release();
     this.windows.clear();
     this.mem.close();
-    fs.closeSync(this.hostFd);
+    if (this.hostFd >= 0) fs.closeSync(this.hostFd); // a shmem object has no host file (shmem.ts)
   }
 }

@@ -67,6 +67,10 @@ export class MemSystem {
   anonPages = 0;
   /** Anonymous pages shared between processes by fork (anon.ts); each is counted once in anonPages. */
   readonly anon = new AnonStore();
+  /** Shmem objects behind MAP_SHARED anonymous mappings (shmem.ts), until their last VMA goes; not in `files`. */
+  readonly shmem = new Set<AddressSpace>();
+  /** Inode numbers handed out to shmem objects so far (the last one given). */
+  shmemInodes = 0;
   /** Page-table pages over all processes, counted against the RAM limit as a memcg counts them. */
   tablePages = 0;
   /** Processes using this system. */
@@ -187,6 +191,8 @@ export class MemSystem {
   close(): void {
     for (const as of this.files.values()) as.close();
     this.files.clear();
+    for (const as of this.shmem) as.close();
+    this.shmem.clear();
     this.active.head = this.active.tail = null;
     this.inactive.head = this.inactive.tail = null;
     this.active.length = this.inactive.length = 0;

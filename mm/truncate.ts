@@ -51,5 +51,5 @@ export function punchPagecache(sys: MemSystem, mapping: AddressSpace, from: numb
     const page = mapping.pages.get(index);
     if (page) sys.dropPage(page);
   }
-  punchHostFile(mapping.hostFd, from * PAGE_SIZE, (to - from) * PAGE_SIZE);
+  if (mapping.hostFd >= 0) punchHostFile(mapping.hostFd, from * PAGE_SIZE, (to - from) * PAGE_SIZE); // a shmem object has only its cache
 }

@@ -102,6 +102,20 @@ export function copyToUser(mm: Mm, va: number, data: Uint8Array): void {
 
 const GIB = 1 << 30;
 
+/**
+ * Guest [va, va+len) in place: faults it in for reading, or writing when
+ * `write` (as copyFromUser/copyToUser do), then returns a view of the host
+ * memory behind it (no copy), for a caller that moves a small structure
+ * field by field (the signal frame). Undefined when the range is not one
+ * host view (it crosses a 1 GiB chunk): then copy it.
+ * @throws ErrnoError EFAULT
+ */
+export function userBytes(mm: Mm, va: number, len: number, write: boolean): Uint8Array | undefined {
+  if (!accessOk(va, len)) fail("EFAULT", `bad user address 0x${va.toString(16)}`);
+  faultIn(mm, va, len, write);
+  return Math.floor(va / GIB) === Math.floor((va + len - 1) / GIB) ? mm.bytes(va, len) : undefined;
+}
+
 function readAcrossChunks(mm: Mm, va: number, len: number): Uint8Array {
   const out = new Uint8Array(len);
   let done = 0;

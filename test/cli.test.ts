@@ -22,7 +22,7 @@ describe("faultline", () => {
   it("--version names the engine library and its version", () => {
     const r = faultline("--version");
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^faultline \S+, Unicorn 2\.\d+\.\d+ \((env|project|system): .*libunicorn\.so\.2\)\n$/);
+    expect(r.stdout).toMatch(/^faultline \S+, Unicorn 2\.\d+\.\d+ \((env|build|wheel|system): .*libunicorn\.so\.2(, patches: .+)?\)\n$/);
   });
 
   it("runs the touch guest with the same output shape and status as natively", () => {
@@ -101,6 +101,8 @@ describe("faultline", () => {
     { args: ["run"], message: /missing PROGRAM/ },
     { args: ["run", "--mem", "lots", "x"], message: /not a size/ },
     { args: ["run", "--frobnicate", "x"], message: /unknown option --frobnicate/ },
+    { args: ["run", "--time-slice", "5", "x"], message: /--time-slice: "5" is not a whole number of microseconds from 10 to 1000000/ },
+    { args: ["run", "--max-threads", "0", "x"], message: /--max-threads: "0" is not a whole number from 1 to 65536/ },
     { args: ["dance"], message: /unknown command/ },
   ])("usage error $args: exit 2 and one line", ({ args, message }) => {
     const r = faultline(...args);

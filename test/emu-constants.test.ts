@@ -5,7 +5,8 @@
  * enum and macro values) and prints them as JSON.
  *
  * Builds: Debian's libunicorn-dev (2.0.1) in /usr/include/unicorn, and the
- * project's 2.1.4 wheel in vendor/unicorn/unicorn/include/unicorn. A build
+ * project's 2.1.4 wheel in vendor/unicorn/unicorn/include/unicorn, and
+ * faultline's own 2.1.4 build in vendor/unicorn-fl/include/unicorn. A build
  * whose headers are absent is skipped, with the reason in the test name.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -61,6 +62,11 @@ const builds: Build[] = [
     label: "project build (vendor, official wheel)",
     includeParent: path.join(root, "vendor", "unicorn", "unicorn", "include"),
     packagedVersion: wheelVersion,
+  },
+  {
+    label: "faultline's build (vendor/unicorn-fl, from third_party/unicorn)",
+    includeParent: path.join(root, "vendor", "unicorn-fl", "include"),
+    packagedVersion: () => /unicorn-(\d+\.\d+\.\d+)-pruned\.tar\.xz/.exec(fs.readdirSync(path.join(root, "third_party", "unicorn")).join(" "))?.[1],
   },
 ];
 

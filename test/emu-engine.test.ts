@@ -1,8 +1,8 @@
 /**
  * The Engine over whichever libunicorn.so.2 this process loads (see
- * emu/unicorn.ts). CI runs the suite twice: once as is (the project's 2.1.4
- * when vendor/ is set up) and once with
- * FAULTLINE_UNICORN=/usr/lib/x86_64-linux-gnu/libunicorn.so.2 (Debian's 2.0.1).
+ * emu/unicorn.ts). CI runs the suite as is (faultline's own 2.1.4 build when
+ * vendor/ is set up), then with FAULTLINE_UNICORN naming the official 2.1.4
+ * wheel's library and Debian's 2.0.1 (/usr/lib/x86_64-linux-gnu/libunicorn.so.2).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -14,9 +14,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, PF_PRESENT, PF_WRITE, Reg, Vec } from "../emu/constants.js";
 import { Engine } from "../emu/engine.js";
 import { ExceptionState, discoverLayout } from "../emu/exception-state.js";
-import { loadUnicorn, projectLibraryPath } from "../emu/unicorn.js";
+import { buildLibraryPath, loadUnicorn, wheelLibraryPath } from "../emu/unicorn.js";
 import { FaultlineError, UnicornError } from "../lib/errors.js";
-import { HostRegion } from "../lib/hostmem.js";
+import { HostRegion, hostRss } from "../lib/hostmem.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const hex = (v: number | bigint) => `0x${v.toString(16)}`;
@@ -76,7 +76,8 @@ describe("library", () => {
     const lib = loadUnicorn();
     const env = process.env.FAULTLINE_UNICORN;
     const want = env ? { source: "env", path: env }
-      : fs.existsSync(projectLibraryPath()) ? { source: "project", path: projectLibraryPath() }
+      : fs.existsSync(buildLibraryPath()) ? { source: "build", path: buildLibraryPath() }
+      : fs.existsSync(wheelLibraryPath()) ? { source: "wheel", path: wheelLibraryPath() }
       : { source: "system", path: "libunicorn.so.2" };
     expect(lib.source, `source: got ${lib.source}, want ${want.source}`).toBe(want.source);
     expect(lib.path, `path: got ${lib.path}, want ${want.path}`).toBe(want.path);
@@ -343,6 +344,25 @@ function kernelLikeFaults(p: ReturnType<typeof pagedEngine>) {
   });
   return seen;
 }
+
+describe("host memory of an engine", () => {
+  it("a whole-code flush leaves the engine's translation buffer mostly unresident (2.0.1 left all 1 GiB resident)", () => {
+    const before = hostRss();
+    const made: Engine[] = [];
+    for (let k = 0; k < 4; k++) {
+      const { e, base, end } = setup([0x90, 0x90]);
+      e.run(base, { until: end });
+      e.flushCode();
+      e.run(base, { until: end });
+      made.push(e);
+    }
+    const grown = (hostRss() - before) / 4;
+    expect(grown, `resident growth per engine after a flush: got ${Math.round(grown / 2 ** 20)} MiB, want under 64 MiB`).toBeLessThan(64 * 2 ** 20);
+    for (const e of made) {
+      e.run(0x10000, { until: 0x10002 }); // still runs after its buffer was given back
+    }
+  });
+});
 
 describe("consecutive page faults", () => {
   // mov rax, [rbx]; mov [rcx], rax; mov [rdx], rax

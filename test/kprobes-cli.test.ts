@@ -5,8 +5,8 @@
  *
  * - `--probe SPEC`: one "probe SPEC hits N" line per probe on stderr at
  *   exit; the guest's stdout and exit status are the native run's.
- * - `--probe-trace`: one line per hit, "[SECONDS] probe SPEC rip 0xADDR
- *   args A1 .. A6" (return probes: "[SECONDS] probe ret:SPEC returned 0xV").
+ * - `--probe-trace`: one line per hit, "[SECONDS] [pid N] probe SPEC rip 0xADDR
+ *   args A1 .. A6" (return probes: "[SECONDS] [pid N] probe ret:SPEC returned 0xV").
  * - `faultline symbols PATH`: "0xOFFSET SIZE NAME" per function, checked
  *   against nm -S and readelf -lW.
  * - bad specs: one line on stderr, no stack trace; exit 2 for a malformed
@@ -101,8 +101,8 @@ describe("--probe-trace", () => {
     const r = faultline("run", "--probe", `${STATIC}:work`, "--probe", `ret:${STATIC}:twice`, "--probe-trace", STATIC, String(n));
     expect(r.status).toBe(native(STATIC, String(n)).status);
     const lines = r.stderr.trim().split("\n");
-    const entry = /^\[(\d+\.\d{6})\] probe (\S+) rip (0x[0-9a-f]+) args((?: 0x[0-9a-f]+){6})$/;
-    const ret = /^\[(\d+\.\d{6})\] probe (ret:\S+) returned (0x[0-9a-f]+)$/;
+    const entry = /^\[(\d+\.\d{6})\] \[pid 1\] probe (\S+) rip (0x[0-9a-f]+) args((?: 0x[0-9a-f]+){6})$/;
+    const ret = /^\[(\d+\.\d{6})\] \[pid 1\] probe (ret:\S+) returned (0x[0-9a-f]+)$/;
     const trace = lines.filter((l) => l.startsWith("["));
     for (const l of trace) expect(entry.test(l) || ret.test(l), `trace line format: ${JSON.stringify(l)}`).toBe(true);
     expect(lines.slice(trace.length), "then the hit counts").toEqual([`probe ${STATIC}:work hits ${2 * n}`, `probe ret:${STATIC}:twice hits ${n}`]);

@@ -210,6 +210,13 @@ function countStorePtes(mm: Mm): number {
   return n;
 }
 
+/** Resident pages of the shmem objects behind MAP_SHARED anonymous mappings (Shmem in /proc/meminfo: page cache, not AnonPages). */
+function shmemPages(sys: MemSystem): number {
+  let n = 0;
+  for (const as of sys.shmem) n += as.pages.size;
+  return n;
+}
+
 describe("fork: MAP_SHARED anonymous memory stays shared", () => {
   it.each(["child", "parent"] as const)("a write by the %s is seen by the other, pages touched after fork included, counted once", (writer) => {
     const f = family();
@@ -217,19 +224,40 @@ describe("fork: MAP_SHARED anonymous memory stays shared", () => {
     const addr = doMmap(f.parent.mm, 0, 8 * PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, null, 0);
     fill(f.parent, addr, 4, A); // pages 4..7 untouched before fork
     const anon0 = sys.anonPages;
+    expect(shmemPages(sys), "shmem pages touched before fork").toBe(4);
     const child = f.fork();
-    expectAnonTotal(sys, anon0, "after fork");
+    expect(shmemPages(sys), "shmem pages after fork").toBe(4);
     const [w, other] = writer === "child" ? [child, f.parent] : [f.parent, child];
     expectHolds(other, "the other side before the write", addr, 4, A);
     fill(w, addr, 8, B);
     expectHolds(other, `the other side after the ${writer}'s write`, addr, 8, B);
-    expectAnonTotal(sys, anon0 + 4, "four pages first touched after fork, counted once");
+    expect(shmemPages(sys), "four pages first touched after fork, counted once").toBe(8);
+    expectAnonTotal(sys, anon0, "shared anonymous memory is not anonymous pages (it is shmem)");
     expect(sys.counters.cowFaults, "no COW faults on shared memory").toBe(0);
     fill(other, addr + 4 * PAGE, 4, C);
     expectHolds(w, `the ${writer} after the other's write`, addr + 4 * PAGE, 4, C);
     child.destroy();
     expectHolds(f.parent, "parent after the child's exit", addr, 4, B);
-    expectAnonTotal(sys, f.parent.mm.anonPages, "child gone");
+    expectHolds(f.parent, "parent after the child's exit", addr + 4 * PAGE, 4, C);
+    doMunmap(f.parent.mm, addr, 8 * PAGE);
+    expect(sys.shmem.size, "the object goes with its last mapping").toBe(0);
+  });
+
+  it("pages first touched by the child alone outlive it; the object goes with the last process", () => {
+    const f = family();
+    const sys = f.g.sys;
+    const addr = doMmap(f.parent.mm, 0, 4 * PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, null, 0);
+    const child = f.fork();
+    fill(child, addr, 4, A);
+    const grandchild = f.fork(child);
+    child.destroy();
+    fill(grandchild, addr + 2 * PAGE, 2, B);
+    grandchild.destroy();
+    expectHolds(f.parent, "parent after both exited", addr, 2, A);
+    expectHolds(f.parent, "parent sees the grandchild's write", addr + 2 * PAGE, 2, B);
+    expect(shmemPages(sys), "one object, four pages").toBe(4);
+    f.parent.destroy();
+    expect(sys.shmem.size, "no object once every mapper exited").toBe(0);
   });
 
   it("MADV_DONTNEED by one side: the page reads the shared contents again (madvise(2): shared anonymous mappings)", () => {
@@ -489,10 +517,12 @@ describe("fork: no host memory left behind", () => {
     let rssFrom = hostRss();
     for (let k = 1; k <= n; k++) {
       const engine = new Engine();
-      const mm = new Mm(sys, new EngineMmu(engine));
+      const mmu = new EngineMmu(engine);
+      const mm = new Mm(sys, mmu);
       dup?.(mm, k);
       mm.destroy();
       engine.close();
+      mmu.free();
       if (k === from) rssFrom = hostRss();
       if (k % 50 === 0) await new Promise((r) => setImmediate(r));
     }

@@ -34,7 +34,7 @@ describe("guest signals", () => {
     const g = loadGuest("jmp rbx");
     const data = doMmap(g.proc.mm, 0, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, null, 0);
     const st = g.run({ rbx: data });
-    if (!g.proc.mm.mmu.nx) {
+    if (!g.proc.mm.nx) {
       // Unicorn 2.0.1 cannot set EFER.NXE: the page executes (zeros decode as `add [rax], al`, faulting at 0).
       expect(st.kind).toBe("signaled");
       return;

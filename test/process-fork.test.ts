@@ -19,6 +19,15 @@ describe("fork, pipe, wait and exit statuses (test/programs/fork_wait.c)", () =>
   }
 });
 
+describe("a process that busy-waits is preempted (test/programs/fork_spin.c: parent spins, then child spins, on a shared flag)", () => {
+  for (const variant of ["gcc-static", "musl-static"] as Variant[]) {
+    it(variant, () => {
+      const prog = buildC(path.join(REPO, "test", "programs", "fork_spin.c"), variant);
+      expectSameRun(runFaultline([prog]), runNative([prog]), `fork_spin ${variant}`);
+    });
+  }
+});
+
 const SCRIPTS: { name: string; argv: string[] }[] = [
   { name: "busybox sh: command substitution", argv: ["/bin/busybox", "sh", "-c", "x=$(echo hi); echo $x; echo $(echo $(echo nested))"] },
   { name: "busybox sh: a pipeline through three programs", argv: ["/bin/busybox", "sh", "-c", "for i in 3 1 2; do echo $i; done | sort | tr 123 abc"] },

@@ -2,7 +2,7 @@
  * /proc and /sys as the guest sees them. Ground truth: the same program run
  * natively where the content is the host's (or a fact that holds on any
  * Linux, such as "cmdline is argv"), faultline's own state where the file
- * describes it (the guest's argv and auxv, its one CPU, the --mem limit).
+ * describes it (the guest's argv and auxv, its --cpus CPUs, the --mem limit).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -38,7 +38,7 @@ describe("files whose content is faultline's: the guest's own state", () => {
     expectSameRun(got, runNative(argv, { env }), "busybox cat cmdline environ");
   });
 
-  it("one CPU everywhere a program counts them: affinity, /sys online and possible, cpuinfo, sysconf", () => {
+  it("the same CPU count everywhere a program counts them: affinity, /sys online and possible, cpuinfo, sysconf; by default the host's", () => {
     const counts = (run: (argv: string[]) => RunResult) => ({
       nproc: out(run(["/usr/bin/nproc"]), "nproc").trim(), // sched_getaffinity
       online: out(run(["/usr/bin/getconf", "_NPROCESSORS_ONLN"]), "getconf ONLN").trim(), // /sys/devices/system/cpu/online
@@ -49,11 +49,24 @@ describe("files whose content is faultline's: the guest's own state", () => {
     // Natively these four agree on the host's count: the commands do read what the names say.
     expect(new Set(Object.values(native)).size, `native counts ${JSON.stringify(native)}`).toBe(1);
     const got = counts((a) => runFaultline(a));
-    expect(got, "faultline's counts: all sched_getaffinity's (nproc)").toEqual({ nproc: got.nproc, online: got.nproc, conf: got.nproc, cpuinfo: got.nproc });
-    for (const f of ["online", "possible", "present"]) {
-      const r = runFaultline([BUSYBOX, "cat", `/sys/devices/system/cpu/${f}`]);
-      const want = got.nproc === "1" ? "0\n" : `0-${Number(got.nproc) - 1}\n`;
-      expect(out(r, f), `/sys/devices/system/cpu/${f}: the whole file`).toBe(want);
+    expect(got, "faultline's counts without --cpus: the host's, as native").toEqual(native);
+    for (const cpus of ["1", "3", "64", "65"]) {
+      const flags = ["--timeout", "60", "--cpus", cpus];
+      const n = counts((a) => runFaultline(a, {}, flags));
+      expect(n, `--cpus ${cpus}: every count`).toEqual({ nproc: cpus, online: cpus, conf: cpus, cpuinfo: cpus });
+      for (const f of ["online", "possible", "present"]) {
+        const r = runFaultline([BUSYBOX, "cat", `/sys/devices/system/cpu/${f}`], {}, flags);
+        const want = cpus === "1" ? "0\n" : `0-${Number(cpus) - 1}\n`;
+        expect(out(r, f), `--cpus ${cpus}: /sys/devices/system/cpu/${f}, the whole file`).toBe(want);
+      }
+    }
+  });
+
+  it("--cpus outside 1..1024: a usage error, exit 2, one line", () => {
+    for (const bad of ["0", "1025", "two", "-1"]) {
+      const r = runFaultline(["/usr/bin/nproc"], {}, ["--cpus", bad]);
+      expect(r.status, `--cpus ${bad}: status`).toBe(2);
+      expect(r.stderr.trim().split("\n"), `--cpus ${bad}: stderr`).toEqual([`faultline: --cpus: "${bad}" is not a whole number from 1 to 1024`]);
     }
   });
 
@@ -72,9 +85,9 @@ describe("files whose content is faultline's: the guest's own state", () => {
     expect(free.split(/\s+/).slice(0, 2), `free -k's Mem: line ${free}`).toEqual(["Mem:", "65536"]);
   });
 
-  it("what faultline does not provide is ENOENT: other processes, Node's descriptors, unknown files", () => {
+  it("what faultline does not provide is ENOENT: a pid no guest process has, host processes, Node's descriptors, unknown files", () => {
     const dir = scratch();
-    for (const name of ["/proc/1/status", `/proc/${process.pid}/status`, "/proc/self/fd/9", "/proc/self/oom_score", "/proc/kcore", "/sys/kernel/notes"]) {
+    for (const name of ["/proc/2/status", `/proc/${process.pid}/status`, "/proc/self/fd/9", "/proc/self/oom_score", "/proc/kcore", "/sys/kernel/notes"]) {
       const r = runFaultline([BUSYBOX, "cat", name], { cwd: dir });
       expect(r.status, `${name}: ${r.stdout}`).toBe(1);
       expect(r.stderr, name).toContain("No such file or directory");
@@ -95,11 +108,12 @@ describe("files whose content is the host's, read to their end, native vs faultl
     expectSameRun(runFaultline([BUSYBOX, "cat", "/proc/self/mountinfo"]), runNative([BUSYBOX, "cat", "/proc/self/mountinfo"]), "mountinfo");
   });
 
-  it("/proc/cpuinfo: the host's first processor, its topology lines saying one CPU", () => {
+  it("/proc/cpuinfo: the host's own by default; with --cpus 1 the host's first processor, its topology lines saying one CPU", () => {
     const shown = (t: string) => t.split("\n").filter((l) => !l.startsWith("cpu MHz")).join("\n");
-    const native = out(runNative([BUSYBOX, "cat", "/proc/cpuinfo"]), "native cpuinfo").split("\n\n")[0] + "\n\n";
-    const want = native.replace(/^(siblings|cpu cores)(\s*): \d+$/gm, "$1$2: 1");
-    const got = out(runFaultline([BUSYBOX, "cat", "/proc/cpuinfo"]), "faultline cpuinfo");
+    const native = out(runNative([BUSYBOX, "cat", "/proc/cpuinfo"]), "native cpuinfo");
+    expect(shown(out(runFaultline([BUSYBOX, "cat", "/proc/cpuinfo"]), "faultline cpuinfo"))).toBe(shown(native));
+    const want = (native.split("\n\n")[0] + "\n\n").replace(/^(siblings|cpu cores)(\s*): \d+$/gm, "$1$2: 1");
+    const got = out(runFaultline([BUSYBOX, "cat", "/proc/cpuinfo"], {}, ["--timeout", "60", "--cpus", "1"]), "faultline --cpus 1 cpuinfo");
     expect(shown(got)).toBe(shown(want));
   });
 
@@ -118,8 +132,10 @@ describe("files whose content is the host's, read to their end, native vs faultl
       const native = out(runNative([BUSYBOX, "cat", name]), name), got = out(runFaultline([BUSYBOX, "cat", name]), name);
       expect(shape(got), name).toEqual(shape(native));
     }
-    const stat = out(runFaultline([BUSYBOX, "cat", "/proc/stat"]), "stat").split("\n");
-    expect(stat.filter((l) => /^cpu\d+ /.test(l)).map((l) => l.split(" ")[0]), "/proc/stat per-CPU lines").toEqual(["cpu0"]);
+    const cpuLines = (r: RunResult) => out(r, "stat").split("\n").filter((l) => /^cpu\d+ /.test(l)).map((l) => l.split(" ")[0]);
+    const host = cpuLines(runNative([BUSYBOX, "cat", "/proc/stat"]));
+    expect(cpuLines(runFaultline([BUSYBOX, "cat", "/proc/stat"])), "/proc/stat per-CPU lines without --cpus: the host's").toEqual(host);
+    expect(cpuLines(runFaultline([BUSYBOX, "cat", "/proc/stat"], {}, ["--timeout", "60", "--cpus", "1"])), "/proc/stat per-CPU lines, --cpus 1").toEqual(["cpu0"]);
   });
 
   it("the mounts seen from --root: only those inside it", () => {

@@ -34,6 +34,7 @@ describeCases(path.join(programs, "sigdeliver.c"), [
   { name: "sigqueue", why: "sigqueue/rt_sigqueueinfo carry si_value and si_code; real-time signals queue, SIGUSR2 does not" },
   { name: "timedwait", why: "sigtimedwait/sigwaitinfo/sigwait take a blocked pending signal; zero timeout EAGAIN" },
   { name: "fpu", why: "xmm0-15, the x87 control word and MXCSR survive a handler that clobbers them; fpstate in the frame" },
+  { name: "fpu-x87", why: "the x87 stack (TOP, tags, values), FSW flags, MXCSR flags: the handler starts with the initial FPU, the fpstate holds the interrupted one, its edits (ST0, XMM2, FCW) live after sigreturn" },
   { name: "float", why: "floating point and printf inside a handler" },
   { name: "altstack", why: "SA_ONSTACK runs on the sigaltstack (SS_ONSTACK inside); SS_DISABLE" },
   { name: "altstack-nested", why: "a signal raised in an altstack handler nests on the altstack, below (with or without SA_ONSTACK)" },

@@ -6,7 +6,9 @@
  * unmapped), SIGFPE and SIGILL skipped by editing RIP, SIGTRAP from the
  * program's own int3, SIGBUS past the end of a file mapping, siglongjmp out
  * of a handler (the mask as sigsetjmp saved it), a stack overflow caught on a
- * sigaltstack; and the synchronous signals that kill although a handler is
+ * sigaltstack; the guest in ring 3 (its selectors after start, fork, exec
+ * and sigreturn, the privileged instructions' #GP, user accesses to kernel
+ * addresses); and the synchronous signals that kill although a handler is
  * installed (blocked, ignored, raised inside their own handler, no altstack).
  * One `sigfaults CASE` run per test, built three ways (test/support/cases.ts).
  */
@@ -21,9 +23,12 @@ describeCases(path.join(REPO, "test", "programs", "sigfaults.c"), [
   { name: "exec-fault", why: "a JIT's pattern: executing a RW page faults (SEGV_ACCERR, err 0x15), the handler makes it RX, the call retried" },
   { name: "gp", why: "a non-canonical load: #GP, SIGSEGV SI_KERNEL, si_addr 0, trapno 13, skipped by RIP" },
   { name: "patch-text", why: "a write to the program's own text faults, the handler makes it writable; the patched code is what runs" },
-  // Not in the table: "privileged" (cli, sti, hlt at CPL 3 are #GP natively). faultline's guest runs
-  // at CPL 0 (emu/README.md, "Known differences"), so they do not fault; the case stays in sigfaults.c
-  // for the day the guest runs in ring 3.
+  { name: "privileged", why: "ring 3: cli, sti, hlt, mov cr/dr, rdmsr/wrmsr, lgdt/lidt/ltr/lldt, clts, invlpg, wbinvd, swapgs, sysretq and int through DPL-0 gates are #GP: SIGSEGV SI_KERNEL, trapno 13, err" },
+  { name: "segments", why: "cs 0x33, ss 0x2b, ds/es/fs/gs 0; lar/lsl/verr/verw of Linux's selectors; loading 0x2b into ds works; bad ds/ss loads and a far return to a data segment are #GP with the selector as err" },
+  { name: "kernel-addr", why: "reads and writes of kernel addresses (and where faultline keeps its GDT): SEGV_MAPERR, err with the user bit, the protection bit as Linux sanitizes it" },
+  { name: "segments-fork", why: "a fork child and the program it execs run in ring 3 too (cs 0x33, ss 0x2b)" },
+  { name: "sigreturn-segments", why: "the frame's cs/ss are 0x33/0x2b; sigreturn with their RPL bits cleared puts them back to 3" },
+  { name: "sigreturn-bad-cs", why: "a handler that makes the frame's cs a data segment: the return fails, SIGSEGV kills (139)", status: 139 },
   { name: "fpe", why: "SIGFPE FPE_INTDIV at the idiv, skipped by RIP += 2, rax edited" },
   { name: "ill", why: "SIGILL ILL_ILLOPN at the ud2, skipped by RIP += 2" },
   { name: "trap", why: "int3: SIGTRAP as native gives it (si_code, RIP after), then the default kills (133)", status: 133 },

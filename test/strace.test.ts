@@ -49,3 +49,31 @@ describe("errno names and messages", () => {
     for (const [n, [, msg]] of ERRNO_TEXT) expect(msg, `errno ${n}`).toBe(want.get(n));
   });
 });
+
+describe("--strace of process calls against strace -f", () => {
+  it.skipIf(!hasStrace)("clone's flags and tid pointer, wait4's and waitid's options and id types, as strace(1) names them (test/programs/procerr.c wait)", () => {
+    const prog = buildC(path.join(REPO, "test", "programs", "procerr.c"), "gcc-static");
+    const dir = scratch();
+    const out = path.join(dir, "native.trace");
+    const native = spawnSync(STRACE, ["-f", "-e", "trace=clone,wait4,waitid", "-o", out, prog, "wait"], { encoding: "utf8" });
+    expect(native.status, `strace: ${native.stderr}`).toBe(0);
+    // Pids differ (the guest's start at 1): the line's owner, wait's pid argument and a pid result are masked; so are
+    // addresses. strace -f splits calls that overlap in time into <unfinished ...> and <... resumed> lines: those are left
+    // out, and the complete lines are compared as a set (the order of processes' calls differs between schedulers).
+    const shape = (l: string) => l.replace(/^(\[pid +\d+\] |\d+ +)/, "").replace(/0x[0-9a-f]{6,}/g, "ADDR")
+      .replace(/^(wait4\(|waitid\(\w+, )-?\d+/, "$1PID").replace(/ += [1-9]\d*$/, " = PID").replace(/ +=/, " =");
+    const calls = /^(clone|wait4|waitid)\(.*\) = /;
+    const set = (text: string) => [...new Set(text.split("\n").map(shape).filter((l) => calls.test(l)))].sort();
+    const want = set(fs.readFileSync(out, "utf8"));
+    const got = runFaultline([prog, "wait"], {}, ["--timeout", "60", "--strace"]);
+    expect(got.status, got.stderr).toBe(0);
+    const gotSet = set(got.stderr);
+    for (const l of want) expect(gotSet, `strace's line ${l}`).toContain(l);
+    // A line strace split (its call overlapped another's) must at least start as strace's <unfinished ...> line does.
+    const unfinished = fs.readFileSync(out, "utf8").split("\n").map(shape).filter((l) => l.endsWith("<unfinished ...>"))
+      .map((l) => l.replace(/ *<unfinished \.\.\.>$/, ""));
+    for (const l of gotSet.filter((g) => !want.includes(g))) {
+      expect(unfinished.some((u) => l.startsWith(u)), `faultline's line ${l}: not strace's, nor the start of a call strace split`).toBe(true);
+    }
+  });
+});

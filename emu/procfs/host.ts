@@ -1,6 +1,6 @@
 /**
  * System-wide /proc and /sys files: faultline's own state where it has one
- * (one CPU, as sched_getaffinity answers; the RAM limit; the mounts seen
+ * (the guest's CPUs, --cpus, as sched_getaffinity answers; the RAM limit; the mounts seen
  * from the guest's root), the host's files otherwise, in the real files'
  * formats (cf. fs/proc/cpuinfo.c + arch/x86/kernel/cpu/proc.c,
  * fs/proc/meminfo.c, fs/proc/stat.c, fs/proc_namespace.c,
@@ -11,9 +11,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Process } from "../process.js";
 
-/** CPUs the guest has: one, as sched_getaffinity tells it (CPU 0 only). */
-export const GUEST_CPUS = 1;
-
 /**
  * A host pseudo-file's whole content, read to its end (pseudo-files report
  * size 0). The caller turns a failure into the guest's errno.
@@ -22,20 +19,23 @@ export function hostText(file: string): string {
   return fs.readFileSync(file, "latin1");
 }
 
-/** The CPU list of /sys/devices/system/cpu/{online,possible,present} (cf. cpumap_print_to_pagebuf): "0" or "0-N". */
-export function cpuListText(): string {
-  return GUEST_CPUS === 1 ? "0\n" : `0-${GUEST_CPUS - 1}\n`;
+/** The CPU list of /sys/devices/system/cpu/{online,possible,present} for `cpus` CPUs (cf. cpumap_print_to_pagebuf): "0" or "0-N". */
+export function cpuListText(cpus: number): string {
+  return cpus === 1 ? "0\n" : `0-${cpus - 1}\n`;
 }
 
 /**
- * /proc/cpuinfo: the host's blocks for the guest's CPUs (processor 0 ..),
- * with the topology lines saying how many there are. Flags are the host
- * CPU's, not the emulated CPU's CPUID.
+ * /proc/cpuinfo for `cpus` CPUs: the host's blocks (processor 0 ..), the
+ * host's last one repeated, renumbered, when the guest has more CPUs than
+ * the host, with the topology lines saying how many there are. Flags are
+ * the host CPU's, not the emulated CPU's CPUID.
  */
-export function cpuinfoText(): string {
-  const blocks = hostText("/proc/cpuinfo").split("\n\n").filter((b) => b.trim() !== "").slice(0, GUEST_CPUS);
-  const fix = (b: string) => b.replace(/^(siblings|cpu cores)(\s*): \d+$/gm, `$1$2: ${GUEST_CPUS}`);
-  return blocks.map((b) => fix(b) + "\n\n").join("");
+export function cpuinfoText(cpus: number): string {
+  const host = hostText("/proc/cpuinfo").split("\n\n").filter((b) => b.trim() !== "");
+  const renumber = (b: string, k: number) => b.replace(/^(processor|core id|apicid|initial apicid)(\s*): \d+$/gm, `$1$2: ${k}`);
+  const block = (k: number) => (k < host.length ? host[k] : renumber(host[host.length - 1], k))
+    .replace(/^(siblings|cpu cores)(\s*): \d+$/gm, `$1$2: ${cpus}`);
+  return Array.from({ length: cpus }, (_, k) => block(k) + "\n\n").join("");
 }
 
 /**
@@ -59,10 +59,10 @@ export function meminfoText(p: Process): string {
     name in own ? `${`${name}:`.padEnd(16)}${String(own[name]).padStart(8)} kB` : line);
 }
 
-/** /proc/stat: the host's, with the "cpu" total and per-CPU lines only for the guest's CPUs. */
-export function statText(): string {
+/** /proc/stat: the host's, with the "cpu" total and per-CPU lines only for the guest's first `cpus` CPUs (at most the host's). */
+export function statText(cpus: number): string {
   const lines = hostText("/proc/stat").split("\n");
-  const perCpu = lines.filter((l) => /^cpu\d+ /.test(l)).slice(0, GUEST_CPUS);
+  const perCpu = lines.filter((l) => /^cpu\d+ /.test(l)).slice(0, cpus);
   const sum = perCpu.map((l) => l.split(/\s+/).slice(1).map(Number)).reduce((a, b) => b.map((v, k) => v + (a[k] ?? 0)), [] as number[]);
   const out: string[] = [];
   for (const l of lines) {

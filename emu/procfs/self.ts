@@ -29,7 +29,12 @@ export interface ExecImage {
   readonly startStack: number;
   /** Host uptime in clock ticks (1/100 s) at exec (cf. task->start_time in /proc/<pid>/stat). */
   readonly startTicks: number;
+  /** The name exec was called with, as AT_EXECFN points to it (cf. bprm->filename: a script's own name, "/proc/self/exe" as given). */
+  readonly execFn: Buffer;
 }
+
+/** AT_EXECFN, the auxiliary vector's key for the name exec was called with. */
+const AT_EXECFN = 31;
 
 /** Clock ticks per second as AT_CLKTCK tells the guest (USER_HZ). */
 export const CLK_TCK = 100;
@@ -70,13 +75,27 @@ export function readExecImage(mm: Mm, rsp: number): ExecImage {
     return bytes.subarray(off, nul < 0 ? bytes.length : nul);
   };
   const argv = argPtrs.map(str), envp = envPtrs.map(str);
+  const auxv = copyFromUser(mm, auxAt, end + 16 - auxAt);
+  const execFnAt = auxValue(auxv, AT_EXECFN);
+  const execFn = execFnAt !== undefined && execFnAt >= lo && execFnAt < lo + bytes.length ? Buffer.from(str(execFnAt)) : Buffer.alloc(0);
   const span = (ptrs: number[], list: Buffer[]) => ptrs.length === 0 ? [0, 0]
     : [Math.min(...ptrs), Math.max(...ptrs.map((p, k) => p + list[k].length + 1))];
   const [argStart, argEnd] = span(argPtrs, argv), [envStart, envEnd] = span(envPtrs, envp);
   return {
-    argv, envp, auxv: copyFromUser(mm, auxAt, end + 16 - auxAt), argStart, argEnd, envStart, envEnd, startStack: rsp,
-    startTicks: Math.round(os.uptime() * CLK_TCK),
+    argv, envp, auxv, argStart, argEnd, envStart, envEnd, startStack: rsp,
+    startTicks: Math.round(os.uptime() * CLK_TCK), execFn,
   };
+}
+
+/** The value of auxiliary-vector entry `key` in `auxv` ((key, value) words to AT_NULL), or undefined. */
+function auxValue(auxv: Uint8Array, key: number): number | undefined {
+  const v = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+  for (let at = 0; at + 16 <= auxv.byteLength; at += 16) {
+    const k = Number(v.getBigUint64(at, true));
+    if (k === 0) return undefined;
+    if (k === key) return Number(v.getBigUint64(at + 8, true));
+  }
+  return undefined;
 }
 
 /** The NUL-terminated strings of `list`, concatenated (cmdline, environ). */
@@ -84,9 +103,20 @@ export function nulJoined(list: readonly Buffer[]): Buffer {
   return Buffer.concat(list.flatMap((s) => [s, Buffer.from([0])]));
 }
 
-/** The command name: the program's base name, at most 15 bytes (cf. __set_task_comm, TASK_COMM_LEN). */
+/** TASK_COMM_LEN less its NUL: the longest command name. */
+export const COMM_MAX = 15;
+
+/**
+ * The command name (cf. task->comm): what prctl(PR_SET_NAME) set since the
+ * last exec, else the base name of the name exec was called with (cf.
+ * begin_new_exec's __set_task_comm(kbasename(bprm->filename))), at most 15
+ * bytes; the running program's base name before any exec.
+ */
 export function comm(p: Process): string {
-  return Buffer.from(path.posix.basename(p.exePath), "latin1").subarray(0, 15).toString("latin1"); // GuestPath bytes
+  if (p.setName && p.setName.image === p.execImage) return p.setName.name.toString("latin1");
+  const name = p.execImage && p.execImage.execFn.length > 0 ? p.execImage.execFn : Buffer.from(p.exePath, "latin1"); // GuestPath bytes
+  const base = name.subarray(name.lastIndexOf(0x2f) + 1);
+  return base.subarray(0, COMM_MAX).toString("latin1");
 }
 
 /** Sizes in pages of the address space, by kind (cf. task_mem, task_statm). */
@@ -99,9 +129,10 @@ function isProgramText(p: Process, v: Vma): boolean {
   return v.file !== null && (v.prot & 4) !== 0 && Buffer.from(v.file.path).equals(p.fs.hostOf(p.exePath));
 }
 
-/** Walks the VMAs and their present PTEs. */
+/** Walks the VMAs and their present PTEs (a zombie has none: its address space is gone, cf. task_mem without mm). */
 function memUse(p: Process): MemUse {
   const u: MemUse = { size: 0, rssAnon: 0, rssFile: 0, data: 0, stack: 0, exe: 0, lib: 0, shared: 0 };
+  if (p.state === "zombie") return u;
   for (const v of p.mm.vmas.all()) {
     const pages = (v.end - v.start) / PAGE;
     u.size += pages;
@@ -146,19 +177,42 @@ function fdSize(p: Process): number {
   return size;
 }
 
+/**
+ * The state letter and name /proc shows (cf. task_state_array, get_task_state):
+ * running or ready R, a parked call S (an interruptible sleep; also while
+ * the scheduler has it queued to re-check its wait, which it has not yet
+ * done: parkedOn is still set), a vfork parent D (it waits killable,
+ * TASK_UNINTERRUPTIBLE), stopped T, zombie Z.
+ */
+export function taskState(p: Process): string {
+  if (p.state === "runnable" && p.parkedOn !== undefined) return "S (sleeping)";
+  const states: Record<string, string> = {
+    runnable: "R (running)", parked: "S (sleeping)", "vfork-wait": "D (disk sleep)", stopped: "T (stopped)", zombie: "Z (zombie)",
+  };
+  return states[p.state] ?? "R (running)";
+}
+
+/** The parent's pid as the guest's pid namespace shows it: 0 for a parent outside it (the first process's; cf. task_ppid_nr_ns). */
+export function ppidOf(p: Process): number {
+  return p.parent?.pid ?? 0;
+}
+
 /** /proc/<pid>/status (cf. proc_pid_status): the lines faultline has state for, in Linux's order and format. */
 export function statusText(p: Process): string {
   const kb = (pages: number) => `${String(pages * 4).padStart(8)} kB`;
-  const u = memUse(p), id = ids(), d = dispositions(p);
-  const lines: [string, string | number][] = [
-    ["Name", comm(p)], ["Umask", p.fs.umask.toString(8).padStart(4, "0")], ["State", "R (running)"],
-    ["Tgid", p.pid], ["Ngid", 0], ["Pid", p.pid], ["PPid", process.ppid], ["TracerPid", 0],
-    ["Uid", `${id.uid}\t${id.euid}\t${id.euid}\t${id.euid}`], ["Gid", `${id.gid}\t${id.egid}\t${id.egid}\t${id.egid}`],
-    ["FDSize", fdSize(p)], ["Groups", " "], ["NStgid", p.pid], ["NSpid", p.pid], ["NSpgid", p.pid], ["NSsid", p.pid],
+  const u = memUse(p), id = ids(), d = dispositions(p), zombie = p.state === "zombie";
+  const mem: [string, string | number][] = zombie ? [] : [
     ["VmSize", kb(u.size)], ["VmLck", kb(0)], ["VmPin", kb(0)], ["VmRSS", kb(u.rssAnon + u.rssFile)],
     ["RssAnon", kb(u.rssAnon)], ["RssFile", kb(u.rssFile)], ["RssShmem", kb(0)], ["VmData", kb(u.data)],
     ["VmStk", kb(u.stack)], ["VmExe", kb(u.exe)], ["VmLib", kb(u.lib)], ["VmSwap", kb(0)],
-    ["Threads", 1], ["SigPnd", sigset(p.sigtask.pending.signal)], ["ShdPnd", sigset(p.signal.shared.signal)], ["SigBlk", sigset(p.sigtask.blocked)],
+  ];
+  const lines: [string, string | number][] = [
+    ["Name", comm(p)], ["Umask", p.fs.umask.toString(8).padStart(4, "0")], ["State", taskState(p)],
+    ["Tgid", p.tgid], ["Ngid", 0], ["Pid", p.pid], ["PPid", ppidOf(p)], ["TracerPid", 0],
+    ["Uid", `${id.uid}\t${id.euid}\t${id.euid}\t${id.euid}`], ["Gid", `${id.gid}\t${id.egid}\t${id.egid}\t${id.egid}`],
+    ["FDSize", zombie ? 0 : fdSize(p)], ["Groups", " "], ["NStgid", p.tgid], ["NSpid", p.pid], ["NSpgid", p.pgid], ["NSsid", p.sid],
+    ...mem, // a zombie has no mm: no Vm lines (cf. task_mem only with an mm)
+    ["Threads", Math.max(1, p.group.threads.size)], ["SigPnd", sigset(p.sigtask.pending.signal)], ["ShdPnd", sigset(p.signal.shared.signal)], ["SigBlk", sigset(p.sigtask.blocked)],
     ["SigIgn", sigset(d.ign)], ["SigCgt", sigset(d.cgt)], ["Cpus_allowed", "1"], ["Cpus_allowed_list", "0"],
     ["voluntary_ctxt_switches", 0], ["nonvoluntary_ctxt_switches", 0],
   ];
@@ -170,15 +224,15 @@ export function statText(p: Process): string {
   const u = memUse(p), img = p.execImage, d = dispositions(p);
   const cpu = process.cpuUsage();
   const ticks = (us: number) => Math.round((us / 1e6) * CLK_TCK);
-  const counters = p.mm.sys.counters;
-  const text = p.mm.vmas.all().filter((v) => isProgramText(p, v));
+  const own = p.kernel.accounting.countersOf(p).values; // this process's faults (cf. task->min_flt, maj_flt)
+  const text = p.state === "zombie" ? [] : p.mm.vmas.all().filter((v) => isProgramText(p, v));
   const f: (number | bigint | string)[] = [
-    p.pid, `(${comm(p)})`, "R", process.ppid, p.pid, p.pid, 0, -1, 0x400000, // flags: PF_RANDOMIZE... as an exec'd task
-    counters.minorFaults, 0, counters.majorFaults, 0, ticks(cpu.user), ticks(cpu.system), 0, 0,
+    p.pid, `(${comm(p)})`, taskState(p)[0], ppidOf(p), p.pgid, p.sid, 0, -1, 0x400000, // flags: PF_RANDOMIZE... as an exec'd task
+    own.minorFaults ?? 0, 0, own.majorFaults ?? 0, 0, ticks(cpu.user), ticks(cpu.system), 0, 0,
     20, 0, 1, 0, img?.startTicks ?? 0, u.size * PAGE, u.rssAnon + u.rssFile, 2n ** 64n - 1n,
     text[0]?.start ?? 0, text.at(-1)?.end ?? 0, img?.startStack ?? 0, 0, 0,
     0, 0, d.ign, d.cgt, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0,
-    0, 0, p.mm.brkStart, img?.argStart ?? 0, img?.argEnd ?? 0, img?.envStart ?? 0, img?.envEnd ?? 0, 0,
+    0, 0, p.state === "zombie" ? 0 : p.mm.brkStart, img?.argStart ?? 0, img?.argEnd ?? 0, img?.envStart ?? 0, img?.envEnd ?? 0, 0,
   ];
   return f.join(" ") + "\n";
 }

@@ -9,7 +9,7 @@
  *     └─ deliverSignals: while an unblocked signal is pending
  *          dequeue (task's set first, then the group's; synchronous first)
  *          SIG_IGN ─────────────> next
- *          SIG_DFL ── ignore/continue ──> next;  stop ──> recorded, next
+ *          SIG_DFL ── ignore/continue ──> next;  stop ──> the process stops (jobctl.ts), delivery ends
  *                  └─ terminate/core ──> the guest is killed (GuestSignal)
  *          handler ── restart rules (syscall exit only) ──> frame ──> mask |= sa_mask|sig
  *     └─ nothing ran a handler: a restartable syscall restarts; a saved mask comes back
@@ -29,6 +29,7 @@ import {
 import { frameAddress, setupRtFrame, type UserContext } from "./frame.js";
 import { SigPending } from "./pending.js";
 import { DEFAULT_ACTION, type SigAction } from "./sighand.js";
+import { JobControl, afterStop, prepareSignal, signalStop } from "./jobctl.js";
 import { encodeSigInfo, type SigInfo } from "./siginfo.js";
 import type { ProcessTimers } from "./timers.js";
 
@@ -85,6 +86,8 @@ export class SignalStruct {
   readonly shared = new SigPending();
   /** ITIMER_* and POSIX timers; set by the process right after construction. */
   timers!: ProcessTimers;
+  /** Stop and continue: the stop signal, what wait may report, the wake-up (see jobctl.ts). */
+  readonly jobctl = new JobControl();
 }
 
 /** The kernel-internal "restart" codes a call interrupted by a signal returns (cf. include/linux/errno.h). */
@@ -125,13 +128,16 @@ function ignoredNow(p: Process, sig: number): boolean {
 }
 
 /**
- * Sends `info` to `p` (cf. send_signal_locked): dropped when ignored and
- * not blocked; queued on the group's shared set, or on the task's own with
- * `thread` (tkill, tgkill, faults).
+ * Sends `info` to `p` (cf. send_signal_locked): first its job-control
+ * effects (prepareSignal: SIGCONT continues, a stop signal discards a
+ * pending SIGCONT, SIGKILL wakes a stopped process), then dropped when
+ * ignored and not blocked; queued on the group's shared set, or on the
+ * task's own with `thread` (tkill, tgkill, faults).
  * @returns whether it was queued (false: ignored, or a standard signal already pending)
  */
 export function sendSignal(p: Process, info: SigInfo, o: { thread?: boolean } = {}): boolean {
   if (info.signo === 0) return false;
+  prepareSignal(p, info.signo);
   if (ignoredNow(p, info.signo)) return false;
   return (o.thread ? p.sigtask.pending : p.signal.shared).add(info);
 }
@@ -141,6 +147,26 @@ export function signalPending(p: Process): boolean {
   const t = p.sigtask;
   if (t.pending.signal === 0n && p.signal.shared.signal === 0n) return false;
   return ((t.pending.signal | p.signal.shared.signal) & ~t.blocked) !== 0n;
+}
+
+/**
+ * Before a process woken from a stop runs on (cf. get_signal after
+ * do_signal_stop's schedule): the parent hears CLD_CONTINUED, and what
+ * became pending meanwhile (SIGKILL, a SIGCONT handler) is delivered at
+ * once, at the point where the guest continues; a process that stopped
+ * leaving a system call gets that call's restart rules now (EINTR for a
+ * handler without SA_RESTART, else the restart).
+ * @returns whether it may run on (false: a stop signal stopped it again)
+ * @throws GuestSignal when a signal kills it
+ */
+export function resumeFromStop(p: Process): boolean {
+  if (!afterStop(p)) return true;
+  const j = p.signal.jobctl;
+  const at = j.interrupted;
+  j.interrupted = undefined;
+  if (at) deliverSignals(p, { kind: "syscall", nr: at.nr, ret: at.ret, afterHook: true });
+  else if (signalPending(p)) deliverSignals(p, { kind: "async" });
+  return p.state !== "stopped";
 }
 
 /** Fires the group's due timers (cheap when none is armed). */
@@ -154,8 +180,12 @@ export function expireTimers(p: Process): void {
 
 /** Where the guest stands when signals are delivered. */
 export type DeliveryPoint =
-  /** Leaving system call `nr` (the syscall instruction at `insn`) with result `ret`, from the syscall hook. */
-  | { readonly kind: "syscall"; readonly nr: number; readonly ret: number | bigint }
+  /**
+   * Leaving system call `nr` with result `ret`: from the syscall hook (RIP at
+   * the syscall instruction), or, `afterHook`, when a process stopped at that
+   * exit is continued (RIP already past it).
+   */
+  | { readonly kind: "syscall"; readonly nr: number; readonly ret: number | bigint; readonly afterHook?: boolean }
   /** Leaving rt_sigreturn (registers are the restored ones; nothing restarts), from the syscall hook. */
   | { readonly kind: "sigreturn" }
   /** Between engine runs, or in the interrupt hook: RIP is where the guest continues. */
@@ -164,7 +194,7 @@ export type DeliveryPoint =
 /** The guest's resume address and how to change it, at `point` (see UserContext). */
 function userContext(p: Process, point: DeliveryPoint): UserContext {
   const e = p.engine;
-  if (point.kind === "async") return { rip: e.rip(), setRip: (a) => e.setRip(a) };
+  if (point.kind === "async" || (point.kind === "syscall" && point.afterHook)) return { rip: e.rip(), setRip: (a) => e.setRip(a) };
   return { rip: e.rip() + 2, setRip: (a) => e.setRip(a - 2) };
 }
 
@@ -209,8 +239,10 @@ export function deliverSignals(p: Process, point: DeliveryPoint): void {
     const act = p.sighand.get(info.signo);
     if (act.handler === SIG_IGN) continue;
     if (act.handler === SIG_DFL) {
-      defaultActionOf(p, info, at);
-      continue;
+      if (defaultActionOf(p, info, at) !== "stopped") continue;
+      if (at.kind !== "syscall") break; // the rest waits until it is continued
+      p.signal.jobctl.interrupted = { nr: at.nr, ret: at.ret }; // the restart rules too (cf. get_signal's loop after the stop)
+      return;
     }
     const ctx = userContext(p, at);
     const rip = at.kind === "syscall" ? restartWithHandler(p, at, act, ctx) : ctx.rip;
@@ -221,15 +253,18 @@ export function deliverSignals(p: Process, point: DeliveryPoint): void {
   if (!ran) noHandlerRan(p, point);
 }
 
-/** Applies the default action of a dequeued signal: returns when it ignores, throws when it kills. */
-function defaultActionOf(p: Process, info: SigInfo, at: DeliveryPoint): void {
+/**
+ * Applies the default action of a dequeued signal: returns when it ignores
+ * (or is a stop signal discarded in an orphaned group), "stopped" when it
+ * stopped the process, throws when it kills.
+ */
+function defaultActionOf(p: Process, info: SigInfo, at: DeliveryPoint): "stopped" | undefined {
   switch (defaultAction(info.signo)) {
     case "ignore":
     case "continue":
-      return;
+      return undefined;
     case "stop":
-      p.warnOnce("sig-stop", `faultline: ${signalName(info.signo)}: stopping a process is not supported yet; it continues`);
-      return;
+      return signalStop(p, info.signo) ? "stopped" : undefined;
     default:
       throw killedBy(p, info, userContext(p, at).rip);
   }
@@ -371,6 +406,7 @@ export function forceSignal(p: Process, info: SigInfo, kill: GuestSignal, ctx?: 
  * pending signals, the ITIMER_ timers and alarm are kept.
  */
 export function execSignals(p: Process): void {
+  p.sighand = p.sighand.unshare(); // cf. de_thread's unshare_sighand
   p.sighand.flushForExec();
   p.sigtask.altstack = { sp: 0, size: 0, flags: SS_DISABLE };
   p.sigtask.savedMask = undefined;

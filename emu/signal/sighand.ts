@@ -47,6 +47,30 @@ export function encodeSigAction(a: SigAction): Uint8Array {
 export class SigHand {
   /** action[sig] for sig 1..64; index 0 unused. */
   private readonly actions: SigAction[] = new Array(NSIG + 1).fill(DEFAULT_ACTION);
+  /** Processes using these dispositions (cf. sighand_struct.count): 1 at creation, +1 per share(), -1 per unshare from exec. */
+  private users = 1;
+
+  /** These dispositions for one more process (clone with CLONE_SIGHAND). */
+  share(): this {
+    this.users++;
+    return this;
+  }
+
+  /**
+   * The dispositions a process keeps for itself at execve (cf. de_thread's
+   * unshare_sighand): this object when no one else uses it, else a copy
+   * (and this one has one user fewer).
+   */
+  unshare(): SigHand {
+    if (this.users === 1) return this;
+    this.users--;
+    return this.clone();
+  }
+
+  /** A process stops using these (exit). */
+  put(): void {
+    this.users--;
+  }
 
   /** The action of `sig`. Precondition: 1 <= sig <= 64. */
   get(sig: number): SigAction {

@@ -48,12 +48,13 @@ export interface SigInfo {
   readonly raw?: Uint8Array;
 }
 
-type Layout = "kill" | "timer" | "rt" | "chld" | "fault";
+/** The union member a siginfo uses (cf. enum siginfo_layout, the ones faultline sends). */
+export type Layout = "kill" | "timer" | "rt" | "chld" | "fault";
 
 const FAULT_SIGNALS = new Set<number>([SIG.SIGILL, SIG.SIGFPE, SIG.SIGSEGV, SIG.SIGBUS, SIG.SIGTRAP]);
 
 /** Which union member a siginfo uses (cf. siginfo_layout). */
-function layoutOf(info: SigInfo): Layout {
+export function layoutOf(info: SigInfo): Layout {
   if (info.code === SI_TIMER) return "timer";
   if (info.code === SI_QUEUE || info.code === SI_MESGQ || info.code === SI_ASYNCIO) return "rt";
   if (info.code > 0 && info.signo === SIG.SIGCHLD) return "chld";

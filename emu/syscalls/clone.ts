@@ -78,13 +78,13 @@ function setsid(p: Process): number {
 /** Registers the process-creation and wait calls. */
 export function registerClone(t: SyscallTable): void {
   t.set(57, { name: "fork", fn: (p) => cloneProcess(p, { flags: 0, exitSignal: SIG.SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 }) });
-  t.set(58, { name: "vfork", partial: "the child gets a copy of the address space, not the parent's own (a child that writes memory before exec is not seen by the parent)", fn: (p) =>
+  t.set(58, { name: "vfork", fn: (p) =>
     cloneProcess(p, { flags: CLONE_VM | CLONE_VFORK, exitSignal: SIG.SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 }) });
-  t.set(56, { name: "clone", partial: "no threads yet: CLONE_VM only with CLONE_VFORK (a copy, as vfork), no CLONE_FILES/FS/SIGHAND/THREAD (ENOSYS)", fn: (p, a) => cloneCall(p, a) });
+  t.set(56, { name: "clone", partial: "namespaces (CLONE_NEW*) are EPERM and CLONE_PIDFD is ENOSYS; CLONE_PARENT is ignored (the child is the caller's process's)", fn: (p, a) => cloneCall(p, a) });
   t.set(435, { name: "clone3", partial: "as clone", fn: (p, a) => clone3(p, u64(a[0]), u64(a[1])) });
-  t.set(61, { name: "wait4", partial: "rusage is all zeros; stopped and continued children are never reported (faultline does not stop processes)", fn: (p, a) => wait4(p, i32(a[0]), u64(a[1]), i32(a[2]), u64(a[3])) });
+  t.set(61, { name: "wait4", partial: "rusage is all zeros", fn: (p, a) => wait4(p, i32(a[0]), u64(a[1]), i32(a[2]), u64(a[3])) });
   t.set(247, { name: "waitid", partial: "as wait4; no P_PIDFD", fn: (p, a) => waitid(p, i32(a[0]), i32(a[1]), u64(a[2]), i32(a[3])) });
-  t.set(110, { name: "getppid", fn: (p) => p.parent?.pid ?? p.pid });
+  t.set(110, { name: "getppid", fn: (p) => p.parent?.pid ?? 0 }); // the first process's parent is outside the pid namespace: 0
   t.set(109, { name: "setpgid", fn: (p, a) => setpgid(p, i32(a[0]), i32(a[1])) });
   t.set(121, { name: "getpgid", fn: (p, a) => target(p, i32(a[0])).pgid });
   t.set(111, { name: "getpgrp", fn: (p) => p.pgid });

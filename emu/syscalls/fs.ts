@@ -195,14 +195,14 @@ function openDevice(p: Process, r: Resolved, st: fs.Stats, o: { readable: boolea
 const STEP = USER_COPY_MAX;
 
 /** The guest buffers of one transfer: [address, length] pairs (cf. struct iov_iter). */
-type Iov = readonly (readonly [number, number])[];
+export type Iov = readonly (readonly [number, number])[];
 
 /**
  * The bytes of `iov` from byte `at` on, at most `want`, that can be made
  * accessible (faulted in; for writing when `write`), stopping at the first
  * page that cannot (cf. fault_in_iov_iter_readable/writeable).
  */
-function accessible(p: Process, iov: Iov, at: number, want: number, write: boolean): number {
+export function accessible(p: Process, iov: Iov, at: number, want: number, write: boolean): number {
   let got = 0;
   for (const [base, len] of iov) {
     if (want === 0) break;
@@ -221,7 +221,7 @@ function accessible(p: Process, iov: Iov, at: number, want: number, write: boole
 }
 
 /** Calls fn(address, offset in data, length) for each piece of iov's bytes [at, at+len). */
-function eachPiece(iov: Iov, at: number, len: number, fn: (va: number, off: number, n: number) => void): void {
+export function eachPiece(iov: Iov, at: number, len: number, fn: (va: number, off: number, n: number) => void): void {
   let off = 0;
   for (const [base, l] of iov) {
     if (off >= len) break;
@@ -247,7 +247,7 @@ function fillsCount(f: OpenFile): boolean {
  * @returns the bytes to move
  * @throws ErrnoError EFAULT, EINVAL
  */
-function checkIov(iov: Iov): number {
+export function checkIov(iov: Iov): number {
   let total = 0;
   for (const [base, len] of iov) {
     if (len > Number.MAX_SAFE_INTEGER || total + len > 2 ** 63 - 1) fail("EINVAL", "total length over SSIZE_MAX");
@@ -391,7 +391,7 @@ function closeRange(p: Process, first: number, last: number, flags: number): num
 }
 
 /** struct iovec array at `iov` with `cnt` entries: [base, len] pairs (cf. import_iovec). */
-function iovecs(p: Process, iov: number, cnt: number): [number, number][] {
+export function iovecs(p: Process, iov: number, cnt: number): [number, number][] {
   if (cnt < 0 || cnt > 1024) fail("EINVAL", "bad iovec count");
   if (cnt === 0) return [];
   const raw = new DataView(copyFromUser(p.mm, iov, cnt * 16).buffer);

@@ -11,10 +11,13 @@ import { registerClone } from "./clone.js";
 import { registerDirs } from "./dirs.js";
 import { registerExec } from "./exec.js";
 import { registerFs } from "./fs.js";
+import { registerFutex } from "./futex.js";
 import { registerMm } from "./mm.js";
 import { registerNet } from "./net.js";
 import { registerProcess } from "./process.js";
+import { registerSched } from "./sched.js";
 import { registerSignal } from "./signal.js";
+import { registerSignalfd } from "./signalfd.js";
 import { registerStat } from "./stat.js";
 import { registerTimer } from "./timer.js";
 import { SYSCALL_NAMES } from "./names.js";
@@ -26,9 +29,12 @@ export const SYSCALLS: SyscallTable = new Map();
 registerMm(SYSCALLS);
 registerFs(SYSCALLS);
 registerProcess(SYSCALLS);
+registerFutex(SYSCALLS);
+registerSched(SYSCALLS);
 registerStat(SYSCALLS);
 registerDirs(SYSCALLS);
 registerSignal(SYSCALLS);
+registerSignalfd(SYSCALLS);
 registerNet(SYSCALLS);
 registerClone(SYSCALLS);
 registerTimer(SYSCALLS);
@@ -41,15 +47,13 @@ registerExec(SYSCALLS);
  * table is a load-time error.
  */
 const PARTIAL: Readonly<Record<string, string>> = {
-  prctl: "every option answers 0 and does nothing",
-  ioctl: "terminal requests (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP) pass through to a host terminal and FIONBIO is accepted; any other request is ENOTTY",
+  prctl: "PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG as Linux; every other option answers 0 and does nothing",
+  ioctl: "terminal requests (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP) pass through to a host terminal and FIONBIO is accepted, and on sockets SIOCINQ (FIONREAD) and SIOCOUTQ answer; any other request is ENOTTY",
   pipe: "both ends inside the process; a read of an empty pipe whose writer is open (or a write to a full one) waits, and with one process only --timeout ends it",
   pipe2: "as pipe",
-  futex: "one thread: WAIT on an unchanged value is EDEADLK, WAKE wakes nobody, other operations are ENOSYS",
   fadvise64: "advice accepted and ignored",
   socket: "no networking: every family is EAFNOSUPPORT",
   getppid: "the first process's parent is outside the guest: it answers the first process's own pid",
-  set_robust_list: "accepted and not used (one thread never exits alone)",
   clock_gettime: "the CPU-time clocks measure the whole faultline process",
 };
 for (const [name, note] of Object.entries(PARTIAL)) {

@@ -81,7 +81,8 @@ export interface HostWait {
   readonly events: number;
 }
 
-const NO_HOST: HostWait = { fds: [], events: 0 };
+/** No host descriptor: a wait only other guest tasks, timers or signals can end. */
+export const NO_HOST: HostWait = { fds: [], events: 0 };
 
 /**
  * Sleeps one bounded slice, at most until `untilNs` and the next timer's
@@ -91,11 +92,12 @@ const NO_HOST: HostWait = { fds: [], events: 0 };
  * the wait loops).
  * @throws GuestSignal SIGKILL when the run's --timeout has passed
  * @throws RestartError ERESTARTSYS when an unblocked signal is pending
- * @throws ParkError when other processes are alive: the call parks, and runs again later
+ * @throws ParkError when other processes are alive: the call parks, and runs again later (when `wake`
+ *   is given, only once it holds or a signal, `untilNs` or --timeout may end the wait; see ParkError)
  */
-export function sleepSlice(p: Process, host: HostWait, untilNs?: bigint): void {
+export function sleepSlice(p: Process, host: HostWait, untilNs?: bigint, wake?: () => boolean): void {
   interruption(p);
-  if (p.kernel.othersAlive(p)) throw new ParkError(host, untilNs); // others may run (and wake this one) meanwhile
+  if (p.kernel.othersAlive(p)) throw new ParkError(host, untilNs, wake); // others may run (and wake this one) meanwhile
   let ms = SLICE_MS;
   const timer = p.signal.timers.nextDeadlineNs();
   const until = timer !== undefined && (untilNs === undefined || timer < untilNs) ? timer : untilNs;

@@ -12,12 +12,13 @@ import { Errno, fail } from "../../lib/errno.js";
 import { copyFromUser, copyToUser } from "../../mm/index.js";
 import { Reg } from "../constants.js";
 import type { Process } from "../process.js";
+import { COMM_MAX, comm } from "../procfs/self.js";
+import { RLIM_NLIMITS } from "../rlimits.js";
 import { RestartError } from "../signal/index.js";
 import { deadlineNs, nowNs, readTimeNs, sleepUntil } from "./poll.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
 const ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004, ARCH_GET_CPUID = 0x1011;
-const RLIMIT_STACK = 3, RLIM_INFINITY = 2n ** 64n - 1n;
 
 /** A little-endian byte buffer writer for kernel structures. */
 export class Out {
@@ -68,17 +69,16 @@ function clockNs(clock: number): bigint {
 }
 
 export function registerProcess(t: SyscallTable): void {
-  t.set(60, { name: "exit", fn: (p, a) => p.exit(i32(a[0]) & 0xff) });
+  t.set(60, { name: "exit", fn: (p, a) => p.exitThread(i32(a[0]) & 0xff) });
   t.set(231, { name: "exit_group", fn: (p, a) => p.exit(i32(a[0]) & 0xff) });
   t.set(158, { name: "arch_prctl", fn: (p, a) => archPrctl(p, i32(a[0]), u64(a[1])) });
-  t.set(218, { name: "set_tid_address", fn: (p) => p.pid });
-  t.set(273, { name: "set_robust_list", fn: (_p, a) => (u64(a[1]) !== 24 ? fail("EINVAL", "set_robust_list: bad size") : 0) });
-  t.set(334, { name: "rseq", fn: (p, a) => rseq(p, u64(a[0]), u64(a[1]), i32(a[2])) });
+  t.set(218, { name: "set_tid_address", fn: (p, a) => ((p.clearChildTid = u64(a[0])), p.pid) }); // cf. SYSCALL_DEFINE1(set_tid_address)
   t.set(302, { name: "prlimit64", fn: (p, a) => prlimit(p, { pid: i32(a[0]), resource: u64(a[1]) % 2 ** 32, newAddr: u64(a[2]), oldAddr: u64(a[3]) }) });
   t.set(97, { name: "getrlimit", fn: (p, a) => prlimit(p, { pid: 0, resource: u64(a[0]) % 2 ** 32, newAddr: 0, oldAddr: u64(a[1]) }) });
+  t.set(160, { name: "setrlimit", fn: (p, a) => setrlimit(p, u64(a[0]) % 2 ** 32, u64(a[1])) });
   t.set(63, { name: "uname", fn: (p, a) => uname(p, u64(a[0])) });
   t.set(318, { name: "getrandom", fn: (p, a) => getrandom(p, u64(a[0]), u64(a[1]), u64(a[2]) % 2 ** 32) });
-  t.set(39, { name: "getpid", fn: (p) => p.pid });
+  t.set(39, { name: "getpid", fn: (p) => p.tgid });
   t.set(186, { name: "gettid", fn: (p) => p.pid });
   t.set(102, { name: "getuid", fn: () => process.getuid?.() ?? 0 });
   t.set(107, { name: "geteuid", fn: () => process.geteuid?.() ?? 0 });
@@ -87,12 +87,16 @@ export function registerProcess(t: SyscallTable): void {
   t.set(115, { name: "getgroups", fn: (p, a) => getgroups(p, i32(a[0]), u64(a[1])) });
   t.set(118, { name: "getresuid", fn: (p, a) => ids(p, a, process.getuid?.() ?? 0) });
   t.set(120, { name: "getresgid", fn: (p, a) => ids(p, a, process.getgid?.() ?? 0) });
+  const uid = process.getuid?.() ?? 0, gid = process.getgid?.() ?? 0;
+  t.set(105, { name: "setuid", partial: "one identity: only the current uid", fn: (_p, a) => setIds("setuid", [a[0]], uid) });
+  t.set(106, { name: "setgid", partial: "one identity: only the current gid", fn: (_p, a) => setIds("setgid", [a[0]], gid) });
+  t.set(113, { name: "setreuid", partial: "one identity: only the current uid or -1", fn: (_p, a) => setIds("setreuid", a.slice(0, 2), uid) });
+  t.set(114, { name: "setregid", partial: "one identity: only the current gid or -1", fn: (_p, a) => setIds("setregid", a.slice(0, 2), gid) });
+  t.set(117, { name: "setresuid", partial: "one identity: only the current uid or -1", fn: (_p, a) => setIds("setresuid", a.slice(0, 3), uid) });
+  t.set(119, { name: "setresgid", partial: "one identity: only the current gid or -1", fn: (_p, a) => setIds("setresgid", a.slice(0, 3), gid) });
   t.set(95, { name: "umask", fn: (p, a) => p.fs.setUmask(i32(a[0]) & 0o777) });
   t.set(99, { name: "sysinfo", fn: (p, a) => sysinfo(p, u64(a[0])) });
-  t.set(204, { name: "sched_getaffinity", fn: (p, a) => schedGetaffinity(p, i32(a[0]), u64(a[1]) % 2 ** 32, u64(a[2])) });
-  t.set(24, { name: "sched_yield", fn: () => 0 });
-  t.set(157, { name: "prctl", fn: () => 0 });
-  t.set(202, { name: "futex", fn: (p, a) => futex(p, u64(a[0]), i32(a[1]), i32(a[2])) });
+  t.set(157, { name: "prctl", fn: (p, a) => prctl(p, i32(a[0]), u64(a[1])) });
   t.set(228, { name: "clock_gettime", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), timespec(clockNs(i32(a[0]))).bytes), 0) });
   t.set(229, { name: "clock_getres", fn: (p, a) => {
     clockNs(i32(a[0])); // EINVAL for a clock that does not exist (cf. posix_get_res's clockid_to_kclock)
@@ -144,23 +148,9 @@ function archPrctl(p: Process, code: number, addr: number): number {
   }
 }
 
-/**
- * rseq(2) for one thread on one CPU: registration stores cpu_id_start and
- * cpu_id = 0 in the guest's struct rseq (what sched_getcpu() then reads);
- * nothing ever preempts the guest, so no critical section is ever aborted.
- */
-function rseq(p: Process, addr: number, len: number, flags: number): number {
-  const RSEQ_FLAG_UNREGISTER = 1;
-  if (flags & ~RSEQ_FLAG_UNREGISTER) fail("EINVAL", "rseq: unknown flags");
-  if (flags & RSEQ_FLAG_UNREGISTER) return 0;
-  if (len < 32 || addr % 32 !== 0) fail("EINVAL", "rseq: bad struct rseq");
-  copyToUser(p.mm, addr, new Out(8).u32(0, 0).u32(4, 0).bytes); // cpu_id_start, cpu_id
-  return 0;
-}
-
 /** The arguments of prlimit64(2) (getrlimit is prlimit64 of the caller with no new limit). */
 interface PrlimitArgs {
-  /** Whose limits: 0 or the guest's own pid. */
+  /** Whose limits: 0 (the caller) or a guest pid. */
   pid: number;
   /** RLIMIT_* (unsigned). */
   resource: number;
@@ -171,28 +161,61 @@ interface PrlimitArgs {
 }
 
 /**
- * prlimit64/getrlimit: reports limits; a new limit is read and checked, then
- * ignored. Checks in Linux's order (cf. SYSCALL_DEFINE4(prlimit64) and
- * do_prlimit): the new limit's copy (EFAULT), the pid (ESRCH), the resource
- * (EINVAL), cur > max (EINVAL), then the old limits' copy (EFAULT).
+ * prlimit64/getrlimit/setrlimit (cf. SYSCALL_DEFINE4(prlimit64) and
+ * do_prlimit): the limits of the caller or of any process of its world,
+ * zombies included until reaped (emu/rlimits.ts). Checks in Linux's order:
+ * the new limit's copy (EFAULT), the pid (ESRCH), the resource (EINVAL),
+ * cur > max (EINVAL), raising a hard limit (EPERM); the old limits are
+ * stored after the new ones are set (EFAULT).
  */
 function prlimit(p: Process, a: PrlimitArgs): number {
-  const RLIM_NLIMITS = 16;
   const next = a.newAddr !== 0 ? new DataView(copyFromUser(p.mm, a.newAddr, 16).buffer) : undefined;
-  mustBeSelf(p, a.pid, "prlimit64");
+  const t = a.pid === 0 ? p : p.kernel.procs.get(a.pid) ?? fail("ESRCH", `prlimit64: no process ${a.pid}`);
   if (a.resource >= RLIM_NLIMITS) fail("EINVAL", `prlimit: unknown resource ${a.resource}`);
-  if (next && next.getBigUint64(0, true) > next.getBigUint64(8, true)) fail("EINVAL", "prlimit: rlim_cur above rlim_max");
-  if (a.oldAddr !== 0) {
-    const r = a.resource;
-    const cur = r === RLIMIT_STACK ? 8n * 1024n * 1024n : r === 7 ? 1024n : RLIM_INFINITY;
-    copyToUser(p.mm, a.oldAddr, new Out(16).u64(0, cur).u64(8, r === 7 ? 1048576n : RLIM_INFINITY).bytes);
-  }
+  const nproc = BigInt(p.kernel.maxProcs); // --max-procs is RLIMIT_NPROC until a process sets its own (cf. copy_process's check)
+  const old = t.rlimits.get(a.resource, nproc);
+  if (next) t.rlimits.put(a.resource, { cur: next.getBigUint64(0, true), max: next.getBigUint64(8, true) }, { nproc, privileged: (process.geteuid?.() ?? 1) === 0 });
+  if (a.oldAddr !== 0) copyToUser(p.mm, a.oldAddr, new Out(16).u64(0, old.cur).u64(8, old.max).bytes);
   return 0;
 }
 
-/** ESRCH unless `pid` names the guest itself (0 or its pid): it is the only process it can see. */
-function mustBeSelf(p: Process, pid: number, call: string): void {
-  if (pid !== 0 && pid !== p.pid) fail("ESRCH", `${call}: no process ${pid}`);
+/** setrlimit(2): prlimit64 of the caller with struct rlimit (two unsigned longs, the same layout as rlimit64 on x86-64). */
+function setrlimit(p: Process, resource: number, addr: number): number {
+  return prlimit(p, { pid: 0, resource, newAddr: addr, oldAddr: 0 });
+}
+
+/** prctl options faultline acts on (cf. uapi/linux/prctl.h). */
+const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_SET_NAME = 15, PR_GET_NAME = 16;
+
+/**
+ * prctl(2) (cf. SYSCALL_DEFINE5(prctl)): PR_SET_NAME sets the command name
+ * /proc shows (the first 15 bytes of the string, cf. strncpy_from_user into
+ * TASK_COMM_LEN; EFAULT when it cannot be read), PR_GET_NAME copies it out
+ * as 16 bytes NUL-padded (cf. get_task_comm); PR_SET_PDEATHSIG records the
+ * signal to get when the parent dies (EINVAL past signal 64, cf.
+ * valid_signal), PR_GET_PDEATHSIG stores it as an int; every other option
+ * answers 0 and does nothing.
+ */
+function prctl(p: Process, option: number, addr: number): number {
+  if (option === PR_SET_PDEATHSIG) {
+    if (addr > 64) fail("EINVAL", `prctl: PR_SET_PDEATHSIG of signal ${addr}`);
+    p.pdeathSignal = addr;
+  } else if (option === PR_GET_PDEATHSIG) {
+    copyToUser(p.mm, addr, new Out(4).u32(0, p.pdeathSignal).bytes);
+  } else if (option === PR_SET_NAME) {
+    const bytes: number[] = [];
+    for (let k = 0; k < COMM_MAX; k++) {
+      const b = copyFromUser(p.mm, addr + k, 1)[0];
+      if (b === 0) break;
+      bytes.push(b);
+    }
+    p.setName = { image: p.execImage, name: Buffer.from(bytes) };
+  } else if (option === PR_GET_NAME) {
+    const out = Buffer.alloc(COMM_MAX + 1);
+    Buffer.from(comm(p), "latin1").copy(out);
+    copyToUser(p.mm, addr, out);
+  }
+  return 0;
 }
 
 /**
@@ -241,18 +264,6 @@ function hostGroups(): number[] {
   return (line?.[1] ?? "").trim().split(/\s+/).filter((g) => g !== "").map(Number);
 }
 
-/**
- * sched_getaffinity(2) for one CPU (cf. SYSCALL_DEFINE3(sched_getaffinity)):
- * the length must hold nr_cpu_ids bits and be a multiple of 8 (EINVAL); the
- * pid must be the guest's (ESRCH); returns the bytes stored, 8.
- */
-function schedGetaffinity(p: Process, pid: number, len: number, mask: number): number {
-  if (len * 8 < 1 || len % 8 !== 0) fail("EINVAL", `sched_getaffinity: bad mask length ${len}`);
-  mustBeSelf(p, pid, "sched_getaffinity");
-  copyToUser(p.mm, mask, new Out(8).u64(0, 1).bytes); // one CPU
-  return 8;
-}
-
 /** uname(2): the host's kernel, named as Linux x86_64. */
 function uname(p: Process, addr: number): number {
   const f = 65;
@@ -265,6 +276,24 @@ function uname(p: Process, addr: number): number {
 
 function ids(p: Process, a: readonly number[], id: number): number {
   for (let k = 0; k < 3; k++) if (u64(a[k]) !== 0) copyToUser(p.mm, u64(a[k]), new Out(4).u32(0, id).bytes);
+  return 0;
+}
+
+/**
+ * setuid/setreuid/setresuid and their gid kin (cf. __sys_setresuid in
+ * kernel/sys.c): every guest process has the host's one identity, so an id
+ * may be -1 (unchanged) or the current id, which is what an unprivileged
+ * process may always do and what glibc's posix_spawn(POSIX_SPAWN_RESETIDS)
+ * (make's) asks; any other id is EPERM, as for a process without
+ * CAP_SETUID, since faultline cannot become another user.
+ * @returns 0
+ * @throws EPERM for an id other than -1 and `current`
+ */
+function setIds(name: string, args: readonly number[], current: number): number {
+  for (const a of args) {
+    const id = u64(a) % 2 ** 32;
+    if (id !== 0xffffffff && id !== current) fail("EPERM", `${name}: id ${id} is not the current one (${current}); faultline has one identity`);
+  }
   return 0;
 }
 
@@ -282,17 +311,6 @@ function sysinfo(p: Process, addr: number): number {
   return 0;
 }
 
-/** futex(2) for one thread: WAIT on a changed value is EAGAIN, WAIT on an unchanged one would block forever. */
-function futex(p: Process, addr: number, op: number, val: number): number {
-  const cmd = op & 0x7f;
-  if (cmd === 1 || cmd === 10) return 0; // WAKE, WAKE_BITSET: nobody waits
-  if (cmd === 0 || cmd === 9) { // WAIT, WAIT_BITSET
-    const cur = new DataView(copyFromUser(p.mm, addr, 4).buffer).getInt32(0, true);
-    if (cur !== val) fail("EAGAIN", "futex: value changed");
-    return fail("EDEADLK", "futex: a single thread would wait forever");
-  }
-  return fail("ENOSYS", `futex: op ${cmd} not supported`);
-}
 
 /**
  * nanosleep(2) / clock_nanosleep(2) (cf. hrtimer_nanosleep): the timespec

@@ -155,11 +155,13 @@ function sigtimedwait(p: Process, setAddr: number, infoAddr: number, tsAddr: num
  */
 function killTargets(p: Process, pid: number): Process[] {
   if (pid === -0x80000000) fail("ESRCH", "kill: pid INT_MIN names no process");
-  const all = [...p.kernel.procs.values()];
+  const all = [...p.kernel.procs.values()].filter((q) => q === q.group.leader); // one per process
   let out: Process[];
-  if (pid > 0) out = all.filter((q) => q.pid === pid);
-  else if (pid === 0) out = all.filter((q) => q.pgid === p.pgid);
-  else if (pid === -1) out = all.filter((q) => q !== p && q !== p.kernel.init);
+  if (pid > 0) {
+    const t = p.kernel.procs.get(pid); // a thread's id names its process too (cf. find_vpid)
+    out = t ? [t.group.leader] : [];
+  } else if (pid === 0) out = all.filter((q) => q.pgid === p.pgid);
+  else if (pid === -1) out = all.filter((q) => q.group !== p.group && q.group !== p.kernel.init?.group);
   else out = all.filter((q) => q.pgid === -pid);
   if (out.length === 0 && pid !== -1) fail("ESRCH", `kill: no process ${pid} in this guest`);
   return out;
@@ -172,22 +174,21 @@ function kill(p: Process, pid: number, sig: number): number {
   if (sig < 0 || sig > NSIG) fail("EINVAL", `kill: bad signal ${sig}`);
   if (pid === -1 && targets.length === 0) fail("ESRCH", "kill: no other process");
   if (sig === 0) return 0;
-  for (const t of targets) if (t.state !== "zombie") sendSignal(t, userSigInfo(sig, { pid: p.pid, uid: HOST_UID }));
+  for (const t of targets) if (t.exitStatus === undefined) sendSignal(t, userSigInfo(sig, { pid: p.tgid, uid: HOST_UID }));
   return 0;
 }
 
 /**
  * tgkill(2) and tkill(2) (`tgid` null) (cf. do_tkill): non-positive ids
- * are EINVAL; each process has one thread, whose tid is its pid, so a tid
- * names a process, and a tgid that is not its own is ESRCH; the signal goes
- * to the thread (SI_TKILL).
+ * are EINVAL; a tid that names no live thread, or one of another process
+ * than `tgid`, is ESRCH; the signal goes to the thread (SI_TKILL).
  */
 function tgkill(p: Process, tgid: number | null, tid: number, sig: number, call: string): number {
   if (tid <= 0 || (tgid !== null && tgid <= 0)) fail("EINVAL", `${call}: bad thread id`);
   const t = p.kernel.procs.get(tid);
-  if (!t || t.state === "zombie" || (tgid !== null && tgid !== tid)) fail("ESRCH", `${call}: no thread ${tid} in this guest`);
+  if (!t || t.state === "zombie" || (tgid !== null && tgid !== t.tgid)) fail("ESRCH", `${call}: no thread ${tid} in this guest`);
   if (sig < 0 || sig > NSIG) fail("EINVAL", `${call}: bad signal ${sig}`);
-  if (sig !== 0) sendSignal(t, userSigInfo(sig, { pid: p.pid, uid: HOST_UID, tkill: true }), { thread: true });
+  if (sig !== 0) sendSignal(t, userSigInfo(sig, { pid: p.tgid, uid: HOST_UID, tkill: true }), { thread: true });
   return 0;
 }
 
@@ -198,16 +199,17 @@ function tgkill(p: Process, tgid: number | null, tid: number, sig: number, call:
  */
 function sigqueueinfo(p: Process, target: { tgid: number; tid?: number }, sig: number, infoAddr: number): number {
   const raw = decodeSigInfo(copyFromUser(p.mm, infoAddr, 128));
-  const self = target.tgid === p.pid && (target.tid === undefined || target.tid === p.pid);
-  if ((raw.code >= 0 || raw.code === SI_TKILL) && !self) fail("EPERM", "rt_sigqueueinfo: si_code reserved for the kernel");
+  if ((raw.code >= 0 || raw.code === SI_TKILL) && target.tgid !== p.tgid) fail("EPERM", "rt_sigqueueinfo: si_code reserved for the kernel");
   if (target.tid !== undefined && (target.tgid <= 0 || target.tid <= 0)) fail("EINVAL", "rt_tgsigqueueinfo: bad ids");
-  if (!self) fail("ESRCH", `rt_sigqueueinfo: no process ${target.tgid} in this guest`);
+  const t = p.kernel.procs.get(target.tid ?? target.tgid);
+  const to = target.tid === undefined ? t?.group.leader : t?.tgid === target.tgid && t.state !== "zombie" ? t : undefined;
+  if (to === undefined || to.exitStatus !== undefined) fail("ESRCH", `rt_sigqueueinfo: no process ${target.tgid}${target.tid === undefined ? "" : ` thread ${target.tid}`} in this guest`);
   if (sig < 0 || sig > NSIG) fail("EINVAL", `rt_sigqueueinfo: bad signal ${sig}`);
   if (sig === 0) return 0;
   const bytes = raw.raw!;
   new DataView(bytes.buffer, bytes.byteOffset).setInt32(0, sig, true);
-  const sent = sendSignal(p, { ...raw, signo: sig, raw: bytes }, { thread: target.tid !== undefined });
-  if (!sent && sig >= 32 && !p.sighand.ignores(sig)) fail("EAGAIN", "rt_sigqueueinfo: the queue is full");
+  const sent = sendSignal(to, { ...raw, signo: sig, raw: bytes }, { thread: target.tid !== undefined });
+  if (!sent && sig >= 32 && !to.sighand.ignores(sig)) fail("EAGAIN", "rt_sigqueueinfo: the queue is full");
   return 0;
 }
 
@@ -304,7 +306,7 @@ export function registerSignal(t: SyscallTable): void {
   t.set(131, { name: "sigaltstack", fn: (p, a) => sigaltstack(p, u64(a[0]), u64(a[1])) });
   t.set(219, { name: "restart_syscall", fn: (p) => restartSyscall(p) });
   t.set(62, { name: "kill", fn: (p, a) => kill(p, i32(a[0]), i32(a[1])) });
-  t.set(200, { name: "tkill", partial: "one thread per process", fn: (p, a) => tgkill(p, null, i32(a[0]), i32(a[1]), "tkill") });
-  t.set(234, { name: "tgkill", partial: "one thread per process", fn: (p, a) => tgkill(p, i32(a[0]), i32(a[1]), i32(a[2]), "tgkill") });
+  t.set(200, { name: "tkill", fn: (p, a) => tgkill(p, null, i32(a[0]), i32(a[1]), "tkill") });
+  t.set(234, { name: "tgkill", fn: (p, a) => tgkill(p, i32(a[0]), i32(a[1]), i32(a[2]), "tgkill") });
 }
 

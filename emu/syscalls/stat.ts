@@ -5,6 +5,7 @@ import { copyToUser } from "../../mm/index.js";
 import { PipeEnd, SyntheticFile, statOf, type FileStat, type OpenFile } from "../files.js";
 import { hostPipeStatfs, hostStatfs } from "../hostfs.js";
 import { procStat } from "../procfs.js";
+import { UnixSocket, hostSockfsStatfs } from "../unix-socket.js";
 import type { Process } from "../process.js";
 import { textPath, type GuestPath } from "../vfs.js";
 import { Out } from "./process.js";
@@ -72,11 +73,12 @@ function statAt(p: Process, dirfd: number, pathAddr: number, flags: number): Fil
 /**
  * struct statfs of the file system an open file is on (cf. fd_statfs): the
  * host's, through the inode the file holds; /proc for files faultline makes
- * up there; the host's pipe file system for pipes.
+ * up there; the host's pipe and socket file systems for pipes and sockets.
  */
 function fileStatfs(f: OpenFile): Uint8Array {
   if (f.hostInode >= 0) return hostStatfs({ fd: f.hostInode });
   if (f instanceof PipeEnd) return hostPipeStatfs();
+  if (f instanceof UnixSocket) return hostSockfsStatfs();
   if (f instanceof SyntheticFile) return hostStatfs({ path: Buffer.from("/proc") });
   return fail("ENOSYS", "fstatfs: no file system behind this file");
 }

@@ -19,7 +19,8 @@ import { i32 } from "./types.js";
  * O_TMPFILE), m mode (octal), P prot, M mmap flags, W whence, A access mode,
  * T AT_* flags, G signal, H sigprocmask how, C clock, R resource, K
  * arch_prctl code, L fcntl command, I ioctl request, V madvise advice,
- * N getrandom flags, X futex op, o octal, a string array (argv), e
+ * N getrandom flags, X futex op, Z clone flags and exit signal, Y wait4
+ * options, y waitid options, o octal, a string array (argv), e
  * environment array (its address and count). A result kind after the colon: d
  * decimal (default), x address.
  */
@@ -38,8 +39,11 @@ const SIGNATURES: Record<string, string> = {
   fsync: "d", fdatasync: "d", fadvise64: "dddd", utimensat: "FsxT", getxattr: "ssxu", lgetxattr: "ssxu", fgetxattr: "dsxu",
   listxattr: "sxu", llistxattr: "sxu", flistxattr: "dxu", statfs: "sx", fstatfs: "dx", chown: "sdd", lchown: "sdd",
   fchown: "ddd", fchownat: "FsddT", gettimeofday: "xx", time: "x", prctl: "dxxxx",
-  execve: "sae", execveat: "FsaeT", wait4: "dxxx", waitid: "ddxxx", clone: "xxxxx", clone3: "xu", fork: "", vfork: "",
+  execve: "sae", execveat: "FsaeT", wait4: "dxYx", waitid: "ddxyx", clone: "Zxxxx", clone3: "xu", fork: "", vfork: "",
   setpgid: "dd", getpgid: "d", getsid: "d", rt_sigsuspend: "xu", rt_sigtimedwait: "xxxu", rt_sigqueueinfo: "dGx", pause: "",
+  socketpair: "dddx", sendto: "dwddxd", recvfrom: "drddxx", sendmsg: "dxd", recvmsg: "dxd", shutdown: "dd", getsockname: "dxx",
+  getpeername: "dxx", getsockopt: "dddxx", setsockopt: "dddxd", listen: "dd", accept: "dxx", accept4: "dxxd",
+  getpid: "", gettid: "", getppid: "", sched_yield: "", sched_setaffinity: "dux", getcpu: "xxx", get_robust_list: "dxx",
 };
 
 /** Named bits of a flag word, lowest first; `zero` names the value 0 when it has a name. */
@@ -67,6 +71,24 @@ const AT: Flags = {
     [0x1000, "AT_EMPTY_PATH"], [0x2000, "AT_STATX_FORCE_SYNC"], [0x4000, "AT_STATX_DONT_SYNC"]],
   zero: "0",
 };
+/** clone's flag bits above the exit signal's byte (cf. strace's xlat/clone_flags.in). */
+const CLONE: Flags = {
+  bits: [[0x100, "CLONE_VM"], [0x200, "CLONE_FS"], [0x400, "CLONE_FILES"], [0x800, "CLONE_SIGHAND"], [0x1000, "CLONE_PIDFD"],
+    [0x2000, "CLONE_PTRACE"], [0x4000, "CLONE_VFORK"], [0x8000, "CLONE_PARENT"], [0x10000, "CLONE_THREAD"], [0x20000, "CLONE_NEWNS"],
+    [0x40000, "CLONE_SYSVSEM"], [0x80000, "CLONE_SETTLS"], [0x100000, "CLONE_PARENT_SETTID"], [0x200000, "CLONE_CHILD_CLEARTID"],
+    [0x400000, "CLONE_DETACHED"], [0x800000, "CLONE_UNTRACED"], [0x1000000, "CLONE_CHILD_SETTID"], [0x2000000, "CLONE_NEWCGROUP"],
+    [0x4000000, "CLONE_NEWUTS"], [0x8000000, "CLONE_NEWIPC"], [0x10000000, "CLONE_NEWUSER"], [0x20000000, "CLONE_NEWPID"],
+    [0x40000000, "CLONE_NEWNET"], [0x80000000, "CLONE_IO"]],
+};
+/** wait4/waitid options (cf. strace's xlat/wait4_options.in, waitid_options.in). */
+const WAIT: Flags = {
+  bits: [[1, "WNOHANG"], [2, "WSTOPPED"], [4, "WEXITED"], [8, "WCONTINUED"], [0x1000000, "WNOWAIT"], [0x20000000, "__WNOTHREAD"],
+    [0x40000000, "__WALL"], [0x80000000, "__WCLONE"]],
+  zero: "0",
+};
+/** wait4 names bit 2 WUNTRACED (the same bit as waitid's WSTOPPED). */
+const WAIT4: Flags = { bits: WAIT.bits.map(([b, n]) => [b, b === 2 ? "WUNTRACED" : n] as const), zero: "0" };
+
 const GRND: Flags = { bits: [[1, "GRND_NONBLOCK"], [2, "GRND_RANDOM"], [4, "GRND_INSECURE"]], zero: "0" };
 
 /** Names of small enumerations. */
@@ -216,6 +238,13 @@ function arg(p: Process, kind: string, v: number, next: number, ret: number | nu
     case "A": return flags(v, ACCESS);
     case "T": return flags(v, AT);
     case "N": return flags(v, GRND);
+    case "Z": { // clone flags with the exit signal in the low byte: CLONE_VM|CLONE_VFORK|SIGCHLD
+      const sig = v & 0xff, rest = Number(BigInt.asUintN(64, BigInt(v)) & 0xffffff00n);
+      const sigName = sig === 0 ? "" : SIGNAL_NAMES[sig] ?? String(sig);
+      return [rest ? flags(rest, CLONE) : "", sigName].filter(Boolean).join("|") || "0";
+    }
+    case "Y": return flags(v, WAIT4);
+    case "y": return flags(v, WAIT);
     case "G": return SIGNAL_NAMES[v] ?? (v >= 34 && v <= 64 ? `SIGRT_${v - 34}` : String(v));
     case "u": return v < 0 ? BigInt.asUintN(64, BigInt(v)).toString() : String(v);
     case "x": return ptr(v);
@@ -242,7 +271,22 @@ function argList(p: Process, name: string, args: readonly number[], ret: number 
   if (name === "fcntl" && [1, 3, 9, 1032, 1034].includes(args[1])) out.pop(); // the GET commands take no argument
   if (name === "fcntl" && [0, 2, 4, 1030].includes(args[1])) out[2] = args[1] === 4 ? openFlags(args[2]) : String(args[2]);
   if (name === "futex") out[1] = ENUMS.X[args[1]] ?? `0x${args[1].toString(16)}`;
+  if (name === "clone") return cloneArgs(p, args, ret);
+  if (name === "waitid") out[0] = ["P_ALL", "P_PID", "P_PGID", "P_PIDFD"][args[0]] ?? String(args[0]);
   if (name === "getcwd" && ret !== null && ret > 0) out[0] = arg(p, "r", args[0], 0, ret - 1); // the length counts the NUL
+  return out;
+}
+
+/**
+ * clone's arguments as strace names them (cf. strace's clone.c): the stack
+ * and the flags, then each tid address or the TLS only when a flag uses it.
+ */
+function cloneArgs(p: Process, args: readonly number[], ret: number | null): string[] {
+  const f = args[0];
+  const out = [`child_stack=${ptr(args[1])}`, `flags=${arg(p, "Z", f, 0, ret)}`];
+  if (f & 0x100000) out.push(`parent_tid=${ptr(args[2])}`); // CLONE_PARENT_SETTID
+  if (f & 0x80000) out.push(`tls=${ptr(args[4])}`); // CLONE_SETTLS
+  if (f & 0x1200000) out.push(`child_tidptr=${ptr(args[3])}`); // CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
   return out;
 }
 

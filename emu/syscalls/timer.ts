@@ -126,7 +126,7 @@ function clockOf(p: Process, id: number): ClockChoice {
   const which = id & 3, thread = (id & 4) !== 0, pid = ~id >> 3;
   if (which === 3 && !thread) fail("EOPNOTSUPP", `timer_create: clock ${id} is a clock descriptor's`);
   const clock: TimerClock = { base: which === 1 ? "cpu-user" : "cpu-total", realtime: false };
-  if (which === 3 || (pid !== 0 && pid !== p.pid)) {
+  if (which === 3 || (pid !== 0 && pid !== p.pid && pid !== p.tgid)) {
     return { clock, late: new ErrnoError(Errno.EINVAL, "EINVAL", `timer_create: clock ${id} names no thread or process of this guest`) };
   }
   return { clock };
@@ -136,8 +136,8 @@ function clockOf(p: Process, id: number): ClockChoice {
  * A struct sigevent as good_sigevent checks it: SIGEV_NONE with any
  * signal; SIGEV_SIGNAL and SIGEV_THREAD (which the kernel treats as a
  * signal: glibc and musl make SIGEV_THREAD's thread themselves) with a
- * signal 1..64; SIGEV_SIGNAL|SIGEV_THREAD_ID with the guest's own thread
- * id (its only thread) first; anything else EINVAL.
+ * signal 1..64; SIGEV_SIGNAL|SIGEV_THREAD_ID with a thread id of the
+ * caller's process first; anything else EINVAL.
  * @returns the event, or the EINVAL to fail with once the id is taken
  */
 function sigevent(p: Process, raw: DataView): TimerEvent | ErrnoError {
@@ -145,7 +145,9 @@ function sigevent(p: Process, raw: DataView): TimerEvent | ErrnoError {
   const bad = (why: string): ErrnoError => new ErrnoError(Errno.EINVAL, "EINVAL", `timer_create: ${why}`);
   if (notify === (SIGEV_SIGNAL | SIGEV_THREAD_ID)) {
     const tid = raw.getInt32(16, true);
-    if (tid !== p.pid) return bad(`SIGEV_THREAD_ID to thread ${tid}, not the guest's own`);
+    // cf. good_sigevent: a thread of the caller's process. The signal is then queued for the process, not
+    // that thread alone (a gap: a thread that blocks it while another does not may see it go to the other).
+    if (p.kernel.procs.get(tid)?.group !== p.group) return bad(`SIGEV_THREAD_ID to thread ${tid}, not one of the process's`);
   } else if (notify !== SIGEV_SIGNAL && notify !== SIGEV_THREAD && notify !== SIGEV_NONE) {
     return bad(`sigev_notify ${notify}`);
   }

@@ -1,5 +1,5 @@
-/* The `PROG CASE` dispatcher shared by sigdeliver.c, sigfaults.c, sigbad.c
- * and sigrestart.c: main runs the case argv[1] names, and exits 0 when the
+/* The `PROG CASE` dispatcher shared by sigdeliver.c, sigfaults.c, sigbad.c,
+ * sigrestart.c, threads.c and futex.c: main runs the case argv[1] names, and exits 0 when the
  * case returns (a case that must die never returns). */
 #include <stdio.h>
 #include <string.h>

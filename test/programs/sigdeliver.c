@@ -402,6 +402,119 @@ static void c_fpu(void) {
   printf("xmm words preserved=%d/32 cw after=%#x mxcsr after=%#x\n", same, cw_after, mx_after);
 }
 
+/* The whole FXSAVE state across a signal: the x87 stack (three values, so
+ * TOP 5 and three tags valid), FSW flags, FCW, MXCSR with flags, XMM0-15.
+ * The handler starts with the initial FPU (recorded by an assembly entry
+ * before any C code runs); the frame's fpstate holds the interrupted state;
+ * the handler edits the fpstate (ST0, XMM2, the control word) and clobbers
+ * the live FPU; after sigreturn the edits show and everything else is back. */
+__attribute__((visibility("hidden"))) unsigned char fpx_entry_env[28];
+__attribute__((visibility("hidden"))) unsigned int fpx_entry_mxcsr;
+__attribute__((visibility("hidden"))) uint64_t fpx_entry_xmm[32];
+__attribute__((visibility("hidden"), used)) void on_fpx(int sig, siginfo_t *si, void *ctx);
+void fpx_entry(int sig, siginfo_t *si, void *ctx);
+asm(".text\n.globl fpx_entry\n.hidden fpx_entry\n.type fpx_entry,@function\nfpx_entry:\n"
+    " fnstenv fpx_entry_env(%rip)\n stmxcsr fpx_entry_mxcsr(%rip)\n"
+    " movdqu %xmm0,fpx_entry_xmm+0(%rip)\n movdqu %xmm1,fpx_entry_xmm+16(%rip)\n"
+    " movdqu %xmm2,fpx_entry_xmm+32(%rip)\n movdqu %xmm3,fpx_entry_xmm+48(%rip)\n"
+    " movdqu %xmm4,fpx_entry_xmm+64(%rip)\n movdqu %xmm5,fpx_entry_xmm+80(%rip)\n"
+    " movdqu %xmm6,fpx_entry_xmm+96(%rip)\n movdqu %xmm7,fpx_entry_xmm+112(%rip)\n"
+    " movdqu %xmm8,fpx_entry_xmm+128(%rip)\n movdqu %xmm9,fpx_entry_xmm+144(%rip)\n"
+    " movdqu %xmm10,fpx_entry_xmm+160(%rip)\n movdqu %xmm11,fpx_entry_xmm+176(%rip)\n"
+    " movdqu %xmm12,fpx_entry_xmm+192(%rip)\n movdqu %xmm13,fpx_entry_xmm+208(%rip)\n"
+    " movdqu %xmm14,fpx_entry_xmm+224(%rip)\n movdqu %xmm15,fpx_entry_xmm+240(%rip)\n"
+    " jmp on_fpx\n.size fpx_entry,.-fpx_entry\n");
+
+static uint64_t fpx_in[32];
+static struct { int have; unsigned cwd, swd, ftw, mxcsr, xmm_same; unsigned short st[3][5]; } fpx_frame;
+
+void on_fpx(int sig, siginfo_t *si, void *ctx) {
+  (void)sig, (void)si;
+  ucontext_t *uc = ctx;
+  fpregset_t fp = uc->uc_mcontext.fpregs;
+  fpx_frame.have = fp != NULL;
+  if (!fp) return;
+  fpx_frame.cwd = fp->cwd, fpx_frame.swd = fp->swd, fpx_frame.ftw = fp->ftw & 0xff, fpx_frame.mxcsr = fp->mxcsr;
+  for (int i = 0; i < 3; i++) {
+    memcpy(fpx_frame.st[i], fp->_st[i].significand, 8);
+    fpx_frame.st[i][4] = fp->_st[i].exponent;
+  }
+  fpx_frame.xmm_same = 0;
+  for (int k = 0; k < 16; k++) {
+    uint64_t q[2];
+    memcpy(q, fp->_xmm[k].element, 16);
+    fpx_frame.xmm_same += (q[0] == fpx_in[2 * k]) + (q[1] == fpx_in[2 * k + 1]);
+  }
+  /* Edits sigreturn must honour: ST0 = 42.0 (1.3125 * 2^5), XMM2, FCW (53-bit precision). */
+  static const unsigned short forty_two[4] = { 0, 0, 0, 0xa800 };
+  memcpy(fp->_st[0].significand, forty_two, 8);
+  fp->_st[0].exponent = 0x4004;
+  static const unsigned x2[4] = { 0xdeadbeef, 1, 2, 3 };
+  memcpy(fp->_xmm[2].element, x2, 16);
+  fp->cwd = 0x027f;
+  unsigned mx = 0x7f80;
+  asm volatile("fninit\n fld1\n fldz\n ldmxcsr %0\n"
+               "pcmpeqb %%xmm0,%%xmm0\n pcmpeqb %%xmm1,%%xmm1\n pcmpeqb %%xmm2,%%xmm2\n pcmpeqb %%xmm3,%%xmm3\n"
+               "pcmpeqb %%xmm4,%%xmm4\n pcmpeqb %%xmm5,%%xmm5\n pcmpeqb %%xmm6,%%xmm6\n pcmpeqb %%xmm7,%%xmm7\n"
+               "pcmpeqb %%xmm8,%%xmm8\n pcmpeqb %%xmm9,%%xmm9\n pcmpeqb %%xmm10,%%xmm10\n pcmpeqb %%xmm11,%%xmm11\n"
+               "pcmpeqb %%xmm12,%%xmm12\n pcmpeqb %%xmm13,%%xmm13\n pcmpeqb %%xmm14,%%xmm14\n pcmpeqb %%xmm15,%%xmm15\n"
+               :: "m"(mx) : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "memory");
+}
+
+static void c_fpu_x87(void) {
+  install_info(SIGUSR1, fpx_entry, 0);
+  uint64_t out[32];
+  for (int k = 0; k < 32; k++) fpx_in[k] = 0x1111111111111111ULL * (uint64_t)(k % 15 + 1) ^ (uint64_t)k << 56, out[k] = 0;
+  long double v1 = 1.5L, v2 = -2.25e-300L, v3 = 3.0e100L;
+  unsigned short cw = 0x067f, cw_after = 0; /* round down, 53-bit precision, all masked */
+  unsigned mx = 0x3fa1, mx_after = 0;       /* round down, all masked, PE and IE flags set */
+  unsigned char env[28], env_after[28];
+  unsigned char st_after[3][10];
+  long pid = getpid();
+  asm volatile(
+      "fninit\n fldcw %[cw]\n fldt %[v1]\n fldt %[v2]\n fldt %[v3]\n"
+      "fnstenv %[env]\n orw $0x24,4+%[env]\n fldenv %[env]\n ldmxcsr %[mx]\n"
+      "movdqu 0(%[in]),%%xmm0\n movdqu 16(%[in]),%%xmm1\n movdqu 32(%[in]),%%xmm2\n movdqu 48(%[in]),%%xmm3\n"
+      "movdqu 64(%[in]),%%xmm4\n movdqu 80(%[in]),%%xmm5\n movdqu 96(%[in]),%%xmm6\n movdqu 112(%[in]),%%xmm7\n"
+      "movdqu 128(%[in]),%%xmm8\n movdqu 144(%[in]),%%xmm9\n movdqu 160(%[in]),%%xmm10\n movdqu 176(%[in]),%%xmm11\n"
+      "movdqu 192(%[in]),%%xmm12\n movdqu 208(%[in]),%%xmm13\n movdqu 224(%[in]),%%xmm14\n movdqu 240(%[in]),%%xmm15\n"
+      "mov $62,%%eax\n mov %[pid],%%rdi\n mov $10,%%esi\n syscall\n"
+      "fnstcw %[cwa]\n stmxcsr %[mxa]\n fnstenv %[enva]\n"
+      "fstpt 0(%[st])\n fstpt 10(%[st])\n fstpt 20(%[st])\n"
+      "movdqu %%xmm0,0(%[out])\n movdqu %%xmm1,16(%[out])\n movdqu %%xmm2,32(%[out])\n movdqu %%xmm3,48(%[out])\n"
+      "movdqu %%xmm4,64(%[out])\n movdqu %%xmm5,80(%[out])\n movdqu %%xmm6,96(%[out])\n movdqu %%xmm7,112(%[out])\n"
+      "movdqu %%xmm8,128(%[out])\n movdqu %%xmm9,144(%[out])\n movdqu %%xmm10,160(%[out])\n movdqu %%xmm11,176(%[out])\n"
+      "movdqu %%xmm12,192(%[out])\n movdqu %%xmm13,208(%[out])\n movdqu %%xmm14,224(%[out])\n movdqu %%xmm15,240(%[out])\n"
+      "fninit\n"
+      : [cwa] "=m"(cw_after), [mxa] "=m"(mx_after), [env] "=m"(env), [enva] "=m"(env_after)
+      : [in] "r"(fpx_in), [out] "r"(out), [st] "r"(st_after), [cw] "m"(cw), [mx] "m"(mx), [pid] "r"(pid),
+        [v1] "m"(v1), [v2] "m"(v2), [v3] "m"(v3)
+      : "rax", "rdi", "rsi", "rcx", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "st", "memory");
+  unsigned dmx = 0x1f80;
+  asm volatile("ldmxcsr %0" :: "m"(dmx));
+  unsigned short e16[3], a16[3];
+  for (int i = 0; i < 3; i++) memcpy(&e16[i], fpx_entry_env + 4 * i, 2), memcpy(&a16[i], env_after + 4 * i, 2);
+  int entry_xmm_zero = 0;
+  for (int k = 0; k < 32; k++) entry_xmm_zero += fpx_entry_xmm[k] == 0;
+  printf("entry: fcw=%#x fsw=%#x ftw=%#x mxcsr=%#x xmm zero words=%d/32\n", e16[0], e16[1], e16[2], fpx_entry_mxcsr, entry_xmm_zero);
+  printf("frame: fpstate=%d cwd=%#x swd=%#x ftw=%#x mxcsr=%#x xmm words as set=%d/32\n", fpx_frame.have, fpx_frame.cwd,
+         fpx_frame.swd, fpx_frame.ftw, fpx_frame.mxcsr, fpx_frame.xmm_same);
+  for (int i = 0; i < 3; i++)
+    printf("frame st%d: %04x%04x%04x%04x exp %04x\n", i, fpx_frame.st[i][3], fpx_frame.st[i][2], fpx_frame.st[i][1],
+           fpx_frame.st[i][0], fpx_frame.st[i][4]);
+  int same = 0;
+  for (int k = 0; k < 32; k++) same += k / 2 != 2 && out[k] == fpx_in[k];
+  printf("after: fcw=%#x fsw=%#x ftw=%#x mxcsr=%#x xmm words kept=%d/30 xmm2=%016llx%016llx\n", cw_after, a16[1], a16[2],
+         mx_after, same, (unsigned long long)out[5], (unsigned long long)out[4]);
+  for (int i = 0; i < 3; i++) {
+    unsigned short w[5];
+    memcpy(w, st_after[i], 10);
+    printf("after st%d: %04x%04x%04x%04x exp %04x\n", i, w[3], w[2], w[1], w[0], w[4]);
+  }
+}
+
 static volatile double fp_result;
 static void on_float(int sig) {
   (void)sig;
@@ -667,7 +780,7 @@ static const struct sigcase cases[] = {
   { "kill", c_kill }, { "raise", c_raise }, { "ignore", c_ignore }, { "mask", c_mask },
   { "sigsuspend", c_sigsuspend }, { "resethand", c_resethand }, { "nodefer", c_nodefer },
   { "samask", c_samask }, { "ucmask", c_ucmask }, { "regs", c_regs }, { "siginfo", c_siginfo },
-  { "sigqueue", c_sigqueue }, { "timedwait", c_timedwait }, { "fpu", c_fpu }, { "float", c_float },
+  { "sigqueue", c_sigqueue }, { "timedwait", c_timedwait }, { "fpu", c_fpu }, { "fpu-x87", c_fpu_x87 }, { "float", c_float },
   { "altstack", c_altstack }, { "abort", c_abort }, { "dflignore", c_dflignore }, { "dflterm", c_dflterm },
   { "readback", c_readback }, { "eflags", c_eflags }, { "rflags", c_rflags }, { "entry", c_entry }, { "altstack-nested", c_altstack_nested }, { "autodisarm", c_autodisarm }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
 };

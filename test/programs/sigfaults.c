@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -393,23 +394,152 @@ static void c_gp(void) {
          (unsigned long)last_addr, last_trapno, last_err);
 }
 
-/* Privileged instructions in user mode (CPL 3: CS = 0x33) raise #GP: SIGSEGV SI_KERNEL, trapno 13. */
+/* --- ring 3: segments, privileged instructions, kernel addresses --- */
+/* Each instruction runs with sf_resume at the label after it; a handler that
+ * catches its fault continues there, whatever the instruction's length. */
+uintptr_t sf_resume;
+static void on_resume(int sig, siginfo_t *si, void *ctx) {
+  ucontext_t *uc = ctx;
+  faults++;
+  printf("  signal %d si_code=%#x si_addr=%#lx trapno=%lld err=%#llx\n", sig, si->si_code, (unsigned long)si->si_addr,
+         (long long)uc->uc_mcontext.gregs[REG_TRAPNO], (long long)uc->uc_mcontext.gregs[REG_ERR]);
+  uc->uc_mcontext.gregs[REG_RIP] = sf_resume;
+}
+#define AT_RESUME "lea 1f(%%rip), %%r11\n\tmov %%r11, sf_resume(%%rip)\n\t"
+#define TRY(name, insn) do { \
+    long before = faults; \
+    asm volatile(AT_RESUME insn "\n1:" ::: "rax", "rcx", "rdx", "r10", "r11", "memory"); \
+    printf("%s: faults=%ld\n", name, faults - before); \
+    fflush(stdout); \
+  } while (0)
+
+static void print_selectors(const char *who) {
+  unsigned short cs, ss, ds, es, fs, gs;
+  asm volatile("mov %%cs, %0\n mov %%ss, %1\n mov %%ds, %2\n mov %%es, %3\n mov %%fs, %4\n mov %%gs, %5"
+               : "=r"(cs), "=r"(ss), "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
+  printf("%s: cs=%#x ss=%#x ds=%#x es=%#x fs=%#x gs=%#x\n", who, cs, ss, ds, es, fs, gs);
+  fflush(stdout);
+}
+
+/* The selectors a 64-bit process starts with and what lar/lsl/verr/verw see of the GDT. */
+static void c_segments(void) {
+  print_selectors("start");
+  static const unsigned long sels[] = { 0x10, 0x18, 0x23, 0x2b, 0x33, 0x40, 0x7b };
+  for (size_t k = 0; k < sizeof sels / sizeof sels[0]; k++) {
+    unsigned long ar = 0, lim = 0;
+    unsigned char lar_ok, lsl_ok, r_ok, w_ok;
+    asm volatile("lar %2, %0\n setz %1" : "=r"(ar), "=q"(lar_ok) : "r"(sels[k]));
+    asm volatile("lsl %2, %0\n setz %1" : "=r"(lim), "=q"(lsl_ok) : "r"(sels[k]));
+    asm volatile("verr %1\n setz %0" : "=q"(r_ok) : "r"((unsigned short)sels[k]));
+    asm volatile("verw %1\n setz %0" : "=q"(w_ok) : "r"((unsigned short)sels[k]));
+    /* lar's bits 19:16 are undefined (SDM); the 0x7b limit is the CPU number, which varies natively */
+    printf("%#lx: lar %d %#lx lsl %d %#lx verr %d verw %d\n", sels[k], lar_ok, lar_ok ? ar & 0x00f0ff00 : 0, lsl_ok,
+           lsl_ok && sels[k] != 0x7b ? lim : 0, r_ok, w_ok);
+  }
+  unsigned short ds;
+  asm volatile("mov %1, %%ds\n mov %%ds, %0" : "=r"(ds) : "r"((unsigned short)0x2b));
+  printf("ds after loading 0x2b: %#x\n", ds);
+  asm volatile("mov %0, %%ds" :: "r"((unsigned short)0));
+  install_info(SIGSEGV, on_resume, 0, NULL);
+  TRY("mov 0x18 (kernel data) to ds", "mov $0x18, %%eax\n\tmov %%eax, %%ds");
+  TRY("mov 0x33 (code) to ss", "mov $0x33, %%eax\n\tmov %%eax, %%ss");
+  TRY("mov 0x7b (read-only) to ss", "mov $0x7b, %%eax\n\tmov %%eax, %%ss");
+  /* a far return to a data segment: #GP(0x28); r10 keeps RSP for the resume */
+  TRY("far return to 0x2b (data)", "mov %%rsp, %%r10\n\tpushq $0x2b\n\tlea 2f(%%rip), %%rax\n\tpush %%rax\n\tlretq\n2:\n1:\n\tmov %%r10, %%rsp");
+}
+
+/* Privileged instructions and DPL-0 interrupt gates at CPL 3: #GP, SIGSEGV SI_KERNEL, si_addr 0, trapno 13.
+ * Not here: in/out (Unicorn performs port I/O at any CPL: emu/README.md "Known differences") and
+ * rdpmc (Unicorn's CPU model has no performance counters: #UD, where Linux without CR4.PCE gives #GP). */
 static void c_privileged(void) {
   unsigned short cs;
   asm volatile("mov %%cs, %0" : "=r"(cs));
   printf("CPL=%d\n", cs & 3);
+  install_info(SIGSEGV, on_resume, 0, NULL);
+  TRY("cli", "cli");
+  TRY("sti", "sti");
+  TRY("hlt", "hlt");
+  TRY("mov cr0 to rax", "mov %%cr0, %%rax");
+  TRY("mov rax to cr3", "xor %%eax, %%eax\n\tmov %%rax, %%cr3");
+  TRY("mov dr7 to rax", "mov %%dr7, %%rax");
+  TRY("rdmsr", "mov $0xc0000080, %%ecx\n\trdmsr");
+  TRY("wrmsr", "mov $0xc0000080, %%ecx\n\txor %%eax, %%eax\n\txor %%edx, %%edx\n\twrmsr");
+  TRY("lgdt", "lgdt (%%rsp)");
+  TRY("lidt", "lidt (%%rsp)");
+  TRY("ltr", "mov $0x40, %%eax\n\tltr %%ax");
+  TRY("lldt", "xor %%eax, %%eax\n\tlldt %%ax");
+  TRY("clts", "clts");
+  TRY("invlpg", "invlpg (%%rsp)");
+  TRY("wbinvd", "wbinvd");
+  TRY("swapgs", "swapgs");
+  TRY("sysretq", "sysretq");
+  TRY("int $0x41 (DPL-0 gate)", "int $0x41");
+  TRY("int $0x80 (no IA32 emulation)", "mov $20, %%eax\n\tint $0x80");
+  TRY("int $0xff", "int $0xff");
+}
+
+/* User accesses to kernel addresses: SIGSEGV SEGV_MAPERR, err with the user and (sanitized) protection bits. */
+static void c_kernel_addr(void) {
+  install_info(SIGSEGV, on_resume, 0, NULL);
+  TRY("read kernel text", "movabs $0xffffffff81000000, %%rax\n\tmov (%%rax), %%rax");
+  TRY("write direct map", "movabs $0xffff888000000000, %%rax\n\tmovq $1, (%%rax)");
+  TRY("read vsyscall page + 0x800", "movabs $0xffffffffff600800, %%rax\n\tmov (%%rax), %%rax");
+  TRY("read TASK_SIZE_MAX", "movabs $0x7ffffffff000, %%rax\n\tmov (%%rax), %%rax");
+  /* where faultline keeps its GDT (emu/segments.ts), unmapped natively: must look the same */
+  TRY("read 0xfefff03000", "movabs $0xfefff03000, %%rax\n\tmov (%%rax), %%rax");
+  TRY("write 0xfefff03000", "movabs $0xfefff03000, %%rax\n\tmovq $1, (%%rax)");
+}
+
+/* Ring 3 after fork and after exec (the child runs the "segments-exec" case). */
+static void c_segments_exec(void) {
+  print_selectors("exec");
+  unsigned short ds; /* the new image's page tables still reach the GDT */
+  asm volatile("mov %1, %%ds\n mov %%ds, %0" : "=r"(ds) : "r"((unsigned short)0x2b));
+  printf("exec: ds after loading 0x2b: %#x\n", ds);
+}
+static void c_segments_fork(void) {
+  print_selectors("parent");
+  pid_t pid = fork();
+  if (pid < 0) { perror("fork"); exit(97); }
+  if (pid == 0) {
+    print_selectors("child");
+    execl("/proc/self/exe", "sigfaults", "segments-exec", (char *)NULL);
+    perror("execl");
+    _exit(96);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  printf("child status %#x\n", st);
+}
+
+/* The frame's cs/ss as the handler sees them, and sigreturn with the RPL bits cleared (put back to 3). */
+static volatile unsigned short frame_cs, frame_ss;
+static void on_usr1(int sig, siginfo_t *si, void *ctx) {
+  (void)sig, (void)si;
+  ucontext_t *uc = ctx;
+  unsigned long csgsfs = uc->uc_mcontext.gregs[REG_CSGSFS];
+  frame_cs = csgsfs & 0xffff, frame_ss = csgsfs >> 48;
+  uc->uc_mcontext.gregs[REG_CSGSFS] = csgsfs & ~0x0003000000000003UL;
+}
+static void c_sigreturn_segments(void) {
+  install_info(SIGUSR1, on_usr1, 0, NULL);
+  raise(SIGUSR1);
+  printf("frame cs=%#x ss=%#x\n", frame_cs, frame_ss);
+  print_selectors("after sigreturn with RPL 0");
+}
+
+/* A handler that sends sigreturn to a data segment as CS: the return faults, SIGSEGV kills (SA_RESETHAND). */
+static void on_usr1_badcs(int sig, siginfo_t *si, void *ctx) {
+  (void)sig, (void)si;
+  ucontext_t *uc = ctx;
+  uc->uc_mcontext.gregs[REG_CSGSFS] = (uc->uc_mcontext.gregs[REG_CSGSFS] & ~0xffffUL) | 0x2b;
+}
+static void c_sigreturn_bad_cs(void) {
+  install_info(SIGUSR1, on_usr1_badcs, 0, NULL);
+  printf("returning to CS 0x2b\n");
   fflush(stdout);
-  install_info(SIGSEGV, on_gp, 0, NULL);
-  gp_len = 1; /* cli = fa, sti = fb, hlt = f4 */
-  asm volatile("cli" ::: "memory");
-  printf("cli: faults=%ld si_code=%ld trapno=%ld\n", faults, other_code, last_trapno);
-  fflush(stdout);
-  asm volatile("sti" ::: "memory");
-  printf("sti: faults=%ld si_code=%ld trapno=%ld\n", faults, other_code, last_trapno);
-  fflush(stdout);
-  asm volatile("hlt" ::: "memory");
-  printf("hlt: faults=%ld si_code=%ld si_addr=%#lx trapno=%ld err=%#lx\n", faults, other_code, (unsigned long)last_addr,
-         last_trapno, last_err);
+  raise(SIGUSR1);
+  printf("survived\n");
 }
 
 /* --- faults that kill although a handler is installed --- */
@@ -454,7 +584,9 @@ static void c_segv_default(void) {
 
 static const struct sigcase cases[] = {
   { "mprotect", c_mprotect }, { "userfault-none", c_userfault_none }, { "userfault-unmapped", c_userfault_unmapped },
-  { "exec-fault", c_exec_fault }, { "gp", c_gp }, { "patch-text", c_patch_text }, { "privileged", c_privileged }, { "fpe", c_fpe }, { "ill", c_ill }, { "trap", c_trap }, { "bus", c_bus }, { "longjmp", c_longjmp },
+  { "exec-fault", c_exec_fault }, { "gp", c_gp }, { "patch-text", c_patch_text }, { "privileged", c_privileged },
+  { "segments", c_segments }, { "segments-fork", c_segments_fork }, { "segments-exec", c_segments_exec },
+  { "kernel-addr", c_kernel_addr }, { "sigreturn-segments", c_sigreturn_segments }, { "sigreturn-bad-cs", c_sigreturn_bad_cs }, { "fpe", c_fpe }, { "ill", c_ill }, { "trap", c_trap }, { "bus", c_bus }, { "longjmp", c_longjmp },
   { "overflow", c_overflow }, { "overflow-noalt", c_overflow_noalt }, { "blocked-segv", c_blocked_segv },
   { "ignored-fpe", c_ignored_fpe }, { "segv-in-handler", c_segv_in_handler }, { "segv-default", c_segv_default },
 };

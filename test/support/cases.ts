@@ -10,7 +10,7 @@
  *   ]);
  */
 import { describe, expect, it } from "vitest";
-import { buildC, expectSameRun, firstDifference, runFaultline, runNative, type Variant } from "./native.js";
+import { BASE_ENV, buildC, expectSameRun, firstDifference, runFaultline, runNative, type RunOptions, type Variant } from "./native.js";
 
 /** One `PROG CASE` run. */
 export interface ProgramCase {
@@ -24,6 +24,8 @@ export interface ProgramCase {
   needs?: string;
   /** Skip the second native run (a case that waits on a timer: its output is still compared). */
   once?: boolean;
+  /** Variables added to both runs' environment (BASE_ENV), e.g. { OMP_NUM_THREADS: "4" }; shown in the title. */
+  env?: Record<string, string>;
 }
 
 /** How describeCases builds and runs. */
@@ -48,17 +50,19 @@ export function describeCases(src: string, cases: ProgramCase[], o: CaseOptions 
   for (const variant of o.variants ?? ALL) {
     describe(`${base} (${variant}), native vs faultline`, () => {
       for (const c of cases) {
-        const title = `${c.needs ? `[${c.needs}] ` : ""}${c.name}: ${c.why}`;
+        const env = c.env ? Object.entries(c.env).map(([k, v]) => `${k}=${v} `).join("") : "";
+        const title = `${c.needs ? `[${c.needs}] ` : ""}${env}${c.name}: ${c.why}`;
         it(title, () => {
           const prog = buildC(src, variant, o.cflags ?? []);
           const argv = [prog, c.name];
-          const want = runNative(argv);
+          const run: RunOptions = c.env ? { env: { ...BASE_ENV, ...c.env } } : {};
+          const want = runNative(argv, run);
           expect(want.status, `native exit status: got ${want.status}, want ${c.status ?? 0}\n${want.stderr}`).toBe(c.status ?? 0);
           if (!c.once) {
-            const again = runNative(argv);
+            const again = runNative(argv, run);
             if (!again.stdout.equals(want.stdout)) expect.fail(`native output is not stable across runs: ${firstDifference(again.stdout, want.stdout)}`);
           }
-          expectSameRun(runFaultline(argv, {}, o.flags), want, `${base} ${c.name} (${variant})`);
+          expectSameRun(runFaultline(argv, run, o.flags), want, `${base} ${env}${c.name} (${variant})`);
         });
       }
     });

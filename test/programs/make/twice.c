@@ -1,0 +1,2 @@
+/* make test: the second translation unit. */
+int twice(int x) { return 2 * x; }
