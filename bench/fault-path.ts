@@ -23,8 +23,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildGuest } from "../cli/demo.js";
-import { Process } from "../emu/process.js";
-import { projectRoot } from "../emu/unicorn.js";
+import { Process, projectRoot } from "../emu/index.js";
 import { MemSystem, type MmConfig } from "../mm/index.js";
 
 /** Pages per run: 8192 pages = a 32 MiB file / mapping. */

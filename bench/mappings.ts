@@ -14,7 +14,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { projectRoot } from "../emu/unicorn.js";
+import { projectRoot } from "../emu/index.js";
 
 /** Samples per side. */
 const SAMPLES = Number(process.env.MAPPINGS_SAMPLES ?? 5);

@@ -28,8 +28,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Process } from "../emu/process.js";
-import { projectRoot } from "../emu/unicorn.js";
+import { Process, projectRoot } from "../emu/index.js";
 import { Uprobes, type Consumer, type Probe } from "../kprobes/index.js";
 import { MemSystem } from "../mm/index.js";
 

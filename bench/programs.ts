@@ -13,7 +13,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { projectRoot } from "../emu/unicorn.js";
+import { projectRoot } from "../emu/index.js";
+import { isMain } from "./signals.js";
 
 const SAMPLES = Number(process.env.PROGRAMS_SAMPLES ?? 7);
 const root = projectRoot();
@@ -29,8 +30,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Wall-clock ms of one run of `cmd`, checking that it succeeds and prints `expect`. */
-function timeOnce(cmd: string[], expect: string): number {
+/**
+ * Wall-clock ms of one run of `cmd` (a child process).
+ * @throws Error with its status and output unless it exits 0 and prints exactly `expect`
+ */
+export function timeOnce(cmd: string[], expect: string): number {
   const t = process.hrtime.bigint();
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
@@ -94,4 +98,4 @@ function main(): void {
   }
 }
 
-main();
+if (isMain(import.meta.url)) main();

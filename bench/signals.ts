@@ -20,7 +20,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { projectRoot } from "../emu/unicorn.js";
+import { fileURLToPath } from "node:url";
+import { projectRoot } from "../emu/index.js";
 
 /** Samples per case and runner (after one warm-up run). */
 const SAMPLES = Number(process.env.SIGNALS_SAMPLES ?? 5);
@@ -34,17 +35,32 @@ const TARGET_RATIO = 5;
 const root = projectRoot();
 const cli = path.join(root, "bin", "faultline.mjs");
 
-/** One loop of the guest. */
-interface Case {
+/** One loop of a guest that prints a GuestReport. */
+export interface Case {
   /** The guest's mode argument. */
-  mode: "kill" | "segv" | "syscall";
+  mode: string;
   /** What one iteration is. */
   what: string;
+  /** Iterations of the loop. */
   n: number;
 }
 
+/** The JSON line a guest loop prints (bench/programs/signals.c, processes.c). */
+export interface GuestReport {
+  /** Its mode argument. */
+  mode: string;
+  /** Iterations run. */
+  n: number;
+  /** Guest-measured ns of the whole loop (clock_gettime around it). */
+  ns: number;
+  /** What the guest counted (handled signals, children reaped with status 0): n for a good run. */
+  count: number;
+  /** Other figures of the guest's own (e.g. processes.c's startNs). */
+  [more: string]: unknown;
+}
+
 /** The medians of one case under one runner, or why it failed. */
-interface Timing {
+export interface Timing {
   /** Median guest ns per iteration. */
   nsPerIter?: number;
   /** Every sample, ns per iteration. */
@@ -59,15 +75,20 @@ const CASES: Case[] = [
   { mode: "syscall", what: "getppid() (bare system call, for reference)", n: N_KILL },
 ];
 
-function median(xs: number[]): number {
+/** The median of `xs` (non-empty). */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Guest-reported ns of one run of `cmd`; throws with the run's status and output unless it counted n. */
-function runOnce(cmd: string[], c: Case): number {
+/**
+ * One run of `cmd`, a guest loop printing a GuestReport.
+ * @returns the report
+ * @throws Error with the run's status and output unless it exited 0 and counted c.n for c.mode
+ */
+export function runGuestLoop(cmd: string[], c: Case): GuestReport {
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", timeout: 600_000 });
-  let got: { mode?: string; n?: number; ns?: number; count?: number } = {};
+  let got: Partial<GuestReport> = {};
   try {
     got = JSON.parse(r.stdout);
   } catch {
@@ -76,39 +97,119 @@ function runOnce(cmd: string[], c: Case): number {
   if (r.status !== 0 || got.mode !== c.mode || got.n !== c.n || got.count !== c.n || typeof got.ns !== "number") {
     throw new Error(`status ${r.status}, stdout ${JSON.stringify(r.stdout.slice(0, 200))}, stderr ${JSON.stringify(r.stderr.trim().slice(0, 300))}`);
   }
-  return got.ns;
+  return got as GuestReport;
+}
+
+/** Every recorded sample of one case under one runner, or why a run was refused. */
+export interface Runs<T> {
+  /** One value per measured round. */
+  samples: T[];
+  /** Why a run was refused (then that runner stopped and samples is empty). */
+  error?: string;
 }
 
 /**
- * Warm-up runs, then SAMPLES rounds in which every runner runs `c` once in
- * turn (interleaved, so a change of machine load lands on all of them alike).
- * @returns per runner, the ns per iteration (or why a run was refused: that runner stops)
+ * A warm-up run per runner, then `rounds` rounds in which every runner runs
+ * once in turn (interleaved, so a change of machine load lands on all of
+ * them alike). A runner whose run throws stops there.
+ * @param once one run of a runner's command, returning its figure
+ * @returns per runner (the keys of `cmds`), the figures of the measured rounds, or the first error
  */
-function measure(cmds: Record<string, string[]>, c: Case): Record<string, Timing> {
-  const out: Record<string, Timing> = {};
+export function measureInterleaved<T>(cmds: Record<string, string[]>, once: (cmd: string[]) => T, rounds: number): Record<string, Runs<T>> {
+  const out: Record<string, Runs<T>> = {};
   for (const name of Object.keys(cmds)) out[name] = { samples: [] };
-  const once = (name: string, record: boolean) => {
+  const run = (name: string, record: boolean) => {
     if (out[name].error !== undefined) return;
     try {
-      const ns = runOnce(cmds[name], c) / c.n;
-      if (record) out[name].samples.push(ns);
+      const v = once(cmds[name]);
+      if (record) out[name].samples.push(v);
     } catch (e) {
       out[name].error = (e as Error).message;
+      out[name].samples = [];
     }
   };
-  for (const name of Object.keys(cmds)) once(name, false);
-  for (let k = 0; k < SAMPLES; k++) for (const name of Object.keys(cmds)) once(name, true);
-  for (const t of Object.values(out)) {
-    if (t.error === undefined) t.nsPerIter = median(t.samples);
-    else t.samples = [];
-    t.samples = t.samples.map((x) => Math.round(x));
-  }
+  for (const name of Object.keys(cmds)) run(name, false);
+  for (let k = 0; k < rounds; k++) for (const name of Object.keys(cmds)) run(name, true);
   return out;
 }
 
-const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
-const fmt = (x?: number, digits = 0) => (x === undefined ? "failed" : x.toFixed(digits));
-const times = (x?: number) => (x === undefined ? "-" : `${x.toFixed(2)}x`);
+/** measureInterleaved of c's guest loop over `samples` rounds: per runner the median ns per iteration and every sample. */
+export function measure(cmds: Record<string, string[]>, c: Case, samples = SAMPLES): Record<string, Timing> {
+  const runs = measureInterleaved(cmds, (cmd) => runGuestLoop(cmd, c).ns / c.n, samples);
+  return Object.fromEntries(Object.entries(runs).map(([name, r]) => [name, {
+    nsPerIter: r.error === undefined ? median(r.samples) : undefined, samples: r.samples.map((x) => Math.round(x)), error: r.error,
+  }]));
+}
+
+/** One case's figures under the three runners, with the ratios between them. */
+export interface LoopRow {
+  mode: string;
+  what: string;
+  n: number;
+  native: Timing;
+  "qemu-x86_64": Timing;
+  faultline: Timing;
+  faultlineVsNative?: number;
+  faultlineVsQemu?: number;
+  qemuVsNative?: number;
+}
+
+/** Runs guest loop `c` of `bin` under every runner (measure) and derives the ratios. */
+export function loopRow(bin: string, c: Case, samples = SAMPLES): LoopRow {
+  const cmds = Object.fromEntries(Object.entries(RUNNERS).map(([name, wrap]) => [name, wrap([bin, c.mode, String(c.n)])]));
+  const row = measure(cmds, c, samples);
+  return {
+    mode: c.mode, what: c.what, n: c.n,
+    native: row.native, "qemu-x86_64": row["qemu-x86_64"], faultline: row.faultline,
+    faultlineVsNative: ratio(row.faultline.nsPerIter, row.native.nsPerIter),
+    faultlineVsQemu: ratio(row.faultline.nsPerIter, row["qemu-x86_64"].nsPerIter),
+    qemuVsNative: ratio(row["qemu-x86_64"].nsPerIter, row.native.nsPerIter),
+  };
+}
+
+/** Whether any runner of `rows` failed. */
+export function anyFailed(rows: LoopRow[]): boolean {
+  return rows.some((r) => [r.native, r["qemu-x86_64"], r.faultline].some((t) => t.error !== undefined));
+}
+
+/** Prints `rows` as the loop benches' table under `title`, with each failure's reason. */
+export function printLoopTable(title: string, rows: LoopRow[]): void {
+  console.log(title);
+  console.log(`${"case".padEnd(10)} ${"N".padStart(7)} ${"native".padStart(8)} ${"qemu".padStart(8)} ${"faultline".padStart(10)}  vs native  vs qemu`);
+  for (const r of rows) {
+    console.log(`${r.mode.padEnd(10)} ${String(r.n).padStart(7)} ${fmt(r.native.nsPerIter).padStart(8)} ${fmt(r["qemu-x86_64"].nsPerIter).padStart(8)} ${fmt(r.faultline.nsPerIter).padStart(10)}  ${times(r.faultlineVsNative).padStart(9)} ${times(r.faultlineVsQemu).padStart(7)}`);
+    for (const side of ["native", "qemu-x86_64", "faultline"] as const) if (r[side].error) console.log(`  ${side} failed: ${r[side].error}`);
+  }
+}
+
+/** a / b, undefined when either is. */
+export const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
+/** `x` with `digits` decimals, or "failed". */
+export const fmt = (x?: number, digits = 0) => (x === undefined ? "failed" : x.toFixed(digits));
+/** `x` as a ratio "1.23x", or "-". */
+export const times = (x?: number) => (x === undefined ? "-" : `${x.toFixed(2)}x`);
+
+/** The machine line of a result file: CPU model and count, OS, and the load average now. */
+export function machine(): string {
+  return `${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}, ${os.platform()} ${os.release()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`;
+}
+
+/** The engine line of a result file (faultline --version). */
+export function engineVersion(): string {
+  return execFileSync(process.execPath, [cli, "--version"], { encoding: "utf8" }).trim();
+}
+
+/** How each bench runs a guest command line: natively, under qemu-x86_64, under faultline run. */
+export const RUNNERS: Record<"native" | "qemu-x86_64" | "faultline", (argv: string[]) => string[]> = {
+  native: (argv) => argv,
+  "qemu-x86_64": (argv) => ["qemu-x86_64", ...argv],
+  faultline: (argv) => [process.execPath, cli, "run", "--timeout", "600", ...argv],
+};
+
+/** Whether this module is the script node was started with (then it runs its bench; imported, it only lends its helpers). */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(url);
+}
 
 function main(): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faultline-bench-signals-"));
@@ -116,28 +217,13 @@ function main(): void {
   try {
     const bin = path.join(dir, "signals");
     execFileSync("gcc", ["-O2", "-static", "-o", bin, path.join(root, "bench", "programs", "signals.c")]);
-    const runners: Record<string, (argv: string[]) => string[]> = {
-      native: (argv) => argv,
-      "qemu-x86_64": (argv) => ["qemu-x86_64", ...argv],
-      faultline: (argv) => [process.execPath, cli, "run", "--timeout", "600", ...argv],
-    };
-    const results = CASES.map((c) => {
-      const cmds = Object.fromEntries(Object.entries(runners).map(([name, wrap]) => [name, wrap([bin, c.mode, String(c.n)])]));
-      const row = measure(cmds, c);
-      failed ||= Object.values(row).some((t) => t.error !== undefined);
-      return {
-        mode: c.mode, what: c.what, n: c.n,
-        native: row.native, "qemu-x86_64": row["qemu-x86_64"], faultline: row.faultline,
-        faultlineVsNative: ratio(row.faultline.nsPerIter, row.native.nsPerIter),
-        faultlineVsQemu: ratio(row.faultline.nsPerIter, row["qemu-x86_64"].nsPerIter),
-        qemuVsNative: ratio(row["qemu-x86_64"].nsPerIter, row.native.nsPerIter),
-      };
-    });
+    const results = CASES.map((c) => loopRow(bin, c));
+    failed = anyFailed(results);
     const kill = results.find((r) => r.mode === "kill");
     const out = {
       date: new Date().toISOString(),
-      machine: `${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}, ${os.platform()} ${os.release()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
-      engine: execFileSync(process.execPath, [cli, "--version"], { encoding: "utf8" }).trim(),
+      machine: machine(),
+      engine: engineVersion(),
       samples: SAMPLES,
       note: "guest-timed loops (clock_gettime around the loop), process start excluded; runners interleaved round by round; medians of ns per iteration",
       target: { what: "a delivered signal (kill case) within 5x of native", faultlineVsNativeAtMost: TARGET_RATIO,
@@ -146,12 +232,7 @@ function main(): void {
     };
     fs.mkdirSync(path.join(root, "bench", "results"), { recursive: true });
     fs.writeFileSync(path.join(root, "bench", "results", "signals.json"), JSON.stringify(out, null, 2) + "\n");
-    console.log(`signal cost, ns per iteration, median of ${SAMPLES}`);
-    console.log(`${"case".padEnd(10)} ${"N".padStart(7)} ${"native".padStart(8)} ${"qemu".padStart(8)} ${"faultline".padStart(10)}  vs native  vs qemu`);
-    for (const r of results) {
-      console.log(`${r.mode.padEnd(10)} ${String(r.n).padStart(7)} ${fmt(r.native.nsPerIter).padStart(8)} ${fmt(r["qemu-x86_64"].nsPerIter).padStart(8)} ${fmt(r.faultline.nsPerIter).padStart(10)}  ${times(r.faultlineVsNative).padStart(9)} ${times(r.faultlineVsQemu).padStart(7)}`);
-      for (const side of ["native", "qemu-x86_64", "faultline"] as const) if (r[side].error) console.log(`  ${side} failed: ${r[side].error}`);
-    }
+    printLoopTable(`signal cost, ns per iteration, median of ${SAMPLES} (${out.machine})`, results);
     console.log(`target (kill within ${TARGET_RATIO}x of native): ${out.target.met ? "met" : "NOT met"}`);
     console.log("wrote bench/results/signals.json");
   } finally {
@@ -160,4 +241,4 @@ function main(): void {
   if (failed) process.exitCode = 1;
 }
 
-main();
+if (isMain(import.meta.url)) main();

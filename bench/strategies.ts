@@ -18,6 +18,13 @@
  *      a nop (emulated) or an add (single-stepped); (probed - unprobed) / hits.
  *   Q5 preload without pin under a RAM limit that evicts the probed page during
  *      the run: expected vs counted hits, for every strategy.
+ *   Q6 several processes: a probe on bench/programs/counted.c's work(), registered
+ *      before a shell starts; the shell runs the probed program MP.probedRuns
+ *      times, then an unrelated program (a copy of the same binary: another
+ *      file, the same work) MP.unrelatedRuns times. Per process: host time of
+ *      its engine slices, faults, breakpoint copies, anonymous pages while it
+ *      writes its result, and hits against its own count of work() entries
+ *      (and gdb's breakpoint hit count of the same run natively).
  *
  * Method (Q1): one long-lived MemSystem per case (each strategy x each
  * count, and no probes twice: the second is an A/A control, the noise floor),
@@ -37,8 +44,10 @@
  *
  * Knobs for quick trials (not for reported numbers): STRATEGIES_SAMPLES (11),
  * STRATEGIES_COUNTS ("0,1,100,10000"), STRATEGIES_REG_SAMPLES (5),
- * STRATEGIES_CALLS (300000), STRATEGIES_HIT_SAMPLES (5); STRATEGIES_HTML_ONLY=1
- * re-renders the page from the last JSON without measuring.
+ * STRATEGIES_CALLS (300000), STRATEGIES_HIT_SAMPLES (5), STRATEGIES_MP_SAMPLES (5);
+ * STRATEGIES_HTML_ONLY=1 re-renders the page from the last JSON without
+ * measuring; STRATEGIES_ONLY_Q6=1 measures Q6 alone and puts it into the last
+ * JSON (the other questions' figures stay those of their own run).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
@@ -48,9 +57,8 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
-import { buildGuest } from "../cli/demo.js";
-import { Process } from "../emu/process.js";
-import { projectRoot } from "../emu/unicorn.js";
+import { buildCounted, buildGuest, runScenario, type ProcessFigures } from "../cli/demo.js";
+import { Process, projectRoot } from "../emu/index.js";
 import {
   ProbeError, Uprobes, probeableSymbols, readSymbols, resolveSpec, strategyNamed, vaddrToOffset,
   type Consumer, type InsertionStrategy, type Probe,
@@ -73,6 +81,8 @@ const HIT_SAMPLES = num("STRATEGIES_HIT_SAMPLES", 5);
 const REG_SAMPLES = num("STRATEGIES_REG_SAMPLES", 5);
 /** Q5: RAM limit, pressure file, rounds of (calls, scan of the pressure file), runs per strategy. */
 const EVICT = { ramLimitPages: 256, filePages: 1024, rounds: 8, calls: 2000, runs: 3 };
+/** Q6: runs of the probed and of the unrelated program per shell, work() calls per run, measured rounds. */
+const MP = { probedRuns: 4, unrelatedRuns: 4, calls: 2000, samples: num("STRATEGIES_MP_SAMPLES", 5) };
 
 const LIBC = "/lib/x86_64-linux-gnu/libc.so.6";
 
@@ -622,6 +632,151 @@ async function evictRun(strat: StrategyDef | null, probedIndex: number, expect: 
   }
 }
 
+
+// ---------------------------------------------------------------- Q6: several processes
+
+const countedBin = buildCounted(tmp);
+/** The unrelated program: the same bytes in another file (another page cache, never probed). */
+const otherBin = path.join(tmp, "other");
+fs.copyFileSync(countedBin, otherBin);
+fs.chmodSync(otherBin, 0o755);
+const MP_SCRIPT = `for i in ${Array.from({ length: MP.probedRuns }, (_, k) => k + 1).join(" ")}; do ${countedBin} ${MP.calls}; done; ` +
+  `for i in ${Array.from({ length: MP.unrelatedRuns }, (_, k) => k + 1).join(" ")}; do ${otherBin} ${MP.calls}; done`;
+
+/** What one Q6 case (a strategy, or none) gathered over its runs. */
+interface MpCase {
+  id: string;
+  strat: StrategyDef | null;
+  /** Per run, the processes' figures by role. */
+  runs: { shell: ProcessFigures; probed: ProcessFigures[]; unrelated: ProcessFigures[]; wallMs: number; cachedBreakpointPages: number; pinnedPages: number; probeHits: number }[];
+}
+
+/** One shell run of the Q6 script in a fresh MemSystem under `c`'s strategy. */
+async function mpRun(c: MpCase): Promise<MpCase["runs"][number]> {
+  const r = await runScenario({ argv: ["/bin/sh", "-c", MP_SCRIPT], program: countedBin, symbol: "work", strategy: c.strat?.name ?? null, pin: c.strat?.pin });
+  if (r.status.kind !== "exited" || r.status.code !== 0) throw new Error(`Q6 ${c.id}: shell ${JSON.stringify(r.status)}`);
+  const probed = r.procs.filter((f) => f.exe === countedBin), unrelated = r.procs.filter((f) => f.exe === otherBin);
+  if (probed.length !== MP.probedRuns || unrelated.length !== MP.unrelatedRuns || r.procs.length !== 1 + MP.probedRuns + MP.unrelatedRuns) {
+    throw new Error(`Q6 ${c.id}: processes ${r.procs.map((f) => f.exe).join(" ")}`);
+  }
+  for (const f of [...probed, ...unrelated]) ownEntries(f); // each printed its count, or the run is refused
+  return { shell: r.procs[0], probed, unrelated, wallMs: r.wallMs, cachedBreakpointPages: r.cachedBreakpointPages, pinnedPages: r.pinnedPages, probeHits: r.probe?.hits ?? 0 };
+}
+
+/** work() entries the program reported for itself ("work() entered N times"). */
+function ownEntries(f: ProcessFigures): number {
+  const m = /work\(\) entered (\d+) times/.exec(f.output);
+  if (!m) throw new Error(`Q6: pid ${f.pid} printed ${JSON.stringify(f.output)}`);
+  return Number(m[1]);
+}
+
+/** gdb's hit count of a breakpoint on work over one native run of `counted CALLS` (ground truth nobody here wrote). */
+function gdbHits(): number | null {
+  try {
+    const out = execFileSync("gdb", ["-nx", "-batch", "-ex", "break work", "-ex", "ignore 1 100000000", "-ex", "run", "-ex", "info breakpoints", "--args", countedBin, String(MP.calls)],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
+    const m = /already hit (\d+) time/.exec(out);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Q6: every case, rounds in a shuffled order after a warm-up round. */
+async function measureProcesses(): Promise<Q6Report> {
+  const cases: MpCase[] = [{ id: "no probes", strat: null, runs: [] }, ...STRATEGIES.map((s) => ({ id: s.id, strat: s, runs: [] }))];
+  const refused: { case: string; round: number; error: string }[] = [];
+  for (let round = -1; round < MP.samples; round++) {
+    for (const c of shuffled(cases, 3000 + round)) {
+      for (let attempt = 0; ; attempt++) { // a refused run is recorded and run again (at most twice more)
+        try {
+          const run = await mpRun(c);
+          if (round >= 0) c.runs.push(run);
+          break;
+        } catch (e) {
+          refused.push({ case: c.id, round, error: (e as Error).message.slice(0, 300) });
+          if (attempt >= 2) throw e;
+        }
+      }
+    }
+  }
+  const ms = (fs_: ProcessFigures[]) => median(fs_.map((f) => f.sliceCpuUs / 1e3));
+  const figures = (c: MpCase) => ({
+    probedColdMs: ms(c.runs.map((r) => r.probed[0])),
+    probedWarmMs: ms(c.runs.flatMap((r) => r.probed.slice(1))),
+    unrelatedColdMs: ms(c.runs.map((r) => r.unrelated[0])),
+    unrelatedWarmMs: ms(c.runs.flatMap((r) => r.unrelated.slice(1))),
+    shellMs: ms(c.runs.map((r) => r.shell)),
+    wallMs: median(c.runs.map((r) => r.wallMs)),
+  });
+  const base = figures(cases[0]);
+  const baseAnon = median(cases[0].runs.flatMap((r) => r.probed.map((f) => f.anonPagesAtLastWrite)));
+  const results = cases.map((c) => {
+    const f = figures(c);
+    const probed = c.runs.flatMap((r) => r.probed), unrelated = c.runs.flatMap((r) => r.unrelated);
+    const perProcess = (k: "minorFaults" | "majorFaults") => ({
+      probedCold: median(c.runs.map((r) => r.probed[0].counters[k])), probedWarm: median(c.runs.flatMap((r) => r.probed.slice(1).map((x) => x.counters[k]))),
+      unrelatedWarm: median(c.runs.flatMap((r) => r.unrelated.slice(1).map((x) => x.counters[k]))),
+    });
+    return {
+      strategy: c.id,
+      ...(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { median: r3(v), ratio: r3(v / base[k as keyof typeof base]) }])) as Record<keyof typeof base, { median: number; ratio: number }>),
+      perProcessWallMs: r3(f.wallMs / (1 + MP.probedRuns + MP.unrelatedRuns)),
+      hitsExact: probed.every((x) => x.hits === (c.strat ? ownEntries(x) : 0)) && unrelated.every((x) => x.hits === 0) && c.runs.every((r) => r.shell.hits === 0),
+      hitsPerProbedProcess: [...new Set(probed.map((x) => x.hits))],
+      ownEntriesPerProcess: [...new Set(probed.map(ownEntries))],
+      hitsInUnrelated: unrelated.reduce((a, x) => a + x.hits, 0),
+      probeTotalPerRun: [...new Set(c.runs.map((r) => r.probeHits))],
+      breakpointCopiesPerProbedProcess: [...new Set(probed.map((x) => x.breakpointCopies))],
+      breakpointCopiesPerUnrelatedProcess: [...new Set(unrelated.map((x) => x.breakpointCopies))],
+      extraAnonPagesWhileProbedRuns: median(probed.map((x) => x.anonPagesAtLastWrite)) - baseAnon,
+      extraAnonPagesWhileUnrelatedRuns: median(unrelated.map((x) => x.anonPagesAtLastWrite)) - median(cases[0].runs.flatMap((r) => r.unrelated.map((x) => x.anonPagesAtLastWrite))),
+      cachedBreakpointPages: [...new Set(c.runs.map((r) => r.cachedBreakpointPages))],
+      pinnedPages: [...new Set(c.runs.map((r) => r.pinnedPages))],
+      minorFaults: perProcess("minorFaults"),
+      majorFaults: perProcess("majorFaults"),
+      samplesMs: {
+        probedWarm: c.runs.flatMap((r) => r.probed.slice(1)).map((x) => r1(x.sliceCpuUs / 1e3)),
+        unrelatedWarm: c.runs.flatMap((r) => r.unrelated.slice(1)).map((x) => r1(x.sliceCpuUs / 1e3)),
+        probedWarmWallMs: c.runs.flatMap((r) => r.probed.slice(1)).map((x) => r1(x.sliceNs / 1e6)),
+        wall: c.runs.map((r) => r1(r.wallMs)),
+      },
+    };
+  });
+  return {
+    script: MP_SCRIPT.replaceAll(countedBin, "counted").replaceAll(otherBin, "other"),
+    settings: MP,
+    gdbHitsPerRun: gdbHits(),
+    refusedRuns: refused,
+    unit: "ms of faultline's CPU time (user + system) over a process's engine slices (its instructions, faults, system calls and exec; a fork, with the new engine, is charged to the parent), medians; ratio = median / the no-probes median; wallMs: the whole shell run, wall clock",
+    results,
+  };
+}
+
+/** Q6 in the report. */
+interface Q6Report {
+  script: string;
+  settings: typeof MP;
+  gdbHitsPerRun: number | null;
+  /** Shell runs refused (a program that did not print its count, a shell that failed) and run again. */
+  refusedRuns: { case: string; round: number; error: string }[];
+  unit: string;
+  results: ({ strategy: string; perProcessWallMs: number; hitsExact: boolean; hitsPerProbedProcess: number[]; ownEntriesPerProcess: number[]; hitsInUnrelated: number;
+    breakpointCopiesPerProbedProcess: number[]; extraAnonPagesWhileProbedRuns: number; extraAnonPagesWhileUnrelatedRuns: number; cachedBreakpointPages: number[]; pinnedPages: number[];
+    minorFaults: { probedCold: number; probedWarm: number; unrelatedWarm: number }; majorFaults: { probedCold: number; probedWarm: number; unrelatedWarm: number } } &
+    Record<"probedColdMs" | "probedWarmMs" | "unrelatedColdMs" | "unrelatedWarmMs" | "shellMs" | "wallMs", { median: number; ratio: number }>)[];
+}
+
+/** Q6 as stdout lines. */
+function q6Lines(q: Q6Report): string[] {
+  const rows = [["strategy", "probed cold", "probed warm", "unrelated cold", "unrelated warm", "shell", "hits exact", "bp copies/proc", "extra anon", "bp in cache"],
+    ...q.results.map((e) => [e.strategy, ...(["probedColdMs", "probedWarmMs", "unrelatedColdMs", "unrelatedWarmMs", "shellMs"] as const).map((k) => `${e[k].median.toFixed(1)} (${fmtRatio(e[k].ratio)})`),
+      e.hitsExact ? "yes" : "NO", e.breakpointCopiesPerProbedProcess.join(","), String(e.extraAnonPagesWhileProbedRuns), e.cachedBreakpointPages.join(",")])];
+  const w = rows[0].map((_, k) => Math.max(...rows.map((r) => r[k].length)));
+  return [`Q6 several processes: ${q.script}; ms per process (ratio to no probes); gdb native hits per run: ${q.gdbHitsPerRun}`,
+    ...rows.map((r) => r.map((x, k) => (k === 0 ? x.padEnd(w[k]) : x.padStart(w[k]))).join("  "))];
+}
+
 // ---------------------------------------------------------------- HTML
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -762,6 +917,15 @@ function table(head: string[], rows: (string | number)[][], cls = ""): string {
 const fmtRatio = (v: number) => (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)) + "×";
 const fmtNum = (v: number) => (v >= 100 ? Math.round(v).toLocaleString("en-US") : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
+/** The report as the JSON file holds it (arrays of numbers on one line). */
+function reportJson(report: object): string {
+  return JSON.stringify(report, null, 2).replace(/\[\s*(-?[\d.]+(?:,\s*-?[\d.]+)*)\s*\]/g, (_m, inner: string) => `[${inner.split(/,\s*/).join(", ")}]`) + "\n";
+}
+
+const Q6_METHOD = [
+  `Q6: a probe (empty pre handler, counting hits per ctx.proc.pid) on work() of bench/programs/counted.c (gcc -O1 -static), registered and attached to the first process before it runs; that process is /bin/sh -c '${MP_SCRIPT.replaceAll(countedBin, "counted").replaceAll(otherBin, "other")}' (dash), which runs counted ${MP.calls} ${MP.probedRuns} times, then 'other' (a copy of the same binary: another file, never probed, the same work) ${MP.unrelatedRuns} times. Every run is a fresh MemSystem (cold page cache: the first run of each program is 'cold', the later ones 'warm'). Per process figures come from cli/demo.ts ProcessLedger: each engine slice's change of the counters, its page-cache reads and its writes are charged to the process that ran it (one engine runs at a time; a fork's copy and the new engine are the parent's). Cases (no probes, then each strategy) in a shuffled order per round after one warm-up round; V8's defaults and the CPU view, as faultline runs. Hits exact: each probed process's hits equal its own count of work() entries, and unrelated processes and the shell have none; gdbHitsPerRun is gdb's breakpoint hit count for one native run of counted.`,
+];
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -791,6 +955,17 @@ async function main(): Promise<void> {
     hitCases.push({ id: `${strat.id}/nop`, strat, spot: "nop", where: "target_nop", samples: [] });
     hitCases.push({ id: `${strat.id}/add`, strat, spot: "add", where: "target_add", samples: [] });
   }
+  if (ROLE === "main" && process.env.STRATEGIES_ONLY_Q6) {
+    const q6 = await measureProcesses();
+    const report = JSON.parse(fs.readFileSync(path.join(resultsDir, "strategies.json"), "utf8")) as Report & { method: string[] };
+    report.q6Processes = { ...q6, date: new Date().toISOString(), load: os.loadavg().map(r3) };
+    report.method = report.method.filter((m) => !m.startsWith("Q6:")).concat(Q6_METHOD);
+    fs.writeFileSync(path.join(resultsDir, "strategies.json"), reportJson(report));
+    fs.writeFileSync(path.join(resultsDir, "strategies.html"), renderHtml(report));
+    for (const line of q6Lines(q6)) console.log(line);
+    log("wrote Q6 into bench/results/strategies.json and .html (the other questions as they were)");
+    return;
+  }
   if (ROLE === "main") {
     log(`probed file: copy of ${LIBC}, ${FILE_BYTES} bytes, ${PAGES} whole pages; ${sites.functions} functions, ` +
       `${sites.offsets.length} probeable instruction starts on ${probedPagesWithSites} pages`);
@@ -801,11 +976,14 @@ async function main(): Promise<void> {
         if (round >= 0) c.samples.push(ms);
       }
     }
-    log("Q4 done; the fault-path phases run in a child process with --single-threaded-gc");
+    log("Q4 done");
+    const q6File = path.join(tmp, "q6.json");
+    fs.writeFileSync(q6File, JSON.stringify({ ...await measureProcesses(), date: new Date().toISOString(), load: os.loadavg().map(r3) }));
+    log("Q6 done; the fault-path phases run in a child process with --single-threaded-gc");
     const q4File = path.join(tmp, "q4.json");
     fs.writeFileSync(q4File, JSON.stringify(hitCases.map((c) => ({ id: c.id, samples: c.samples }))));
     const child = spawnSync(process.execPath, [...NODE_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-      stdio: "inherit", env: { ...process.env, STRATEGIES_ROLE: "faults", STRATEGIES_Q4: q4File, STRATEGIES_STARTED: String(started) },
+      stdio: "inherit", env: { ...process.env, STRATEGIES_ROLE: "faults", STRATEGIES_Q4: q4File, STRATEGIES_Q6: q6File, STRATEGIES_STARTED: String(started) },
     });
     process.exitCode = child.status ?? 1;
     return;
@@ -963,6 +1141,7 @@ async function main(): Promise<void> {
     "Q4: runs first, in the process started by the user, with V8's default flags (as faultline runs; under --single-threaded-gc per-hit figures moved by up to 30% from strategy to strategy with GC work on the main thread). A static C program calls target() CALLS times; one probe with an empty pre handler on a nop (emulated) or on add $3,%rax (single-stepped); fresh MemSystem per run, only proc.run timed; per hit = (median probed - median unprobed) / CALLS.",
     `Q5: RAM limit ${EVICT.ramLimitPages} pages; the program does ${EVICT.rounds} rounds of ${EVICT.calls} calls of target() (on a page of its own, probed at its nop) then a scan of a ${EVICT.filePages}-page file, so reclaim evicts target's page between rounds. probedPageReads counts reads of that page from the file (an observer read hook, not a probe).`,
     CPU_VIEW_NOTE,
+    ...Q6_METHOD,
   ];
   const report = {
     benchmark: "strategies",
@@ -982,9 +1161,10 @@ async function main(): Promise<void> {
     q3Memory: { unit: "pages of 4 KiB", noProbes: { whileMapped: bh, afterRegistration: holds.get(baseline)!.afterRegistration }, results: q3 },
     q4PerHit: { unit: "ms per run (proc.run only), ns per hit", calls: CALLS, results: q4 },
     q5PreloadEviction: { results: q5 },
+    q6Processes: JSON.parse(fs.readFileSync(process.env.STRATEGIES_Q6!, "utf8")) as Q6Report & { date: string; load: number[] },
   };
-  const json = JSON.stringify(report, null, 2).replace(/\[\s*(-?[\d.]+(?:,\s*-?[\d.]+)*)\s*\]/g, (_m, inner: string) => `[${inner.split(/,\s*/).join(", ")}]`);
-  fs.writeFileSync(path.join(resultsDir, "strategies.json"), json + "\n");
+  const json = reportJson(report);
+  fs.writeFileSync(path.join(resultsDir, "strategies.json"), json);
 
   // ------------------------------------------------------------ stdout
   const pad = (rows: string[][]) => {
@@ -1008,6 +1188,9 @@ async function main(): Promise<void> {
   console.log(`\nQ5 RAM limit ${EVICT.ramLimitPages} pages: hits counted / expected`);
   console.log(pad([["strategy", "expected", "counted", "probed page reads", "evictions"],
     ...q5.map((e) => [e.strategy, String(e.expectedHits), e.countedHits.join(" "), e.probedPageReads.join(" "), e.evictions.join(" ")])]));
+
+  console.log("");
+  for (const line of q6Lines(report.q6Processes)) console.log(line);
 
   // ------------------------------------------------------------ HTML
   const html = renderHtml(JSON.parse(json) as Report);
@@ -1048,6 +1231,35 @@ interface Report {
   q5PreloadEviction: {
     results: { strategy: string; expectedHits: number; countedHits: number[]; keptFraction: number | null; probedPageReads: number[]; evictions: number[]; outputMatchesNative: boolean }[];
   };
+  /** Absent from reports written before Q6 existed. */
+  q6Processes?: Q6Report & { date: string; load: number[] };
+}
+
+/** Question 6's part of the page: a chart of cost ratios per kind of process, and the raw figures. */
+function q6Section(q: Q6Report & { date: string; load: number[] }): string {
+  const kinds = [["probedColdMs", "probed program, first run"], ["probedWarmMs", "probed program, later runs"], ["unrelatedWarmMs", "unrelated program, later runs"], ["shellMs", "the shell"]] as const;
+  const strategies = STRATEGIES.filter((s) => q.results.some((e) => e.strategy === s.id));
+  const of = (id: string) => q.results.find((e) => e.strategy === id)!;
+  const chart = barChart({
+    title: "CPU time per process, × the same with no probes",
+    groups: kinds.map((k) => k[1]), xTitle: "process", yTitle: "× cost with no probes",
+    series: strategies.map((s) => ({ name: s.label, color: s.color, bars: kinds.map(([k]) => ({ value: of(s.id)[k].ratio })) })),
+    base: 0, ref: 1, fmt: fmtRatio, width: 760, height: 300,
+  });
+  const rows = q.results.map((e) => [e.strategy,
+    ...(["probedColdMs", "probedWarmMs", "unrelatedColdMs", "unrelatedWarmMs", "shellMs"] as const).map((k) => `${e[k].median.toFixed(1)} (${fmtRatio(e[k].ratio)})`),
+    e.hitsExact ? `yes (${e.hitsPerProbedProcess.join(",")} per process)` : "NO", e.breakpointCopiesPerProbedProcess.join(","), e.extraAnonPagesWhileProbedRuns, e.cachedBreakpointPages.join(","), e.pinnedPages.join(",")]);
+  const s = q.settings;
+  return `
+<h2>6. Several processes: a probed program started by a shell, beside an unrelated one</h2>
+<p class="cap">A probe on <code>work()</code> of a small C program, registered before a shell starts; the shell runs <code>${esc(q.script)}</code>: the probed program ${s.probedRuns} times (${s.calls.toLocaleString("en-US")} calls of work each), then an unrelated program
+(the same binary copied to another file: the same work, never probed) ${s.unrelatedRuns} times. Each bar is a process's CPU time (faultline's, over its engine slices: instructions, faults, system calls, exec) divided by the same with no probes; the dashed line at 1.0 is "no extra cost".
+Medians of ${s.samples} shell runs per case (fresh memory system each: the first run of a program faults its file in), measured ${esc(q.date)}, load ${q.load.join(" ")}. gdb's hit count for one native run: ${q.gdbHitsPerRun ?? "unavailable"}.</p>
+${legend(strategies.map((x) => ({ name: x.label, color: x.color })))}
+${chart}
+<details open><summary>Raw figures: ms per process (ratio to no probes); pages of 4 KiB</summary>
+${table(["strategy", "probed, first", "probed, later", "unrelated, first", "unrelated, later", "shell", "hits exact", "breakpoint copies per probed process", "extra anon pages while a probed process runs", "page-cache pages with the breakpoint", "pinned"], rows)}
+</details>`;
 }
 
 /** The page: everything from the report, so that it can be re-rendered from the JSON alone. */
@@ -1250,6 +1462,7 @@ ${q5Panel}
 <details open><summary>Raw figures per run</summary>
 ${table(["strategy", "expected hits", "counted hits", "reads of the probed page from the file", "evictions", "output = native"], q5Rows)}
 </details>
+${r.q6Processes ? q6Section(r.q6Processes) : ""}
 <p class="meta">Generated by bench/strategies.ts (npm run bench:strategies); every sample and the method notes are in bench/results/strategies.json.</p>
 </body></html>
 `;
