@@ -37,6 +37,7 @@ const KNOWN: Record<string, Record<string, string>> = {
     "timeout-rmw-exact-access-hook": "as timeout-rmw-exact (patch 0005)",
     "stop-from-thread-rmw-exact-access-hook": "as timeout-rmw-exact, for uc_emu_stop from another thread (patch 0005)",
     "timeout-thread-sleeps": "the timeout thread polls emulation_done with usleep(2): thousands of wake-ups per 200 ms, and a join that waits for the current sleep (patch 0006)",
+    "timeout-before-first-block": "a stop that arrives while uc_emu_start sets up is lost: cpu_handle_interrupt clears the request before it tests it (patch 0009)",
   },
   "Debian 2.0.1": {
     "stop-from-mem-hook": "2.0.1 does not sync RIP before a memory hook stops emulation (RIP stays at the block start)",
@@ -47,30 +48,48 @@ const KNOWN: Record<string, Record<string, string>> = {
     "timeout-rmw-exact-access-hook": "as timeout-rmw-exact (patch 0005)",
     "stop-from-thread-rmw-exact-access-hook": "as timeout-rmw-exact, for uc_emu_stop from another thread (patch 0005)",
     "timeout-thread-sleeps": "the timeout thread polls emulation_done with usleep(2): thousands of wake-ups per 200 ms, and a join that waits for the current sleep (patch 0006)",
+    "timeout-before-first-block": "a stop that arrives while uc_emu_start sets up is lost: cpu_handle_interrupt clears the request before it tests it (patch 0009)",
   },
 };
 
-/** The case names uc-patches.c prints, in order (a missing line is a failure). */
-const CASES = [
-  "stop-from-mem-hook", "stop-from-mem-hook-added-late", "stop-from-mmio-callback",
-  "failed-store-unmapped", "failed-store-readonly", "count-exact-registers", "count-exact-stores",
-  "timeout-register-loop", "timeout-store-loop", "timeout-thread-sleeps", "stop-from-thread-register-loop", "stop-from-thread-store-loop",
-  "timeout-rmw-exact", "timeout-rmw-exact-access-hook", "stop-from-thread-rmw-exact-access-hook",
-  "smc-through-alias", "snapshot-copy-on-write", "fault-after-handled-fault",
-];
+/**
+ * The harness' case groups (its argument) and the case names each prints, in
+ * order (a missing line is a failure). Each group runs in its own process, so
+ * a hang in one cannot cost the others their lines; a group whose every case
+ * is a known difference of the engine is not run there (a stock engine can
+ * lose a timeout in the async group and sit until the harness' alarm).
+ */
+const GROUPS: Record<string, string[]> = {
+  stop: [
+    "stop-from-mem-hook", "stop-from-mem-hook-added-late", "stop-from-mmio-callback",
+    "failed-store-unmapped", "failed-store-readonly", "count-exact-registers", "count-exact-stores",
+    "timeout-register-loop", "timeout-store-loop", "timeout-thread-sleeps", "timeout-before-first-block",
+    "stop-from-thread-register-loop", "stop-from-thread-store-loop",
+  ],
+  async: ["timeout-rmw-exact", "timeout-rmw-exact-access-hook", "stop-from-thread-rmw-exact-access-hook"],
+  smc: ["smc-through-alias"],
+  snapshot: ["snapshot-copy-on-write"],
+  exception: ["fault-after-handled-fault"],
+};
+const CASES = Object.values(GROUPS).flat();
 
-/** Runs uc-patches.c built against one engine; returns each case's line (after its name). */
+/** Runs uc-patches.c built against one engine, group by group; returns each case's line (after its name). */
 function runCases(e: EngineBuild): Map<string, string> {
   const bin = buildC(path.join(REPO, "test/engine/uc-patches.c"), "gcc-dynamic", [
     `-I${e.include}`, `-L${e.libDir}`, "-l:libunicorn.so.2", `-Wl,-rpath,${e.libDir}`, "-lpthread",
   ]);
-  const r = spawnSync(bin, [], { encoding: "utf8", timeout: 120_000 });
   const lines = new Map<string, string>();
-  for (const line of r.stdout.split("\n")) {
-    const m = /^(\S+) (.*)$/.exec(line);
-    if (m) lines.set(m[1], m[2]);
+  const killed: string[] = [];
+  for (const [group, names] of Object.entries(GROUPS)) {
+    if (names.every((n) => KNOWN[e.label]?.[n])) continue;
+    const r = spawnSync(bin, [group], { encoding: "utf8", timeout: 120_000 });
+    for (const line of r.stdout.split("\n")) {
+      const m = /^(\S+) (.*)$/.exec(line);
+      if (m) lines.set(m[1], m[2]);
+    }
+    if (r.signal) killed.push(`group ${group} killed by ${r.signal} after the line "${r.stdout.trimEnd().split("\n").pop() ?? ""}"; stderr ${r.stderr}`);
   }
-  if (r.signal) lines.set("(harness)", `killed by ${r.signal}; stderr ${r.stderr}`);
+  if (killed.length) lines.set("(harness)", killed.join("; "));
   return lines;
 }
 
@@ -91,8 +110,7 @@ for (const e of ENGINES) {
       }
       it(name, () => {
         const got = result(name);
-        expect(result("(harness)"), "harness run").toBeUndefined();
-        expect(got, `${name}: no line from uc-patches (the harness stopped early)`).toBeDefined();
+        expect(got, `${name}: no line from uc-patches (the harness stopped early: ${result("(harness)") ?? "exited"})`).toBeDefined();
         if (got!.startsWith("skip:")) return; // the API is absent in this version (said in the line)
         expect(got, `${name} on ${e.label}`).toBe("ok");
       });

@@ -187,10 +187,21 @@ static void case_timeout_sleeps(const char *name, const uint8_t *code, size_t le
     uc_close(uc);
 }
 
+static volatile int stop_done;
+
+/*
+ * Stops the engine after 50 ms, and again every millisecond until the run
+ * has ended: uc_emu_start clears a pending stop when it starts, so a single
+ * stop that lands before the run is under way (a loaded machine can delay
+ * the caller's thread that long) would leave the loop running forever.
+ */
 static void *stopper(void *uc)
 {
     usleep(50 * 1000);
-    uc_emu_stop(uc);
+    while (!stop_done) {
+        uc_emu_stop(uc);
+        usleep(1000);
+    }
     return NULL;
 }
 
@@ -199,12 +210,54 @@ static void case_thread_stop(const char *name, const uint8_t *code, size_t len)
 {
     uc_engine *uc = flat(code, len);
     pthread_t t;
+    stop_done = 0;
     pthread_create(&t, NULL, stopper, uc);
     uc_err err = uc_emu_start(uc, CODE, 0xdead0000, 0, 0);
+    stop_done = 1;
     pthread_join(t, NULL);
     uint64_t rip = reg(uc, UC_X86_REG_RIP);
     if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
     else if (rip < CODE || rip >= CODE + len) fail(name, "rip 0x%llx, want within the loop at 0x%llx", rip, CODE);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/*
+ * A timeout that fires before the run has reached its first block (patch
+ * 0009): uc_emu_start with a 1 us timeout on an endless loop, 2,000 times;
+ * the timeout thread often stops the engine while uc_emu_start is still
+ * setting up. Each run must end at its timeout; a watchdog thread stops a
+ * run that is still going after 2 s (the stop was lost) and the case fails.
+ */
+static volatile int early_iter, early_done, early_lost;
+
+static void *early_watchdog(void *uc)
+{
+    int seen = -1, ticks = 0;
+    while (!early_done) {
+        usleep(10 * 1000);
+        if (early_iter != seen) { seen = early_iter; ticks = 0; continue; }
+        if (++ticks == 200) { early_lost = 1; uc_emu_stop(uc); ticks = 0; }
+    }
+    return NULL;
+}
+
+static void case_timeout_early(const char *name, const uint8_t *code, size_t len)
+{
+    uc_engine *uc = flat(code, len);
+    pthread_t t;
+    early_iter = 0; early_done = 0; early_lost = 0;
+    pthread_create(&t, NULL, early_watchdog, uc);
+    uc_err err = UC_ERR_OK;
+    int i;
+    for (i = 0; i < 2000 && err == UC_ERR_OK && !early_lost; i++) {
+        early_iter = i;
+        err = uc_emu_start(uc, CODE, 0xdead0000, 1, 0);
+    }
+    early_done = 1;
+    pthread_join(t, NULL);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (early_lost) fail(name, "run %llu of %llu did not end at its 1 us timeout (the stop was lost)", (unsigned long long)i - 1, 2000);
     else printf("%s ok\n", name);
     uc_close(uc);
 }
@@ -431,6 +484,7 @@ int main(int argc, char **argv)
     RUN("stop", case_timeout("timeout-register-loop", spin, sizeof spin));
     RUN("stop", case_timeout("timeout-store-loop", spin_st, sizeof spin_st));
     RUN("stop", case_timeout_sleeps("timeout-thread-sleeps", spin, sizeof spin));
+    RUN("stop", case_timeout_early("timeout-before-first-block", spin, sizeof spin));
     RUN("stop", case_thread_stop("stop-from-thread-register-loop", spin, sizeof spin));
     RUN("stop", case_thread_stop("stop-from-thread-store-loop", spin_st, sizeof spin_st));
     RUN("async", case_async_rmw("timeout-rmw-exact", false, false));
