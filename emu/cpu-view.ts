@@ -23,11 +23,15 @@
  * by field (see {@link locateFpu}): TOP, FSW, FCW, the eight tag bytes, the
  * eight 80-bit registers, MXCSR and XMM0-15, each by a sequence of values
  * written through the API and seen in memory, then proven the other way
- * (written in memory, read back through the API). FCW and MXCSR are only
- * read directly: QEMU derives its softfloat state (rounding, precision,
- * flush-to-zero) from them in cpu_set_fpuc()/cpu_set_mxcsr(), so a change
- * goes through the API, which calls those (and an unchanged value, the
- * common case, costs nothing). When any FPU field cannot be proven the view
+ * (written in memory, read back through the API). FCW is only read
+ * directly: QEMU derives its softfloat state (rounding, precision) from it
+ * in cpu_set_fpuc(), so a change goes through the API, which calls that (an
+ * unchanged value, the common case, costs nothing). MXCSR goes through the
+ * API both ways: cpu_set_mxcsr() derives the SSE rounding, DAZ/FTZ and
+ * flags from it, and on faultline's build (patch 0007) the exception flags
+ * SSE arithmetic raised since the last write live in the softfloat state
+ * until a read merges them (update_mxcsr_from_sse_status), so the field
+ * alone can lag the register. When any FPU field cannot be proven the view
  * keeps its other parts and the FPU goes through the API.
  */
 import * as fs from "node:fs";
@@ -178,7 +182,7 @@ export class CpuView {
     dst[1] = abridged;
     dst[2] = u32[f.fip];
     dst[3] = u32[f.fip + 1];
-    dst[6] = u32[f.mxcsr];
+    dst[6] = this.engine.readReg(Reg.MXCSR); // merges lazily held SSE flags (see the file comment)
     dst[7] = MXCSR_MASK;
     for (let i = 0; i < 8; i++) {
       const s = f.st[(top + i) & 7], d = FX_ST_WORD + 4 * i;
@@ -235,11 +239,14 @@ export class CpuView {
     this.setControl(FCW_DEFAULT, MXCSR_DEFAULT);
   }
 
-  /** Sets FCW and MXCSR through the API (see the file comment), each only when it changes. */
+  /**
+   * Sets FCW (only when it changes) and MXCSR (always: its field can lag
+   * the flags the engine holds, see the file comment) through the API.
+   */
   private setControl(fcw: number, mxcsr: number): void {
     const f = this.fpu!;
     if (f.u16[f.fcw] !== fcw) this.engine.writeReg(Reg.FPCW, fcw);
-    if (f.u32[f.mxcsr] !== mxcsr >>> 0) this.engine.writeReg(Reg.MXCSR, mxcsr >>> 0);
+    this.engine.writeReg(Reg.MXCSR, mxcsr >>> 0);
   }
 
   get rip(): number {
