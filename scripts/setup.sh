@@ -116,5 +116,5 @@ if [ ! -d node_modules ] || [ "$(cat node_modules/.faultline-lock 2>/dev/null)" 
   echo "$lock_sum" > node_modules/.faultline-lock
 fi
 
-# The TypeScript build (incremental).
-npx tsc -p tsconfig.json
+# The TypeScript build (incremental), then the one-module bundle bin/faultline.mjs runs.
+npm run --silent build
