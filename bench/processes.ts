@@ -31,7 +31,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../emu/unicorn.js";
-import { timeOnce } from "./programs.js";
+import { measureWall } from "./programs.js";
 import {
   RUNNERS, engineVersion, fmt, machine, measureInterleaved, median, ratio, runGuestLoop, times, type Case, type Runs,
 } from "./signals.js";
@@ -118,7 +118,7 @@ function summarize(r: Runs<LoopSample>, start: boolean): CaseResult {
 /** Per runner, wall-clock ms of `argvOf(runner)` (its stdout must be `expect`). */
 function wallCase(argvOf: (r: Runner) => string[], expect: string): Record<string, CaseResult> {
   const cmds = Object.fromEntries(NAMES.map((name) => [name, RUN[name].wrap(argvOf(RUN[name]))]));
-  const runs = measureInterleaved(cmds, (cmd) => timeOnce(cmd, expect), SAMPLES);
+  const runs = measureWall(cmds, expect, SAMPLES);
   return Object.fromEntries(Object.entries(runs).map(([name, r]) => [name, r.error !== undefined
     ? { samples: [], error: r.error }
     : { median: median(r.samples), samples: r.samples.map((x) => Math.round(x * 10) / 10) }]));

@@ -194,9 +194,12 @@ export function machine(): string {
   return `${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}, ${os.platform()} ${os.release()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`;
 }
 
-/** The engine line of a result file (faultline --version). */
-export function engineVersion(): string {
-  return execFileSync(process.execPath, [cli, "--version"], { encoding: "utf8" }).trim();
+/**
+ * The engine line of a result file (faultline --version).
+ * @param env the environment faultline runs with (FAULTLINE_UNICORN selects the library); this process's by default
+ */
+export function engineVersion(env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync(process.execPath, [cli, "--version"], { encoding: "utf8", env }).trim();
 }
 
 /** How each bench runs a guest command line: natively, under qemu-x86_64, under faultline run. */
