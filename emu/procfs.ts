@@ -19,6 +19,7 @@ import { fail, failHost } from "../lib/errno.js";
 import { NOFILE } from "./fdtable.js";
 import { DirFile, S_IFDIR, S_IFLNK, S_IFREG, SyntheticFile, seekTo, statOf, type FileStat, type OpenFile } from "./files.js";
 import type { GuestPath } from "./vfs.js";
+import { CLOCK_REALTIME_COARSE, hostClockNs } from "./host-clock.js";
 import { cpuListText, cpuinfoText, hostText, meminfoText, mountsText, statText as systemStatText } from "./procfs/host.js";
 import { fdTarget, mapsText, nulJoined, statText, statmText, statusText, comm } from "./procfs/self.js";
 import type { Process } from "./process.js";
@@ -252,7 +253,7 @@ function nodeStat(p: Process, node: Node, at: string): FileStat {
   let ino = 0;
   for (let k = 0; k < at.length; k++) ino = (Math.imul(ino, 31) + at.charCodeAt(k)) >>> 0;
   const ids = own ? { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 } : { uid: 0, gid: 0 };
-  const now = BigInt(Date.now()) * 1_000_000n; // cf. proc_pid_make_inode: times are the inode's making
+  const now = hostClockNs(CLOCK_REALTIME_COARSE); // cf. proc_pid_make_inode: times are the inode's making
   return {
     dev, ino, mode, nlink: node.kind === "dir" ? 2 : 1, ...ids, rdev: 0, size: node.kind === "magic" ? 64 : 0, blksize: 1024, blocks: 0,
     atimeNs: now, mtimeNs: now, ctimeNs: now, birthtimeNs: 0n,

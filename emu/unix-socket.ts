@@ -20,6 +20,7 @@ import koffi from "koffi";
 import * as fs from "node:fs";
 import { fail, type ErrnoName } from "../lib/errno.js";
 import { ErrnoError } from "../lib/errors.js";
+import { CLOCK_REALTIME_COARSE, hostClockNs } from "./host-clock.js";
 import { OpenFile, statOf, type FileStat } from "./files.js";
 import { hostStatfs, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from "./hostfs.js";
 import type { InodeKey, UnixAddress, UnixNames } from "./unix-names.js";
@@ -176,11 +177,6 @@ export function hostSockfsStatfs(): Buffer {
   return withHostSocket((fd) => hostStatfs({ fd }));
 }
 
-/** The nanoseconds of the host's real-time clock now (a socket inode's times). */
-function realtimeNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
-}
-
 /**
  * One AF_UNIX socket (cf. struct unix_sock with its struct socket and
  * file): a connected end of a socketpair. Its open file description is the
@@ -215,7 +211,7 @@ export class UnixSocket extends OpenFile {
   /** Socket options that AF_UNIX keeps and never acts on (SO_KEEPALIVE, SO_REUSEADDR...), by number. */
   readonly inert = new Map<number, number>();
   /** When the socket's inode was made (its stat times). */
-  private readonly bornNs = realtimeNs();
+  private readonly bornNs = hostClockNs(CLOCK_REALTIME_COARSE);
   /** Connection state (cf. sk_state). */
   state: SockState;
   /** The bound address (cf. unix_sk(sk)->addr): bind's, autobind's, or an accepted socket's listener's; null when unbound. */

@@ -24,6 +24,7 @@ const PARTS: ReadonlyArray<[part: string, covers: string]> = [
   ["overrun", "si_overrun and timer_getoverrun after the signal was blocked for several periods; an ignored SIGALRM; SIGALRM's default action (142)"],
   ["stale", "a timer's signal queued when the timer is set again or deleted is dropped at delivery and by sigtimedwait (Linux 6.13+); an ignored interval timer signals once a handler replaces SIG_IGN; one flushed by SIG_IGN does not stop the timer"],
   ["errors", "every bad clock, sigevent, timespec, timeval, id and pointer: EINVAL, EOPNOTSUPP, EFAULT, and the ids failures use up"],
+  ["clocks", "clock_getres of every id (the coarse clocks' tick, the ALARM clocks as the host has them) and clock_gettime's errno; REALTIME and MONOTONIC never go back; time() is the tick's, as the file system's stamps are"],
 ];
 
 describe("timers, native vs faultline", () => {

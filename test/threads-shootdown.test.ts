@@ -10,7 +10,7 @@ import { describeCases } from "./support/cases.js";
 import { REPO } from "./support/native.js";
 
 describeCases(path.join(REPO, "test", "programs", "thread_shootdown.c"), [
-  { name: "remap", why: "munmap + mmap MAP_FIXED of other bytes: no read after the flag sees the old page" },
+  { name: "remap", why: "mmap MAP_FIXED over the page, other bytes written: no read after the flag sees the old page" },
   { name: "mprotect", why: "PROT_NONE: the reader's next read faults with SEGV_ACCERR" },
   { name: "munmap", why: "munmap: the reader's next read faults with SEGV_MAPERR" },
   { name: "dontneed", why: "MADV_DONTNEED: reads after the flag see zeros" },

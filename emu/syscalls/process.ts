@@ -12,6 +12,7 @@ import { Errno, fail } from "../../lib/errno.js";
 import { copyFromUser, copyToUser } from "../../mm/index.js";
 import { Reg } from "../constants.js";
 import type { Process } from "../process.js";
+import { CLOCK_REALTIME, CLOCK_REALTIME_COARSE, hostClockNs, hostClockResNs } from "../host-clock.js";
 import { COMM_MAX, comm } from "../procfs/self.js";
 import { RLIM_NLIMITS } from "../rlimits.js";
 import { RestartError } from "../signal/index.js";
@@ -51,21 +52,9 @@ function timespec(ns: bigint): Out {
   return new Out(16).u64(0, ns / 1_000_000_000n).u64(8, ns % 1_000_000_000n);
 }
 
-/** Wall-clock nanoseconds since the epoch. */
+/** Wall-clock nanoseconds since the epoch (the host's CLOCK_REALTIME). */
 export function realtimeNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
-}
-
-function clockNs(clock: number): bigint {
-  switch (clock) {
-    case 0: case 5: case 8: case 11: return realtimeNs(); // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
-    case 1: case 4: case 6: case 7: case 9: return process.hrtime.bigint(); // MONOTONIC(_RAW/_COARSE), BOOTTIME(_ALARM)
-    case 2: case 3: { // PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID: the host process's CPU time
-      const u = process.cpuUsage();
-      return BigInt(u.user + u.system) * 1000n;
-    }
-    default: return fail("EINVAL", `clock_gettime: unknown clock ${clock}`);
-  }
+  return hostClockNs(CLOCK_REALTIME);
 }
 
 export function registerProcess(t: SyscallTable): void {
@@ -97,10 +86,10 @@ export function registerProcess(t: SyscallTable): void {
   t.set(95, { name: "umask", fn: (p, a) => p.fs.setUmask(i32(a[0]) & 0o777) });
   t.set(99, { name: "sysinfo", fn: (p, a) => sysinfo(p, u64(a[0])) });
   t.set(157, { name: "prctl", fn: (p, a) => prctl(p, i32(a[0]), u64(a[1])) });
-  t.set(228, { name: "clock_gettime", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), timespec(clockNs(i32(a[0]))).bytes), 0) });
+  t.set(228, { name: "clock_gettime", fn: (p, a) => (copyToUser(p.mm, u64(a[1]), timespec(hostClockNs(i32(a[0]))).bytes), 0) });
   t.set(229, { name: "clock_getres", fn: (p, a) => {
-    clockNs(i32(a[0])); // EINVAL for a clock that does not exist (cf. posix_get_res's clockid_to_kclock)
-    if (u64(a[1]) !== 0) copyToUser(p.mm, u64(a[1]), timespec(1n).bytes);
+    const res = hostClockResNs(i32(a[0])); // EINVAL for a clock that does not exist (cf. posix_get_res's clockid_to_kclock)
+    if (u64(a[1]) !== 0) copyToUser(p.mm, u64(a[1]), timespec(res).bytes);
     return 0;
   } });
   t.set(96, { name: "gettimeofday", fn: (p, a) => {
@@ -110,7 +99,7 @@ export function registerProcess(t: SyscallTable): void {
     return 0;
   } });
   t.set(201, { name: "time", fn: (p, a) => {
-    const s = Number(realtimeNs() / 1_000_000_000n);
+    const s = Number(hostClockNs(CLOCK_REALTIME_COARSE) / 1_000_000_000n); // cf. ktime_get_real_seconds: the tick's time, as file times are
     if (u64(a[0]) !== 0) copyToUser(p.mm, u64(a[0]), new Out(8).u64(0, s).bytes);
     return s;
   } });
@@ -321,8 +310,14 @@ function sysinfo(p: Process, addr: number): number {
  */
 function sleep(p: Process, tsAddr: number, o: { clock: number; abs: boolean; remAddr: number }): number {
   const ns = readTimeNs(p, tsAddr);
-  const until = o.abs ? nowNs() + (ns > clockNs(o.clock) ? ns - clockNs(o.clock) : 0n) : deadlineNs(p, ns);
+  const until = o.abs ? absoluteDeadline(ns, o.clock) : deadlineNs(p, ns);
   return sleepInterruptibly(p, until, o);
+}
+
+/** The monotonic deadline of absolute time `ns` of clock `clock` (now, if that time has passed). */
+function absoluteDeadline(ns: bigint, clock: number): bigint {
+  const now = hostClockNs(clock);
+  return nowNs() + (ns > now ? ns - now : 0n);
 }
 
 /**

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -653,6 +654,48 @@ static void part_errors(void) {
   printf("  absolute: value over 9e9 s: %s\n", cur.it_value.tv_sec > 9000000000L ? "yes" : "no");
 }
 
+/* The clocks themselves: each static id's resolution (the coarse ones tick
+ * as the kernel does) or errno, REALTIME and MONOTONIC never going back, and
+ * time() agreeing with the times the file system stamps (both the tick's). */
+static void part_clocks(void) {
+  for (int c = 0; c <= 12; c++) {
+    struct timespec res, now;
+    char what[64];
+    snprintf(what, sizeof what, "clock_getres(%d)", c);
+    long r = syscall(SYS_clock_getres, c, &res);
+    if (r < 0) show(what, r);
+    else printf("%-52s %ld.%09ld\n", what, (long)res.tv_sec, res.tv_nsec);
+    snprintf(what, sizeof what, "clock_gettime(%d)", c);
+    show(what, syscall(SYS_clock_gettime, c, &now));
+  }
+  show("clock_gettime(-1)", syscall(SYS_clock_gettime, -1, &(struct timespec){0}));
+  show("clock_gettime(REALTIME, bad address)", syscall(SYS_clock_gettime, CLOCK_REALTIME, BAD));
+  int clocks[] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE};
+  for (int k = 0; k < 4; k++) {
+    struct timespec a, b;
+    int back = 0;
+    syscall(SYS_clock_gettime, clocks[k], &a);
+    for (int i = 0; i < 20000; i++) {
+      syscall(SYS_clock_gettime, clocks[k], &b);
+      if (b.tv_sec < a.tv_sec || (b.tv_sec == a.tv_sec && b.tv_nsec < a.tv_nsec)) back++;
+      a = b;
+    }
+    printf("clock %d read 20000 times went back %d times\n", clocks[k], back);
+  }
+  int late = 0;
+  for (int i = 0; i < 300; i++) {
+    char name[] = "/tmp/sigtimers-clockXXXXXX";
+    time_t t0 = syscall(SYS_time, NULL);
+    int fd = mkstemp(name);
+    struct stat st;
+    fstat(fd, &st);
+    if (st.st_mtim.tv_sec < t0) late++;
+    close(fd);
+    unlink(name);
+  }
+  printf("files made after time() stamped before it: %d of 300\n", late);
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *part = argc > 1 ? argv[1] : "";
@@ -663,6 +706,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(part, "overrun")) part_overrun();
   else if (!strcmp(part, "stale")) part_stale();
   else if (!strcmp(part, "errors")) part_errors();
-  else { fprintf(stderr, "usage: sigtimers alarm|itimer|cpu|posix|overrun|stale|errors\n"); return 2; }
+  else if (!strcmp(part, "clocks")) part_clocks();
+  else { fprintf(stderr, "usage: sigtimers alarm|itimer|cpu|posix|overrun|stale|errors|clocks\n"); return 2; }
   return 0;
 }

@@ -3,7 +3,9 @@
  * another thread is reading in a loop, then raises a flag; once the reader
  * sees the flag, its next access must see the new mapping (Linux's TLB
  * shootdown makes it so on every CPU). Prints what the reader saw.
- *   remap     munmap + mmap MAP_FIXED of a page holding other bytes: reads after the flag see them
+ *   remap     mmap MAP_FIXED over the page, then other bytes written: reads after the flag see them
+ *             (one call replaces the mapping, so the reader never sees a hole; a munmap first would
+ *             leave one, and whether a reader faults in it depends on the schedule, natively too)
  *   mprotect  PROT_NONE: the reader's next read faults (SIGSEGV, SEGV_ACCERR)
  *   munmap    munmap: the reader's next read faults (SIGSEGV, SEGV_MAPERR)
  *   dontneed  MADV_DONTNEED of a private page: reads after the flag see zeros
@@ -67,7 +69,6 @@ int main(int argc, char **argv) {
   pthread_create(&t, NULL, reader, (void *)1L);
   usleep(20000); /* the reader is in its loop, its TLB holds the page */
   if (!strcmp(c, "remap")) {
-    munmap((void *)page, 4096);
     void *q = mmap((void *)page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (q != (void *)page) { perror("mmap fixed"); return 1; }
     memset(q, 2, 4096);
