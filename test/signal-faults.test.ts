@@ -24,6 +24,10 @@ describeCases(path.join(REPO, "test", "programs", "sigfaults.c"), [
   { name: "gp", why: "a non-canonical load: #GP, SIGSEGV SI_KERNEL, si_addr 0, trapno 13, skipped by RIP" },
   { name: "patch-text", why: "a write to the program's own text faults, the handler makes it writable; the patched code is what runs" },
   { name: "privileged", why: "ring 3: cli, sti, hlt, mov cr/dr, rdmsr/wrmsr, lgdt/lidt/ltr/lldt, clts, invlpg, wbinvd, swapgs, sysretq and int through DPL-0 gates are #GP: SIGSEGV SI_KERNEL, trapno 13, err" },
+  {
+    name: "ia32", why: "as a kernel without IA32 emulation: no 0x23 code segment (lar fails), int $0x80 is #GP (err 0x402)",
+    hostKind: { nativeShows: /int \$0x80 \(no IA32 emulation\): faults=0/, why: "a host kernel with IA32 emulation runs int $0x80 as a 32-bit system call; faultline has none" },
+  },
   { name: "segments", why: "cs 0x33, ss 0x2b, ds/es/fs/gs 0; lar/lsl/verr/verw of Linux's selectors; loading 0x2b into ds works; bad ds/ss loads and a far return to a data segment are #GP with the selector as err" },
   { name: "kernel-addr", why: "reads and writes of kernel addresses (and where faultline keeps its GDT): SEGV_MAPERR, err with the user bit, the protection bit as Linux sanitizes it" },
   { name: "segments-fork", why: "a fork child and the program it execs run in ring 3 too (cs 0x33, ss 0x2b)" },

@@ -424,7 +424,7 @@ static void print_selectors(const char *who) {
 /* The selectors a 64-bit process starts with and what lar/lsl/verr/verw see of the GDT. */
 static void c_segments(void) {
   print_selectors("start");
-  static const unsigned long sels[] = { 0x10, 0x18, 0x23, 0x2b, 0x33, 0x40, 0x7b };
+  static const unsigned long sels[] = { 0x10, 0x18, 0x2b, 0x33, 0x40, 0x7b };
   for (size_t k = 0; k < sizeof sels / sizeof sels[0]; k++) {
     unsigned long ar = 0, lim = 0;
     unsigned char lar_ok, lsl_ok, r_ok, w_ok;
@@ -474,8 +474,18 @@ static void c_privileged(void) {
   TRY("swapgs", "swapgs");
   TRY("sysretq", "sysretq");
   TRY("int $0x41 (DPL-0 gate)", "int $0x41");
-  TRY("int $0x80 (no IA32 emulation)", "mov $20, %%eax\n\tint $0x80");
   TRY("int $0xff", "int $0xff");
+}
+
+/* What a kernel without IA32 emulation (CONFIG_IA32_EMULATION off, or booted with ia32_emulation=off)
+ * shows a 64-bit process: no 32-bit user code segment (0x23), and int $0x80 through a DPL-0 gate (#GP). */
+static void c_ia32(void) {
+  unsigned long ar = 0;
+  unsigned char lar_ok;
+  asm volatile("lar %2, %0\n setz %1" : "=r"(ar), "=q"(lar_ok) : "r"(0x23UL));
+  printf("0x23 (32-bit user code): lar %d %#lx\n", lar_ok, lar_ok ? ar & 0x00f0ff00 : 0);
+  install_info(SIGSEGV, on_resume, 0, NULL);
+  TRY("int $0x80 (no IA32 emulation)", "mov $20, %%eax\n\tint $0x80");
 }
 
 /* User accesses to kernel addresses: SIGSEGV SEGV_MAPERR, err with the user and (sanitized) protection bits. */
@@ -584,7 +594,7 @@ static void c_segv_default(void) {
 
 static const struct sigcase cases[] = {
   { "mprotect", c_mprotect }, { "userfault-none", c_userfault_none }, { "userfault-unmapped", c_userfault_unmapped },
-  { "exec-fault", c_exec_fault }, { "gp", c_gp }, { "patch-text", c_patch_text }, { "privileged", c_privileged },
+  { "exec-fault", c_exec_fault }, { "gp", c_gp }, { "patch-text", c_patch_text }, { "privileged", c_privileged }, { "ia32", c_ia32 },
   { "segments", c_segments }, { "segments-fork", c_segments_fork }, { "segments-exec", c_segments_exec },
   { "kernel-addr", c_kernel_addr }, { "sigreturn-segments", c_sigreturn_segments }, { "sigreturn-bad-cs", c_sigreturn_bad_cs }, { "fpe", c_fpe }, { "ill", c_ill }, { "trap", c_trap }, { "bus", c_bus }, { "longjmp", c_longjmp },
   { "overflow", c_overflow }, { "overflow-noalt", c_overflow_noalt }, { "blocked-segv", c_blocked_segv },
