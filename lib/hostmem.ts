@@ -242,6 +242,24 @@ export function hostSearch(addr: number, len: number, pattern: Uint8Array): numb
   return out;
 }
 
+/**
+ * Copies [addr, addr+len) of this process's memory through /proc/self/mem,
+ * never touching it directly (for memory that another thread may unmap
+ * meanwhile, as the C heap shrinks: see hostSearch).
+ * @returns the bytes, or undefined when any of them is not mapped now
+ */
+export function hostRead(addr: number, len: number): Buffer | undefined {
+  const buf = Buffer.alloc(len);
+  const fd = fs.openSync("/proc/self/mem", "r");
+  try {
+    return fs.readSync(fd, buf, 0, len, addr) === len ? buf : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** This process's anonymous read-write-execute mappings (from /proc/self/maps), start -> length in bytes. */
 export function anonExecMappings(): Map<number, number> {
   const out = new Map<number, number>();
