@@ -33,7 +33,7 @@ import { ThreadGroup } from "./thread-group.js";
 import { Kernel } from "./kernel.js";
 import { ParkError } from "./park.js";
 import { dispatch } from "./syscalls/index.js";
-import type { HostWait } from "./syscalls/poll.js";
+import { nowNs, timedOut, type HostWait } from "./syscalls/poll.js";
 import { SIGPIPE_CALLS, raiseSigpipe } from "./syscalls/signal.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -663,12 +663,11 @@ export class Process {
   retryDue(): boolean {
     const w = this.parkedOn;
     if (w?.wake === undefined || w.wake() || signalPending(this)) return true;
-    const now = process.hrtime.bigint();
+    const now = nowNs();
     if (w.untilNs !== undefined && now >= w.untilNs) return true;
     const timer = this.signal.timers.nextDeadlineNs();
     if (timer !== undefined && now >= timer) return true;
-    const ms = this.options.timeoutMs ?? 0;
-    return ms > 0 && now - this.runStartNs >= BigInt(Math.round(ms * 1e6));
+    return timedOut(this, now);
   }
 
   /**

@@ -64,14 +64,20 @@ export function nowNs(): bigint {
   return process.hrtime.bigint();
 }
 
+/** Whether `p`'s run has passed its --timeout at monotonic time `now` (never, without one). */
+export function timedOut(p: Process, now: bigint): boolean {
+  const ms = p.options.timeoutMs ?? 0;
+  return ms > 0 && now - p.runStartNs >= BigInt(Math.round(ms * 1e6));
+}
+
 /**
  * Kills the guest when its run's --timeout has passed, as the engine's own
  * timeout does (SIGKILL, "killed: timeout after N ms").
  * @throws GuestSignal SIGKILL
  */
 export function checkTimeout(p: Process): void {
+  if (!timedOut(p, nowNs())) return;
   const ms = p.options.timeoutMs ?? 0;
-  if (ms <= 0 || nowNs() - p.runStartNs < BigInt(Math.round(ms * 1e6))) return;
   throw new GuestSignal("SIGKILL", SIG.SIGKILL, p.engine.readReg(Reg.RIP), "timeout", undefined, `killed: timeout after ${ms} ms`);
 }
 
