@@ -118,11 +118,11 @@ export class CpuView {
     FIRST_EIGHT.forEach((_, i) => pattern.writeBigUInt64LE(0x6a5f_0000_0000_0000n | salt | BigInt(i * 0x101), i * 8));
     FIRST_EIGHT.forEach((id, i) => engine.writeReg(id, pattern.readBigUInt64LE(i * 8)));
     const heap = heapRange();
-    const known = learnedPaths.get(engine.lib);
+    const known = engine.lib.learned.cpuStatePaths;
     let found = known && heap ? followPaths(engine.handle, known, heap, pattern) : [];
     if (found.length !== 1) {
       found = heap ? searchHeap(pattern, engine.handle, heap) : [];
-      if (found.length === 1 && heap && !known) learnedPaths.set(engine.lib, learnPaths(engine.handle, found[0], heap));
+      if (found.length === 1 && heap && !known) engine.lib.learned.cpuStatePaths = learnPaths(engine.handle, found[0], heap);
     }
     FIRST_EIGHT.forEach((id) => engine.writeReg(id, 0));
     if (found.length !== 1) return undefined;
@@ -465,21 +465,12 @@ function proveFpu(e: Engine, win: DataView, f: FpuOffsets): boolean {
  * (uc_struct) holds a pointer at `offset` (its `cpu`, or another pointer into
  * the same allocation), and the state starts `delta` bytes past where it points.
  */
-interface PointerPath {
+export interface PointerPath {
   /** Byte offset of the pointer inside the handle's structure. */
   readonly offset: number;
   /** Bytes from the pointed-to address to the CPU state. */
   readonly delta: number;
 }
-
-/**
- * Candidate paths per library, learned from the first engine whose state the
- * heap search found (a fact of the library's build, like exception-state's
- * layouts): later engines follow them instead of searching the heap, which
- * cost ~65 ms per engine (each process has one). Every candidate is still
- * proven on each engine (the pattern read back, then CpuView.find's two-way proof).
- */
-const learnedPaths = new Map<Engine["lib"], readonly PointerPath[]>();
 
 /** How far into the handle's structure pointers are looked for, and how far past one the state may start. */
 const HANDLE_SPAN = 16 << 10, MAX_DELTA = 1 << 20;

@@ -38,8 +38,6 @@ export interface ContextLayout {
   readonly cr2: number;
 }
 
-const layouts = new Map<UnicornLib, ContextLayout>();
-
 /** Per-engine context buffer and the fix-up. */
 export class ExceptionState {
   private readonly ctx: number;
@@ -112,11 +110,7 @@ const P = 1n, W = 2n;
  * @throws EngineError ESTALEEXC when the fields cannot be found or the fix does not hold
  */
 export function discoverLayout(lib: UnicornLib): ContextLayout {
-  const known = layouts.get(lib);
-  if (known) return known;
-  const layout = runExperiment(lib);
-  layouts.set(lib, layout);
-  return layout;
+  return (lib.learned.contextLayout ??= runExperiment(lib));
 }
 
 function runExperiment(lib: UnicornLib): ContextLayout {

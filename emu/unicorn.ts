@@ -13,6 +13,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EngineError } from "../lib/errors.js";
+import type { PointerPath } from "./cpu-view.js";
+import type { ContextLayout } from "./exception-state.js";
 
 /**
  * Where the loaded library came from: "env" ($FAULTLINE_UNICORN), "build"
@@ -34,6 +36,25 @@ export interface UnicornLib {
   readonly fn: UnicornFunctions;
   /** For source "build": the patch files applied (from the build's `patches` list, written by setup); else empty. */
   readonly patches: readonly string[];
+  /** Facts of this build that engines learn at run time (see LearnedFacts). */
+  readonly learned: LearnedFacts;
+}
+
+/**
+ * Facts about a library's build that the first engine needing them learns
+ * by experiment, and every later engine of the same library reuses: each
+ * is written once (undefined until then) and only read after.
+ */
+export interface LearnedFacts {
+  /** Where the saved context keeps the exception fields (exception-state.ts discoverLayout). */
+  contextLayout?: ContextLayout;
+  /**
+   * Pointer paths from an engine's handle to its CPU state, learned from the
+   * first engine whose state cpu-view.ts's heap search found: later engines
+   * follow them instead of searching the heap (~65 ms per engine), and each
+   * candidate is still proven on each engine.
+   */
+  cpuStatePaths?: readonly PointerPath[];
 }
 
 /**
@@ -163,7 +184,7 @@ export function loadUnicorn(): UnicornLib {
     const fn = declare(lib);
     const v = fn.uc_version(0, 0) >>> 0;
     const version = `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}`;
-    loaded = { path: c.path, source: c.source, version, versionNumber: v, fn, patches: appliedPatches(c) };
+    loaded = { path: c.path, source: c.source, version, versionNumber: v, fn, patches: appliedPatches(c), learned: {} };
     return loaded;
   }
   throw new EngineError("ENOENGINE", `cannot load libunicorn.so.2 (${tried.join("; ")}); run scripts/setup.sh`);
