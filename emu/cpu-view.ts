@@ -35,7 +35,7 @@
  * keeps its other parts and the FPU goes through the API.
  */
 import * as fs from "node:fs";
-import { hostRead, hostSearch, viewAt } from "../lib/hostmem.js";
+import { hostSearch, viewAt, withHostMem } from "../lib/hostmem.js";
 import { Reg } from "./constants.js";
 import type { Engine } from "./engine.js";
 import type { ContextLayout } from "./exception-state.js";
@@ -478,7 +478,7 @@ const HANDLE_SPAN = 16 << 10, MAX_DELTA = 1 << 20;
 /** The pointers in the first HANDLE_SPAN bytes of `handle` that land at most MAX_DELTA below `env` (all candidates). */
 function learnPaths(handle: number, env: number, heap: HeapRange): PointerPath[] {
   if (handle < heap.start || handle + 8 > heap.end) return [];
-  const bytes = hostRead(handle, Math.min(HANDLE_SPAN, heap.end - handle) & ~7);
+  const bytes = withHostMem((read) => read(handle, Math.min(HANDLE_SPAN, heap.end - handle) & ~7));
   if (!bytes) return [];
   const out: PointerPath[] = [];
   new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8).forEach((w, k) => {
@@ -490,20 +490,22 @@ function learnPaths(handle: number, env: number, heap: HeapRange): PointerPath[]
 
 /**
  * The addresses the known paths lead to from `handle` that hold `pattern`
- * (each read only inside the heap, and through hostRead: a GC thread may
- * shrink the C heap meanwhile, and a direct read of a page gone crashed the host).
+ * (each read only inside the heap, and through /proc/self/mem: a GC thread
+ * may shrink the C heap meanwhile, and a direct read of a page gone crashed the host).
  */
 function followPaths(handle: number, paths: readonly PointerPath[], heap: HeapRange, pattern: Buffer): number[] {
-  const hits = new Set<number>();
   const span = paths.reduce((m, p) => Math.max(m, p.offset + 8), 0);
-  const words = handle + span <= heap.end ? hostRead(handle, span) : undefined;
-  if (!words) return [];
-  for (const p of paths) {
-    const env = Number(words.readBigUInt64LE(p.offset)) + p.delta;
-    if (env < heap.start || env + pattern.length > heap.end) continue;
-    if (hostRead(env, pattern.length)?.equals(pattern)) hits.add(env);
-  }
-  return [...hits];
+  if (handle + span > heap.end) return [];
+  return withHostMem((read) => {
+    const words = read(handle, span);
+    if (!words) return [];
+    const hits = new Set<number>();
+    for (const p of paths) {
+      const env = Number(words.readBigUInt64LE(p.offset)) + p.delta;
+      if (env >= heap.start && env + pattern.length <= heap.end && read(env, pattern.length)?.equals(pattern)) hits.add(env);
+    }
+    return [...hits];
+  });
 }
 
 /** The host process's [heap] segment. */

@@ -12,7 +12,7 @@ const c_clock_gettime = libc.func("int clock_gettime(int clock, _Out_ uint8_t *t
 const c_clock_getres = libc.func("int clock_getres(int clock, _Out_ uint8_t *ts)");
 
 /** Clock ids (cf. include/uapi/linux/time.h). */
-export const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_REALTIME_COARSE = 5;
+export const CLOCK_REALTIME = 0, CLOCK_REALTIME_COARSE = 5;
 
 /** The static clock ids Linux knows (cf. posix_clocks[]): 0-9 and CLOCK_TAI (11); 10 is unused. */
 function isStaticClock(clock: number): boolean {

@@ -242,19 +242,27 @@ export function hostSearch(addr: number, len: number, pattern: Uint8Array): numb
   return out;
 }
 
+/** A read of [addr, addr+len) of this process's memory: the bytes, or undefined when any of them is not mapped now. */
+export type HostMemRead = (addr: number, len: number) => Buffer | undefined;
+
 /**
- * Copies [addr, addr+len) of this process's memory through /proc/self/mem,
- * never touching it directly (for memory that another thread may unmap
- * meanwhile, as the C heap shrinks: see hostSearch).
- * @returns the bytes, or undefined when any of them is not mapped now
+ * Runs `fn` with reads of this process's memory through one open
+ * /proc/self/mem, never touching the memory directly (for memory that
+ * another thread may unmap meanwhile, as the C heap shrinks: see hostSearch).
+ * @returns what `fn` returns
  */
-export function hostRead(addr: number, len: number): Buffer | undefined {
-  const buf = Buffer.alloc(len);
+export function withHostMem<T>(fn: (read: HostMemRead) => T): T {
   const fd = fs.openSync("/proc/self/mem", "r");
+  const read: HostMemRead = (addr, len) => {
+    const buf = Buffer.alloc(len);
+    try {
+      return fs.readSync(fd, buf, 0, len, addr) === len ? buf : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   try {
-    return fs.readSync(fd, buf, 0, len, addr) === len ? buf : undefined;
-  } catch {
-    return undefined;
+    return fn(read);
   } finally {
     fs.closeSync(fd);
   }

@@ -26,7 +26,7 @@
 import { ErrnoError } from "../../lib/errors.js";
 import { fail } from "../../lib/errno.js";
 import { nowNs } from "../syscalls/poll.js";
-import { realtimeNs } from "../syscalls/process.js";
+import { CLOCK_REALTIME, hostClockNs } from "../host-clock.js";
 import { SI_KERNEL, SI_TIMER, SIG } from "./constants.js";
 import type { SigInfo } from "./siginfo.js";
 
@@ -411,7 +411,7 @@ export class ProcessTimers {
     const now = baseNow(t.clock.base, nowNs());
     t.interval = spec.intervalNs;
     if (!o.absolute) t.expires = addSafe(now, spec.valueNs);
-    else if (t.clock.realtime) t.expires = now + (spec.valueNs - realtimeNs());
+    else if (t.clock.realtime) t.expires = now + (spec.valueNs - hostClockNs(CLOCK_REALTIME));
     else t.expires = spec.valueNs;
     t.armed = true;
     t.active = t.event.notify !== SIGEV_NONE;

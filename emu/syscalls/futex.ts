@@ -14,7 +14,7 @@ import { fail } from "../../lib/errno.js";
 import { copyToUser, futexKey } from "../../mm/index.js";
 import { FUTEX_BITSET_MATCH_ANY, futexWait, readFutexWord, writeFutexWord } from "../futex.js";
 import type { Process } from "../process.js";
-import { realtimeNs } from "./process.js";
+import { CLOCK_REALTIME, hostClockNs } from "../host-clock.js";
 import { deadlineNs, nowNs, readTimeNs } from "./poll.js";
 import { i32, u64, type SyscallTable } from "./types.js";
 
@@ -49,7 +49,7 @@ function waitDeadline(p: Process, c: FutexCall, cmd: number): bigint | undefined
   const ns = readTimeNs(p, c.utime);
   if (cmd === FUTEX_WAIT) return deadlineNs(p, ns);
   if (p.resumeUntilNs !== undefined) return p.resumeUntilNs;
-  const now = c.op & FUTEX_CLOCK_REALTIME ? realtimeNs() : nowNs();
+  const now = c.op & FUTEX_CLOCK_REALTIME ? hostClockNs(CLOCK_REALTIME) : nowNs();
   return nowNs() + (ns > now ? ns - now : 0n);
 }
 

@@ -52,11 +52,6 @@ function timespec(ns: bigint): Out {
   return new Out(16).u64(0, ns / 1_000_000_000n).u64(8, ns % 1_000_000_000n);
 }
 
-/** Wall-clock nanoseconds since the epoch (the host's CLOCK_REALTIME). */
-export function realtimeNs(): bigint {
-  return hostClockNs(CLOCK_REALTIME);
-}
-
 export function registerProcess(t: SyscallTable): void {
   t.set(60, { name: "exit", fn: (p, a) => p.exitThread(i32(a[0]) & 0xff) });
   t.set(231, { name: "exit_group", fn: (p, a) => p.exit(i32(a[0]) & 0xff) });
@@ -94,7 +89,7 @@ export function registerProcess(t: SyscallTable): void {
   } });
   t.set(96, { name: "gettimeofday", fn: (p, a) => {
     if (u64(a[0]) === 0) return 0;
-    const us = realtimeNs() / 1000n;
+    const us = hostClockNs(CLOCK_REALTIME) / 1000n;
     copyToUser(p.mm, u64(a[0]), new Out(16).u64(0, us / 1_000_000n).u64(8, us % 1_000_000n).bytes);
     return 0;
   } });
