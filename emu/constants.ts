@@ -19,10 +19,20 @@ export const UC_HOOK_MEM_INVALID = 1008;
 /** uc_control_type numbers and the UC_CTL_* encoding (cf. unicorn.h). */
 export const UC_CTL_TB_REMOVE_CACHE = 9;
 export const UC_CTL_TB_FLUSH = 10;
-export const UC_CTL_IO_WRITE = 1;
+/** faultline's build only (engine patch 0004): the live CPU state and its layout; stock libraries answer UC_ERR_ARG. */
+export const UC_CTL_CPU_STATE = 15;
+export const UC_CTL_IO_WRITE = 1, UC_CTL_IO_READ = 2;
 /** UC_CTL_WRITE(type, nr): type | nr << 26 | UC_CTL_IO_WRITE << 30. */
 export function ucCtlWrite(type: number, nargs: number): number {
   return (type | (nargs << 26) | (UC_CTL_IO_WRITE << 30)) >>> 0;
+}
+/**
+ * UC_CTL_READ(type, nr): type | nr << 26 | UC_CTL_IO_READ << 30, as the
+ * signed int uc_ctl's binding takes (bit 31 is set: koffi passes an unsigned
+ * value above INT_MAX to an int parameter wrongly).
+ */
+export function ucCtlRead(type: number, nargs: number): number {
+  return type | (nargs << 26) | (UC_CTL_IO_READ << 30);
 }
 
 /** uc_query_type: whether the last uc_emu_start ended by its timeout. */

@@ -36,7 +36,7 @@
  */
 import * as fs from "node:fs";
 import { hostSearch, viewAt, withHostMem } from "../lib/hostmem.js";
-import { Reg } from "./constants.js";
+import { Reg, UC_CTL_CPU_STATE, ucCtlRead } from "./constants.js";
 import type { Engine } from "./engine.js";
 import type { ContextLayout } from "./exception-state.js";
 
@@ -62,7 +62,7 @@ const MXCSR_MASK = 0xffff;
 const FSW_TOP = 0x3800;
 
 /** Byte offsets from the CPU state's start (RAX) of its x87/SSE fields (cf. CPUX86State), found by locateFpu. */
-interface FpuOffsets {
+export interface FpuOffsets {
   /** fpstt: TOP, a 32-bit int. */
   readonly top: number;
   /** fpus: FSW without TOP, 16-bit. */
@@ -94,7 +94,11 @@ export class CpuView {
   /** The x87/SSE fields, when they were found and proven (else undefined: the FPU goes through the API). */
   private fpu: FpuFields | undefined;
 
-  private constructor(readonly env: number, layout: ContextLayout, private readonly engine: Engine) {
+  /**
+   * @param env the host address of the CPU state's RAX
+   * @param source how `env` was found: answered by the engine (patch 0004) or by searching the host heap
+   */
+  private constructor(readonly env: number, layout: ContextLayout, private readonly engine: Engine, readonly source: "engine" | "search") {
     const base = layout.rax;
     const span = Math.max(...layout.oldException, layout.errorCode, layout.cr2, layout.eflags) - base + 16;
     const ab = viewAt(env, span);
@@ -109,7 +113,9 @@ export class CpuView {
 
   /**
    * Finds and proves the CPU state of `engine`, or returns undefined (the
-   * caller then uses the API). Clobbers RAX..RDI (call before the guest runs).
+   * caller then uses the API): asked of the engine where it answers
+   * (faultline's build, patch 0004), else searched for in the host heap.
+   * Clobbers RAX..RDI (call before the guest runs).
    */
   static find(engine: Engine, layout: ContextLayout): CpuView | undefined {
     if (layout.rax < 0 || layout.rip < 0 || layout.eflags < 0 || layout.cr2 < 0) return undefined;
@@ -117,16 +123,20 @@ export class CpuView {
     const salt = BigInt(Math.floor(Math.random() * 0xffff)) << 16n;
     FIRST_EIGHT.forEach((_, i) => pattern.writeBigUInt64LE(0x6a5f_0000_0000_0000n | salt | BigInt(i * 0x101), i * 8));
     FIRST_EIGHT.forEach((id, i) => engine.writeReg(id, pattern.readBigUInt64LE(i * 8)));
-    const heap = heapRange();
+    const answered = stateFromEngine(engine, layout);
+    let found = answered === undefined ? [] : [answered];
+    const heap = answered === undefined ? heapRange() : undefined;
     const known = engine.lib.learned.cpuStatePaths;
-    let found = known && heap ? followPaths(engine.handle, known, heap, pattern) : [];
-    if (found.length !== 1) {
-      found = heap ? searchHeap(pattern, engine.handle, heap) : [];
-      if (found.length === 1 && heap && !known) engine.lib.learned.cpuStatePaths = learnPaths(engine.handle, found[0], heap);
+    if (heap) {
+      found = known ? followPaths(engine.handle, known, heap, pattern) : [];
+      if (found.length !== 1) {
+        found = searchHeap(pattern, engine.handle, heap);
+        if (found.length === 1 && !known) engine.lib.learned.cpuStatePaths = learnPaths(engine.handle, found[0], heap);
+      }
     }
     FIRST_EIGHT.forEach((id) => engine.writeReg(id, 0));
     if (found.length !== 1) return undefined;
-    const view = new CpuView(found[0], layout, engine);
+    const view = new CpuView(found[0], layout, engine, answered !== undefined ? "engine" : "search");
     // Prove it both ways, and that RIP sits where the experiment said.
     engine.writeReg(Reg.RAX, 0x1234_5678);
     if (view.u32[0] !== 0x1234_5678) return undefined;
@@ -152,8 +162,13 @@ export class CpuView {
     try {
       const buf = viewAt(this.env, span & ~3);
       const win = new DataView(buf);
-      const at = locateFpu(e, win);
-      if (at && proveFpu(e, win, at)) this.fpu = new FpuFields(buf, at);
+      // The layout is the library's: learned on its first engine, proven again on each.
+      const learned = e.lib.learned;
+      const at = learned.fpuOffsets ?? locateFpu(e, win);
+      if (at && proveFpu(e, win, at)) {
+        this.fpu = new FpuFields(buf, at);
+        learned.fpuOffsets ??= at;
+      }
     } finally {
       e.writeRegBlock(FPU_CTL_REGS, 8, ctl);
       e.writeRegBlock(FP_REGS, 16, st);
@@ -458,6 +473,26 @@ function proveFpu(e: Engine, win: DataView, f: FpuOffsets): boolean {
     return true;
   };
   return check(FP_REGS, f.st, f.stStride, 10) && check(XMM_REGS, f.xmm, f.xmmStride, 16);
+}
+
+/** uc_cpu_state_layout's fields, as 32-bit words (cf. patch 0004's unicorn.h). */
+const enum StateLayout { Version, Size, Gpr, Pc, Flags, FaultAddr, ErrorCode, OldException, Words }
+
+/**
+ * The host address of `engine`'s RAX as the engine answers it through
+ * UC_CTL_CPU_STATE (faultline's build with patch 0004), when the offsets it
+ * reports agree with `layout` (the saved-context experiment's); undefined on
+ * any other engine, or when they disagree (the heap search then decides).
+ */
+function stateFromEngine(engine: Engine, layout: ContextLayout): number | undefined {
+  if (!engine.lib.patches.includes("0004-cpu-state-through-uc-ctl")) return undefined;
+  const ptr = new BigUint64Array(1), words = new Uint32Array(StateLayout.Words);
+  if (engine.lib.fn.uc_ctl(engine.handle, ucCtlRead(UC_CTL_CPU_STATE, 2), "void *", ptr, "void *", words) !== 0) return undefined;
+  const rel = (field: StateLayout) => words[field] - words[StateLayout.Gpr];
+  const agrees = words[StateLayout.Version] === 1 && rel(StateLayout.Pc) === layout.rip - layout.rax &&
+    rel(StateLayout.Flags) === layout.eflags - layout.rax && rel(StateLayout.FaultAddr) === layout.cr2 - layout.rax &&
+    rel(StateLayout.ErrorCode) === layout.errorCode - layout.rax && layout.oldException.includes(rel(StateLayout.OldException) + layout.rax);
+  return agrees && ptr[0] !== 0n ? Number(ptr[0]) + words[StateLayout.Gpr] : undefined;
 }
 
 /**

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EngineError } from "../lib/errors.js";
-import type { PointerPath } from "./cpu-view.js";
+import type { FpuOffsets, PointerPath } from "./cpu-view.js";
 import type { ContextLayout } from "./exception-state.js";
 
 /**
@@ -55,6 +55,12 @@ export interface LearnedFacts {
    * candidate is still proven on each engine.
    */
   cpuStatePaths?: readonly PointerPath[];
+  /**
+   * Where the CPU state keeps its x87/SSE fields, located by the first engine
+   * (cpu-view.ts locateFpu, ~0.7 ms of register writes and scans) and proven
+   * again on each later one (proveFpu) instead of located anew.
+   */
+  fpuOffsets?: FpuOffsets;
 }
 
 /**

@@ -495,6 +495,25 @@ describe.skipIf(process.env.FAULTLINE_NO_CPU_VIEW)("direct view of the CPU state
     expect(p.engine.readReg(Reg.EFLAGS) & 0x100, "TF through the API").toBe(0x100);
     view!.trapFlag = false;
     expect(p.engine.readReg(Reg.EFLAGS) & 0x100).toBe(0);
+    // Engine patch 0004: faultline's build hands the state over; the others are searched.
+    const want = p.engine.lib.patches.includes("0004-cpu-state-through-uc-ctl") ? "engine" : "search";
+    expect(view!.source, `how the state was found on ${p.engine.lib.source}: got ${view!.source}, want ${want}`).toBe(want);
     p.destroy();
+  });
+
+  it("gives each later engine of the library its x87/SSE fields, proven against the API", async () => {
+    const { Process } = await import("../emu/process.js");
+    const { MemSystem } = await import("../mm/index.js");
+    const sys = new MemSystem();
+    for (let k = 0; k < 3; k++) {
+      const p = new Process(sys);
+      expect(p.engine.cpu?.hasFpu, `engine ${k}: x87/SSE fields seen directly`).toBe(true);
+      p.engine.writeReg(Reg.FIP, 0x12_3456_7000 + k);
+      const img = new Uint32Array(128);
+      p.engine.cpu!.fxsave(img); // FIP is the image's words 2-3 (cf. struct fxregs_state)
+      const got = img[2] + img[3] * 2 ** 32;
+      expect(got, `engine ${k}: FIP through the view: got 0x${got.toString(16)}, want 0x${(0x12_3456_7000 + k).toString(16)}`).toBe(0x12_3456_7000 + k);
+      p.destroy();
+    }
   });
 });

@@ -38,6 +38,7 @@ const KNOWN: Record<string, Record<string, string>> = {
     "stop-from-thread-rmw-exact-access-hook": "as timeout-rmw-exact, for uc_emu_stop from another thread (patch 0005)",
     "timeout-thread-sleeps": "the timeout thread polls emulation_done with usleep(2): thousands of wake-ups per 200 ms, and a join that waits for the current sleep (patch 0006)",
     "timeout-before-first-block": "a stop that arrives while uc_emu_start sets up is lost: cpu_handle_interrupt clears the request before it tests it (patch 0009)",
+    "cpu-state-control": "no UC_CTL_CPU_STATE: uc_ctl answers UC_ERR_ARG (patch 0004; faultline searches the heap instead)",
   },
   "Debian 2.0.1": {
     "stop-from-mem-hook": "2.0.1 does not sync RIP before a memory hook stops emulation (RIP stays at the block start)",
@@ -49,6 +50,7 @@ const KNOWN: Record<string, Record<string, string>> = {
     "stop-from-thread-rmw-exact-access-hook": "as timeout-rmw-exact, for uc_emu_stop from another thread (patch 0005)",
     "timeout-thread-sleeps": "the timeout thread polls emulation_done with usleep(2): thousands of wake-ups per 200 ms, and a join that waits for the current sleep (patch 0006)",
     "timeout-before-first-block": "a stop that arrives while uc_emu_start sets up is lost: cpu_handle_interrupt clears the request before it tests it (patch 0009)",
+    "cpu-state-control": "no UC_CTL_CPU_STATE: uc_ctl answers UC_ERR_ARG (patch 0004; faultline searches the heap instead)",
   },
 };
 
@@ -70,6 +72,7 @@ const GROUPS: Record<string, string[]> = {
   smc: ["smc-through-alias"],
   snapshot: ["snapshot-copy-on-write"],
   exception: ["fault-after-handled-fault"],
+  "cpu-state": ["cpu-state-control"],
 };
 const CASES = Object.values(GROUPS).flat();
 

@@ -466,6 +466,76 @@ static void case_snapshot(void)
 #endif
 }
 
+/*
+ * The CPU state through the API (patch 0004): uc_ctl's UC_CTL_CPU_STATE
+ * answers a pointer and byte offsets; each offset is checked against values
+ * the engine puts there itself (uc_reg_write, and a real #PF: CR2, its
+ * error code and the exception in flight), never against offsetof.
+ * Stock headers lack the control: its number and layout are spelled here.
+ */
+#ifndef UC_CPU_STATE_LAYOUT_VERSION
+#define UC_CTL_CPU_STATE 15
+typedef struct uc_cpu_state_layout {
+    uint32_t version, size, gpr, pc, flags, fault_addr, error_code, old_exception;
+} uc_cpu_state_layout;
+#endif
+static uint8_t *cs_state;
+static uc_cpu_state_layout cs_layout;
+static uint64_t cs_cr2, cs_err, cs_old;
+
+static void cs_pf_hook(uc_engine *uc, uint32_t intno, void *u)
+{
+    (void)u;
+    if (intno != 14) { uc_emu_stop(uc); return; }
+    memcpy(&cs_cr2, cs_state + cs_layout.fault_addr, 8);
+    uint32_t e; int32_t o;
+    memcpy(&e, cs_state + cs_layout.error_code, 4);
+    memcpy(&o, cs_state + cs_layout.old_exception, 4);
+    cs_err = e, cs_old = (uint64_t)(int64_t)o;
+    put64(uc, 0x4000 + ((reg(uc, UC_X86_REG_CR2) - TEXT) >> 12) * 8, (reg(uc, UC_X86_REG_CR2) & ~0xfffULL) | PTE_P | PTE_W | PTE_NX);
+}
+
+static void case_cpu_state(void)
+{
+    static const int gpr[16] = {UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+                                UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
+                                UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+    const char *name = "cpu-state-control";
+    const uint8_t code[] = {ST(0x402000)};
+    uc_engine *uc = paged();
+    uc_mem_write(uc, TEXT, code, sizeof code);
+    void *state = NULL;
+    uc_err err = uc_ctl(uc, UC_CTL_READ(UC_CTL_CPU_STATE, 2), &state, &cs_layout);
+    if (err != UC_ERR_OK || state == NULL) { fail(name, "uc_ctl(UC_CTL_CPU_STATE) %llu, want %llu", err, UC_ERR_OK); uc_close(uc); return; }
+    cs_state = state;
+    if (cs_layout.version != 1) { fail(name, "layout version %llu, want %llu", cs_layout.version, 1); uc_close(uc); return; }
+    for (int i = 0; i < 16; i++) {
+        uint64_t want = 0x5a00000000000000ULL | (uint64_t)(i + 1) << 8 | 0x11, got;
+        set(uc, gpr[i], want);
+        memcpy(&got, cs_state + cs_layout.gpr + 8 * i, 8);
+        if (got != want) { fail(name, "general register %llu in the state: got a different value, 0x%llx", i, got); uc_close(uc); return; }
+    }
+    uint64_t got;
+    set(uc, UC_X86_REG_RIP, 0x7777000);
+    memcpy(&got, cs_state + cs_layout.pc, 8);
+    if (got != 0x7777000) { fail(name, "RIP in the state 0x%llx, want 0x%llx", got, 0x7777000); uc_close(uc); return; }
+    set(uc, UC_X86_REG_EFLAGS, 0x202);
+    memcpy(&got, cs_state + cs_layout.flags, 8);
+    if (got != 0x202) { fail(name, "EFLAGS in the state 0x%llx, want 0x%llx", got, 0x202); uc_close(uc); return; }
+    set(uc, UC_X86_REG_RSP, STACK + 0x1000);
+    uc_hook h;
+    uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)cs_pf_hook, NULL, 1, 0);
+    cs_cr2 = cs_err = 0, cs_old = 99;
+    err = uc_emu_start(uc, TEXT, TEXT + sizeof code, 0, 0);
+    /* A supervisor write to a not-present page: error code W (2); the #PF is in flight during its hook. */
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (cs_cr2 != 0x402000) fail(name, "CR2 in the state during the #PF 0x%llx, want 0x%llx", cs_cr2, 0x402000);
+    else if (cs_err != 2) fail(name, "error code in the state %llu, want %llu", cs_err, 2);
+    else if (cs_old != 14) fail(name, "previous exception in the state %llu, want %llu", cs_old, 14);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -493,5 +563,6 @@ int main(int argc, char **argv)
     RUN("smc", case_smc_alias());
     RUN("snapshot", case_snapshot());
     RUN("exception", case_fault_sequence());
+    RUN("cpu-state", case_cpu_state());
     return failures ? 1 : 0;
 }
