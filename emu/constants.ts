@@ -22,17 +22,21 @@ export const UC_CTL_TB_FLUSH = 10;
 /** faultline's build only (engine patch 0004): the live CPU state and its layout; stock libraries answer UC_ERR_ARG. */
 export const UC_CTL_CPU_STATE = 15;
 export const UC_CTL_IO_WRITE = 1, UC_CTL_IO_READ = 2;
-/** UC_CTL_WRITE(type, nr): type | nr << 26 | UC_CTL_IO_WRITE << 30. */
-export function ucCtlWrite(type: number, nargs: number): number {
-  return (type | (nargs << 26) | (UC_CTL_IO_WRITE << 30)) >>> 0;
-}
 /**
- * UC_CTL_READ(type, nr): type | nr << 26 | UC_CTL_IO_READ << 30, as the
- * signed int uc_ctl's binding takes (bit 31 is set: koffi passes an unsigned
+ * UC_CTL(type, nr, io): type | nr << 26 | io << 30, as the signed int
+ * uc_ctl's binding takes (a read sets bit 31, and koffi passes an unsigned
  * value above INT_MAX to an int parameter wrongly).
  */
+function ucCtl(type: number, nargs: number, io: number): number {
+  return type | (nargs << 26) | (io << 30);
+}
+/** UC_CTL_WRITE(type, nr). */
+export function ucCtlWrite(type: number, nargs: number): number {
+  return ucCtl(type, nargs, UC_CTL_IO_WRITE);
+}
+/** UC_CTL_READ(type, nr). */
 export function ucCtlRead(type: number, nargs: number): number {
-  return type | (nargs << 26) | (UC_CTL_IO_READ << 30);
+  return ucCtl(type, nargs, UC_CTL_IO_READ);
 }
 
 /** uc_query_type: whether the last uc_emu_start ended by its timeout. */

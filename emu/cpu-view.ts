@@ -119,22 +119,8 @@ export class CpuView {
    */
   static find(engine: Engine, layout: ContextLayout): CpuView | undefined {
     if (layout.rax < 0 || layout.rip < 0 || layout.eflags < 0 || layout.cr2 < 0) return undefined;
-    const pattern = Buffer.alloc(64);
-    const salt = BigInt(Math.floor(Math.random() * 0xffff)) << 16n;
-    FIRST_EIGHT.forEach((_, i) => pattern.writeBigUInt64LE(0x6a5f_0000_0000_0000n | salt | BigInt(i * 0x101), i * 8));
-    FIRST_EIGHT.forEach((id, i) => engine.writeReg(id, pattern.readBigUInt64LE(i * 8)));
     const answered = stateFromEngine(engine, layout);
-    let found = answered === undefined ? [] : [answered];
-    const heap = answered === undefined ? heapRange() : undefined;
-    const known = engine.lib.learned.cpuStatePaths;
-    if (heap) {
-      found = known ? followPaths(engine.handle, known, heap, pattern) : [];
-      if (found.length !== 1) {
-        found = searchHeap(pattern, engine.handle, heap);
-        if (found.length === 1 && !known) engine.lib.learned.cpuStatePaths = learnPaths(engine.handle, found[0], heap);
-      }
-    }
-    FIRST_EIGHT.forEach((id) => engine.writeReg(id, 0));
+    const found = answered !== undefined ? [answered] : searchState(engine);
     if (found.length !== 1) return undefined;
     const view = new CpuView(found[0], layout, engine, answered !== undefined ? "engine" : "search");
     // Prove it both ways, and that RIP sits where the experiment said.
@@ -151,8 +137,9 @@ export class CpuView {
   }
 
   /**
-   * Locates and proves the FPU fields (see locateFpu), leaving the FPU
-   * state as it was. On failure the FPU stays on the API path.
+   * Locates (see locateFpu; on a library's later engines, takes the offsets
+   * its first one found) and proves the FPU fields, leaving the FPU state as
+   * it was. On failure the FPU stays on the API path.
    */
   private findFpu(layout: ContextLayout): void {
     const e = this.engine;
@@ -475,8 +462,35 @@ function proveFpu(e: Engine, win: DataView, f: FpuOffsets): boolean {
   return check(FP_REGS, f.st, f.stStride, 10) && check(XMM_REGS, f.xmm, f.xmmStride, 16);
 }
 
+/**
+ * Candidates for `engine`'s RAX in the host heap: marker values written to
+ * its first eight registers, found through the library's learned pointer
+ * paths, else by a search (whose single match teaches the paths). Leaves
+ * those registers zero.
+ */
+function searchState(engine: Engine): number[] {
+  const pattern = Buffer.alloc(64);
+  const salt = BigInt(Math.floor(Math.random() * 0xffff)) << 16n;
+  FIRST_EIGHT.forEach((_, i) => pattern.writeBigUInt64LE(0x6a5f_0000_0000_0000n | salt | BigInt(i * 0x101), i * 8));
+  FIRST_EIGHT.forEach((id, i) => engine.writeReg(id, pattern.readBigUInt64LE(i * 8)));
+  try {
+    const heap = heapRange();
+    if (!heap) return [];
+    const known = engine.lib.learned.cpuStatePaths;
+    const followed = known ? followPaths(engine.handle, known, heap, pattern) : [];
+    if (followed.length === 1) return followed;
+    const found = searchHeap(pattern, engine.handle, heap);
+    if (found.length === 1 && !known) engine.lib.learned.cpuStatePaths = learnPaths(engine.handle, found[0], heap);
+    return found;
+  } finally {
+    FIRST_EIGHT.forEach((id) => engine.writeReg(id, 0));
+  }
+}
+
+/** UC_CPU_STATE_LAYOUT_VERSION: the uc_cpu_state_layout this code reads. */
+export const CPU_STATE_LAYOUT_VERSION = 1;
 /** uc_cpu_state_layout's fields, as 32-bit words (cf. patch 0004's unicorn.h). */
-const enum StateLayout { Version, Size, Gpr, Pc, Flags, FaultAddr, ErrorCode, OldException, Words }
+export enum StateLayout { Version, Size, Gpr, Pc, Flags, FaultAddr, ErrorCode, OldException, Words }
 
 /**
  * The host address of `engine`'s RAX as the engine answers it through
@@ -489,7 +503,7 @@ function stateFromEngine(engine: Engine, layout: ContextLayout): number | undefi
   const ptr = new BigUint64Array(1), words = new Uint32Array(StateLayout.Words);
   if (engine.lib.fn.uc_ctl(engine.handle, ucCtlRead(UC_CTL_CPU_STATE, 2), "void *", ptr, "void *", words) !== 0) return undefined;
   const rel = (field: StateLayout) => words[field] - words[StateLayout.Gpr];
-  const agrees = words[StateLayout.Version] === 1 && rel(StateLayout.Pc) === layout.rip - layout.rax &&
+  const agrees = words[StateLayout.Version] === CPU_STATE_LAYOUT_VERSION && rel(StateLayout.Pc) === layout.rip - layout.rax &&
     rel(StateLayout.Flags) === layout.eflags - layout.rax && rel(StateLayout.FaultAddr) === layout.cr2 - layout.rax &&
     rel(StateLayout.ErrorCode) === layout.errorCode - layout.rax && layout.oldException.includes(rel(StateLayout.OldException) + layout.rax);
   return agrees && ptr[0] !== 0n ? Number(ptr[0]) + words[StateLayout.Gpr] : undefined;

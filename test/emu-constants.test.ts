@@ -15,9 +15,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CPU_STATE_LAYOUT_VERSION, StateLayout } from "../emu/cpu-view.js";
 import {
-  Reg, UC_ARCH_X86, UC_CTL_IO_WRITE, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN,
-  UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_QUERY_TIMEOUT, UC_X86_INS_SYSCALL, ucCtlWrite,
+  Reg, UC_ARCH_X86, UC_CTL_CPU_STATE, UC_CTL_IO_READ, UC_CTL_IO_WRITE, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN,
+  UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_QUERY_TIMEOUT, UC_X86_INS_SYSCALL, ucCtlRead, ucCtlWrite,
 } from "../emu/constants.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -29,6 +30,8 @@ interface Build {
   includeParent: string;
   /** The build's version from its packaging (dpkg, wheel metadata), when known. */
   packagedVersion: () => string | undefined;
+  /** Values only this build's headers have (faultline's patches), checked besides scalarRows. */
+  ownRows?: Row[];
 }
 
 /** "2.0.1" from a dpkg package version such as "2.0.1.post1-1+b1". */
@@ -56,6 +59,12 @@ function headerVersionText(unicornH: string): string {
   return `${part("MAJOR")}.${part("MINOR")}.${part("PATCH")}`;
 }
 
+/** uc_cpu_state_layout's members (patch 0004's unicorn.h) and the word cpu-view.ts reads each from. */
+const STATE_LAYOUT_FIELDS: Record<string, StateLayout> = {
+  version: StateLayout.Version, size: StateLayout.Size, gpr: StateLayout.Gpr, pc: StateLayout.Pc, flags: StateLayout.Flags,
+  fault_addr: StateLayout.FaultAddr, error_code: StateLayout.ErrorCode, old_exception: StateLayout.OldException,
+};
+
 const builds: Build[] = [
   { label: "system build (Debian libunicorn-dev)", includeParent: "/usr/include", packagedVersion: () => dpkgVersion("libunicorn-dev") },
   {
@@ -67,6 +76,15 @@ const builds: Build[] = [
     label: "faultline's build (vendor/unicorn-fl, from third_party/unicorn)",
     includeParent: path.join(root, "vendor", "unicorn-fl", "include"),
     packagedVersion: () => /unicorn-(\d+\.\d+\.\d+)-pruned\.tar\.xz/.exec(fs.readdirSync(path.join(root, "third_party", "unicorn")).join(" "))?.[1],
+    ownRows: [
+      { name: "UC_CTL_CPU_STATE", ts: UC_CTL_CPU_STATE, c: "UC_CTL_CPU_STATE" },
+      { name: "ucCtlRead(UC_CTL_CPU_STATE, 2)", ts: ucCtlRead(UC_CTL_CPU_STATE, 2), c: "(int)UC_CTL_READ(UC_CTL_CPU_STATE, 2)" },
+      { name: "UC_CPU_STATE_LAYOUT_VERSION", ts: CPU_STATE_LAYOUT_VERSION, c: "UC_CPU_STATE_LAYOUT_VERSION" },
+      ...Object.entries(STATE_LAYOUT_FIELDS).map(([k, field]) => ({
+        name: `StateLayout.${StateLayout[field]}`, ts: field, c: `offsetof(uc_cpu_state_layout, ${k}) / 4`,
+      })),
+      { name: "StateLayout.Words", ts: StateLayout.Words, c: "sizeof(uc_cpu_state_layout) / 4" },
+    ],
   },
 ];
 
@@ -87,6 +105,7 @@ const scalarRows: Row[] = [
   { name: "UC_CTL_TB_REMOVE_CACHE", ts: UC_CTL_TB_REMOVE_CACHE, c: "UC_CTL_TB_REMOVE_CACHE" },
   { name: "UC_CTL_TB_FLUSH", ts: UC_CTL_TB_FLUSH, c: "UC_CTL_TB_FLUSH" },
   { name: "UC_CTL_IO_WRITE", ts: UC_CTL_IO_WRITE, c: "UC_CTL_IO_WRITE" },
+  { name: "UC_CTL_IO_READ", ts: UC_CTL_IO_READ, c: "UC_CTL_IO_READ" },
   { name: "UC_X86_INS_SYSCALL", ts: UC_X86_INS_SYSCALL, c: "UC_X86_INS_SYSCALL" },
   { name: "UC_QUERY_TIMEOUT", ts: UC_QUERY_TIMEOUT, c: "UC_QUERY_TIMEOUT" },
   ...Object.entries(Reg).map(([k, v]) => ({ name: `Reg.${k}`, ts: v as number, c: `UC_X86_REG_${k}` })),
@@ -108,6 +127,7 @@ function errEnumerators(preprocessed: string): string[] {
 function cProgram(rows: { name: string; c: string }[]): string {
   const lines = rows.map((r) => `  printf("\\"%s\\": %lld,\\n", "${r.name}", (long long)(${r.c}));`);
   return [
+    "#include <stddef.h>",
     "#include <stdio.h>",
     "#include <unicorn/unicorn.h>",
     "int main(void) {",
@@ -154,7 +174,7 @@ for (const b of builds) {
       const errRows = errNames.map((n) => ({ name: n, c: n }));
       const src = path.join(dir, "consts.c");
       const exe = path.join(dir, "consts");
-      fs.writeFileSync(src, cProgram([...scalarRows, ...errRows]));
+      fs.writeFileSync(src, cProgram([...scalarRows, ...(b.ownRows ?? []), ...errRows]));
       const cc = spawnSync("gcc", ["-std=gnu11", ...inc, "-o", exe, src], { encoding: "utf8" });
       if (cc.status !== 0) throw new Error(`gcc failed on ${src} (got exit ${cc.status}, want 0):\n${cc.stderr}`);
       header = JSON.parse(execFileSync(exe, { encoding: "utf8" })) as Record<string, number | string>;
@@ -167,7 +187,7 @@ for (const b of builds) {
       if (want !== undefined) expect(got, `header version: got ${got}, want ${want} (from packaging)`).toBe(want);
     });
 
-    it.each(scalarRows)("$name matches $c", (row) => {
+    it.each([...scalarRows, ...(b.ownRows ?? [])])("$name matches $c", (row) => {
       const want = header[row.name];
       expect(row.ts, `${row.name}: got ${row.ts} (TS), want ${want} (${row.c} in ${unicornH})`).toBe(want);
     });
