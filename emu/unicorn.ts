@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EngineError } from "../lib/errors.js";
+import { pinMallocMmapThreshold } from "../lib/hostmem.js";
 import type { FpuOffsets, PointerPath } from "./cpu-view.js";
 import type { ContextLayout } from "./exception-state.js";
 
@@ -172,12 +173,17 @@ function appliedPatches(c: { path: string; source: LibrarySource }): string[] {
 
 let loaded: UnicornLib | undefined;
 
+/** The host allocator's mmap threshold while engines run: glibc's initial default, kept fixed (128 KiB). */
+const ENGINE_MMAP_THRESHOLD = 128 << 10;
+
 /**
  * Loads the engine library once per host process and returns it.
  * @throws EngineError ENOENGINE when no candidate loads, naming each tried path
  */
 export function loadUnicorn(): UnicornLib {
   if (loaded) return loaded;
+  // Engines are made and freed per task; keep their memory from fragmenting the brk heap (see the function).
+  pinMallocMmapThreshold(ENGINE_MMAP_THRESHOLD);
   const tried: string[] = [];
   for (const c of candidates()) {
     let lib: koffi.IKoffiLib;
