@@ -536,6 +536,72 @@ static void case_cpu_state(void)
     uc_close(uc);
 }
 
+/*
+ * The soft TLB keeps a working set larger than its initial size (patch 0010).
+ * 1,024 data pages (VA 0x800000.., physical A: the word 1) are swept four
+ * times; the guest then points their PTEs at other pages (physical B: the
+ * word 2) without invalidating anything and sums one word per page. x86 TLBs
+ * are not coherent with the page tables, so each page that still reads 1 was
+ * served from a translation kept in the TLB: a TLB that stayed at its initial
+ * 256 entries keeps at most 264 (with the 8 victim entries), one grown to
+ * hold the working set nearly all. After a CR3 write (a full flush) every page
+ * must read 2 on any engine: a grown TLB flushes as a small one does.
+ */
+#define TLB_PAGES 1024
+#define TLB_A 0x800000ULL
+#define TLB_B 0xC00000ULL
+static void case_tlb_working_set(void)
+{
+    const char *name = "tlb-keeps-working-set";
+    static const uint8_t code[] = {
+        0x41, 0xb9, 0x04, 0x00, 0x00, 0x00,             /* mov r9d, 4 */
+        0xbe, 0x00, 0x00, 0x80, 0x00,                   /* warm: mov esi, 0x800000 */
+        0xb9, 0x00, 0x04, 0x00, 0x00,                   /* mov ecx, 1024 */
+        0x48, 0x8b, 0x06,                               /* 1: mov rax, [rsi] */
+        0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,       /* add rsi, 0x1000 */
+        0xff, 0xc9, 0x75, 0xf2,                         /* dec ecx; jnz 1b */
+        0x41, 0xff, 0xc9, 0x75, 0xe3,                   /* dec r9d; jnz warm */
+        0xbf, 0x00, 0x60, 0x00, 0x00,                   /* mov edi, 0x6000 (the data PTEs) */
+        0xb8, 0x03, 0x00, 0xc0, 0x00,                   /* mov eax, TLB_B | P | W */
+        0xb9, 0x00, 0x04, 0x00, 0x00,                   /* mov ecx, 1024 */
+        0x48, 0x89, 0x07,                               /* 2: mov [rdi], rax */
+        0x48, 0x83, 0xc7, 0x08,                         /* add rdi, 8 */
+        0x48, 0x05, 0x00, 0x10, 0x00, 0x00,             /* add rax, 0x1000 */
+        0xff, 0xc9, 0x75, 0xef,                         /* dec ecx; jnz 2b */
+        0x45, 0x31, 0xc0,                               /* xor r8d, r8d */
+        0xbe, 0x00, 0x00, 0x80, 0x00,                   /* mov esi, 0x800000 */
+        0xb9, 0x00, 0x04, 0x00, 0x00,                   /* mov ecx, 1024 */
+        0x4c, 0x03, 0x06,                               /* 3: add r8, [rsi] */
+        0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,       /* add rsi, 0x1000 */
+        0xff, 0xc9, 0x75, 0xf2,                         /* dec ecx; jnz 3b */
+        0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8,             /* mov rax, cr3; mov cr3, rax */
+        0x45, 0x31, 0xd2,                               /* xor r10d, r10d */
+        0xbe, 0x00, 0x00, 0x80, 0x00,                   /* mov esi, 0x800000 */
+        0xb9, 0x00, 0x04, 0x00, 0x00,                   /* mov ecx, 1024 */
+        0x4c, 0x03, 0x16,                               /* 4: add r10, [rsi] */
+        0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,       /* add rsi, 0x1000 */
+        0xff, 0xc9, 0x75, 0xf2,                         /* dec ecx; jnz 4b */
+    };
+    uc_engine *uc = paged();
+    uc_mem_write(uc, TEXT, code, sizeof code);
+    put64(uc, 0x3000 + 0 * 8, 0x9000 | 3);          /* VA 0..2 MiB identity (the page tables) */
+    for (uint64_t i = 0; i < 512; i++) put64(uc, 0x9000 + i * 8, (i << 12) | 3);
+    put64(uc, 0x3000 + 4 * 8, 0x6000 | 3);          /* VA 0x800000..: PTs at 0x6000, 0x7000 */
+    put64(uc, 0x3000 + 5 * 8, 0x7000 | 3);
+    for (uint64_t i = 0; i < TLB_PAGES; i++) {
+        put64(uc, 0x6000 + i * 8, (TLB_A + (i << 12)) | 3);
+        put64(uc, TLB_A + (i << 12), 1);
+        put64(uc, TLB_B + (i << 12), 2);
+    }
+    uc_err err = uc_emu_start(uc, TEXT, TEXT + sizeof code, 0, 0);
+    uint64_t kept = 2 * TLB_PAGES - reg(uc, UC_X86_REG_R8), flushed = reg(uc, UC_X86_REG_R10);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (flushed != 2 * TLB_PAGES) fail(name, "after a CR3 write the pages summed %llu, want %llu (every page remapped)", flushed, 2 * TLB_PAGES);
+    else if (kept < 1000) fail(name, "translations kept after the PTEs changed: %llu of 1024, want at least %llu", kept, 1000);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -564,5 +630,6 @@ int main(int argc, char **argv)
     RUN("snapshot", case_snapshot());
     RUN("exception", case_fault_sequence());
     RUN("cpu-state", case_cpu_state());
+    RUN("tlb", case_tlb_working_set());
     return failures ? 1 : 0;
 }
