@@ -2,15 +2,30 @@
  * Instruction text for fault reports and traces, from capstone (WASM). It
  * loads on first use (~50 ms); calls are ~4 us, so it is for reports, never
  * for the execution path.
+ *
+ * The module itself (331 KB of JavaScript) is loaded on first use too, and
+ * through require: an ESM import of a CommonJS module makes Node scan its
+ * whole source for export names (cjs-module-lexer) at start-up, which cost
+ * `faultline run` ~40 ms of a ~180 ms start even when nothing disassembles.
  */
-import capstoneFactory from "@alexaltea/capstone-js";
+import type capstoneFactory from "@alexaltea/capstone-js";
+import { createRequire } from "node:module";
 import { PAGE_SIZE, PTE_P, type Mm } from "../mm/index.js";
 
-type Capstone = InstanceType<Awaited<ReturnType<typeof capstoneFactory>>["Capstone"]>;
+/** One x86-64 capstone handle. */
+export type Capstone = InstanceType<Awaited<ReturnType<typeof capstoneFactory>>["Capstone"]>;
+/** The host process's disassembler once asked for (stateless after creation, so one is shared). */
 let engine: Promise<Capstone> | undefined;
 
-function capstone(): Promise<Capstone> {
-  engine ??= capstoneFactory().then((cs) => new cs.Capstone(cs.ARCH_X86, cs.MODE_64));
+/**
+ * The x86-64 disassembler, loaded and instantiated on the first call.
+ * @returns a promise of the handle; it rejects when capstone cannot be loaded
+ */
+export function x86Disassembler(): Promise<Capstone> {
+  engine ??= Promise.resolve().then(() => {
+    const factory = createRequire(import.meta.url)("@alexaltea/capstone-js") as typeof capstoneFactory;
+    return factory().then((cs) => new cs.Capstone(cs.ARCH_X86, cs.MODE_64));
+  });
   return engine;
 }
 
@@ -41,7 +56,7 @@ export async function instructionAt(mm: Mm, rip: number): Promise<string> {
   if (bytes.length === 0) return "(no code mapped there)";
   let cs: Capstone;
   try {
-    cs = await capstone();
+    cs = await x86Disassembler();
   } catch {
     return `(disassembler unavailable: ${hexBytes(bytes)})`;
   }

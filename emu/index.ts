@@ -7,7 +7,7 @@ export { Process, shellStatus, type ExitStatus, type ProcessOptions, type Proces
 export { Kernel, FIRST_PID, MAX_CPUS, MAX_TASKS } from "./kernel.js";
 export type { ProcessAccount, ProcessCounters } from "./accounting.js";
 export { ExecError, ExecKilledError } from "./loader.js";
-export { instructionAt } from "./disasm.js";
+export { instructionAt, x86Disassembler, type Capstone } from "./disasm.js";
 export { PF_PRESENT, PF_USER, PF_WRITE, Reg, Vec } from "./constants.js";
 export { SEGV_ACCERR, SEGV_MAPERR, SIG, defaultAction, forceSignal, signalName } from "./signal/index.js";
 export { textPath, type GuestPath } from "./vfs.js";

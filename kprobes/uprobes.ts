@@ -6,9 +6,8 @@
  * hands the probe to the insertion strategy; attach() gives a process the
  * trap path.
  */
-import capstoneFactory from "@alexaltea/capstone-js";
 import * as fs from "node:fs";
-import type { Process } from "../emu/index.js";
+import { x86Disassembler, type Capstone, type Process } from "../emu/index.js";
 import type { MemSystem, Mm } from "../mm/index.js";
 import { analyzeInsn, type Plan } from "./arch-x86.js";
 import { ProbeError } from "./errors.js";
@@ -23,8 +22,6 @@ import type { XolArea } from "./xol.js";
 import { offsetToVaddr, probeableSymbols, readSymbols, resolveSpec, type ElfSymbols } from "./symbols.js";
 import { ProbeTraps, type ProbeTable } from "./trap.js";
 
-type Capstone = InstanceType<Awaited<ReturnType<typeof capstoneFactory>>["Capstone"]>;
-let capstone: Promise<Capstone> | undefined;
 
 /** Where to probe: a symbol spec ("main", "fib+0x4", "0x1139" as a file offset) or a file offset. */
 export type ProbeWhere = string | { offset: number };
@@ -79,7 +76,7 @@ export class Uprobes implements ProbeTable {
       return known;
     }
     const bytes = readBytes(path, at.offset, 16);
-    const cs = await (capstone ??= capstoneFactory().then((m) => new m.Capstone(m.ARCH_X86, m.MODE_64)));
+    const cs = await x86Disassembler();
     checkBoundary(cs, elf, path, at.offset, at.vaddr, this.boundaries);
     const [ci] = cs.disasm(bytes, at.vaddr);
     const insn = decodeInsn(bytes, at.vaddr);
