@@ -60,7 +60,10 @@ function spawn(cmd: string, args: string[], o: RunOptions, extraEnv: Record<stri
       timeout: o.timeoutMs ?? 90_000, maxBuffer: 256 << 20,
     });
     const status = r.status ?? (r.signal ? 128 + SIGNALS[r.signal] : null);
-    return { status, stdout: r.stdout ?? Buffer.alloc(0), stderr: r.stderr?.toString("utf8") ?? "", ms: performance.now() - t0, error: r.error?.message };
+    // A program that exits without reading all of its input is not a failed run: spawnSync
+    // reports EPIPE for the input it could not write, with the status and output intact.
+    const unread = (r.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE" && status !== null;
+    return { status, stdout: r.stdout ?? Buffer.alloc(0), stderr: r.stderr?.toString("utf8") ?? "", ms: performance.now() - t0, error: unread ? undefined : r.error?.message };
   } finally {
     if (file !== undefined) fs.closeSync(file);
   }
