@@ -305,33 +305,54 @@ export class Engine {
 
   /** Calls `fn` on every CPU exception and `int N` (cf. UC_HOOK_INTR). */
   onInterrupt(fn: InterruptHandler): void {
-    this.addHook(UC_HOOK_INTR, IntrHookProto, (_uc: number, intno: number) => fn(intno));
+    // Each hook's guard has the hook's own arity: a generic (...args) wrapper allocated an
+    // array and spread it on every call, and these run for every fault, trap and syscall.
+    this.addHook(UC_HOOK_INTR, IntrHookProto, (_uc: number, intno: number) => {
+      try {
+        fn(intno);
+      } catch (e) {
+        this.hookFailed(e);
+      }
+    });
   }
 
   /** Calls `fn` on every `syscall` instruction (cf. UC_HOOK_INSN, UC_X86_INS_SYSCALL). */
   onSyscall(fn: SyscallHandler): void {
-    this.addHook(UC_HOOK_INSN, SyscallHookProto, () => fn(), "int", UC_X86_INS_SYSCALL);
+    this.addHook(UC_HOOK_INSN, SyscallHookProto, () => {
+      try {
+        fn();
+      } catch (e) {
+        this.hookFailed(e);
+      }
+    }, "int", UC_X86_INS_SYSCALL);
   }
 
   /** Calls `fn` on accesses to addresses no region backs (cf. UC_HOOK_MEM_INVALID). */
   onMemInvalid(fn: MemInvalidHandler): void {
-    this.addHook(UC_HOOK_MEM_INVALID, MemHookProto, (_uc: number, type: number, address: bigint | number, size: number) =>
-      fn(type, Number(address), size));
-  }
-
-  private addHook(type: number, proto: koffi.IKoffiCType, fn: (...a: never[]) => unknown, ...tail: unknown[]): void {
-    const guarded = (...args: never[]) => {
+    this.addHook(UC_HOOK_MEM_INVALID, MemHookProto, (_uc: number, type: number, address: bigint | number, size: number) => {
       try {
-        return fn(...args);
+        return fn(type, Number(address), size);
       } catch (e) {
-        if (!this.hasPending) {
-          this.hasPending = true;
-          this.pending = e;
-        }
-        this.lib.fn.uc_emu_stop(this.uc);
+        this.hookFailed(e);
         return false;
       }
-    };
+    });
+  }
+
+  /**
+   * A hook threw: keeps the first error for run() to rethrow and stops the
+   * engine, so that no JavaScript exception unwinds through native code.
+   */
+  private hookFailed(e: unknown): void {
+    if (!this.hasPending) {
+      this.hasPending = true;
+      this.pending = e;
+    }
+    this.lib.fn.uc_emu_stop(this.uc);
+  }
+
+  /** Registers `guarded` (which must not throw) as a hook of `type` over all addresses. */
+  private addHook(type: number, proto: koffi.IKoffiCType, guarded: (...a: never[]) => unknown, ...tail: unknown[]): void {
     const cb = koffi.register(guarded, koffi.pointer(proto));
     this.callbacks.push(cb);
     this.check("uc_hook_add", this.lib.fn.uc_hook_add(this.uc, this.scratch.addr + OUT, type, cb, 0, 1, 0, ...tail));

@@ -174,10 +174,26 @@ export function poke64(p: Process, va: number, value: number | bigint, rip = 0):
 
 const halves = new Uint32Array(2);
 
-/** Reads the guest's return address at [rsp]. */
-export function readStackTop(p: Process): { rsp: number; value: number } {
+/**
+ * Replaces the guest's return address at [rsp] by `value` (cf.
+ * arch_uretprobe_hijack_return_addr), with one page-table lookup when the
+ * slot is aligned and writable now, else as peek64 then poke64.
+ * Precondition: 0 <= value < 2^53.
+ * @returns RSP and the address that was there (exact below 2^53)
+ * @throws GuestSignal SIGSEGV as poke64 when the stack is not writable (nothing replaced)
+ */
+export function exchangeStackTop(p: Process, value: number): { rsp: number; old: number } {
   const rsp = p.engine.gpr(RSP);
-  return { rsp, value: peek64(p, rsp) };
+  if (rsp % 8 === 0 && present(p, rsp, true)) {
+    const w = p.mm.mem.words(rsp);
+    const old = w.arr[w.at] + w.arr[w.at + 1] * 0x100000000;
+    w.arr[w.at] = value % 0x100000000;
+    w.arr[w.at + 1] = Math.floor(value / 0x100000000);
+    return { rsp, old };
+  }
+  const old = peek64(p, rsp);
+  poke64(p, rsp, value);
+  return { rsp, old };
 }
 
 /** x86 number of RSP. */

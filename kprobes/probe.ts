@@ -21,7 +21,7 @@ export interface ProbeContext {
   args(): number[];
   /** The return value (RAX), for `ret` handlers. */
   readonly retval?: number;
-  /** Nanoseconds since faultline started, for traces. */
+  /** Nanoseconds since faultline started, for traces: taken when first read (handlers run at the hit). */
   readonly time: bigint;
 }
 

@@ -14,7 +14,7 @@
  * process, as Linux's MAX_URETPROBE_DEPTH: deeper calls run unprobed on return.
  */
 import type { Process } from "../emu/index.js";
-import { poke64, readStackTop } from "./arch-x86.js";
+import { exchangeStackTop } from "./arch-x86.js";
 import type { Probe } from "./probe.js";
 
 /** Most return instances per process (cf. MAX_URETPROBE_DEPTH). */
@@ -44,20 +44,20 @@ export class ReturnStack {
   /**
    * At the entry of `probe`'s function: hijacks the return address.
    * @returns false when the depth limit was reached (the call returns unprobed)
+   * @throws GuestSignal when the return address cannot be written (nothing is recorded)
    */
   enter(p: Process, probe: Probe, trampoline: number): boolean {
     if (this.stack.length >= MAX_URETPROBE_DEPTH) {
       this.skipped++;
       return false;
     }
-    const { rsp, value } = readStackTop(p);
+    const { rsp, old } = exchangeStackTop(p, trampoline);
     // Instances at or below this frame were skipped by a longjmp (cf. cleanup_return_instances):
     // a live caller's return address lies strictly above RSP (arch_uretprobe_is_alive, RP_CHECK_CALL:
     // alive iff sp < ret->stack). One at RSP itself is a frame a (sig)longjmp left, the same call
     // site entered again: keeping it would pile one stale instance per jump up to the depth limit.
     while (this.stack.length > 0 && this.stack[this.stack.length - 1].sp <= rsp) this.stack.pop();
-    this.stack.push({ probe, ret: value, sp: rsp });
-    poke64(p, rsp, trampoline);
+    this.stack.push({ probe, ret: old, sp: rsp });
     return true;
   }
 
