@@ -120,12 +120,19 @@ function direct(p: Process, va: number, write: boolean): DataView | null {
   return new DataView(b.buffer, b.byteOffset, 8);
 }
 
+/**
+ * The host words of the aligned qword at `va` (an aligned qword never
+ * crosses a page), when its PTE is present (and writable, for a write) now;
+ * else null. The result is reused by the next call: use it at once.
+ */
+function qwordAt(p: Process, va: number, write: boolean): { arr: Uint32Array; at: number } | null {
+  return va % 8 === 0 && present(p, va, write) ? p.mm.mem.words(va) : null;
+}
+
 /** Reads 8 bytes of guest memory as a number (exact below 2^53). */
 function peek64(p: Process, va: number): number {
-  if (va % 8 === 0 && present(p, va, false)) {
-    const w = p.mm.mem.words(va);
-    return w.arr[w.at] + w.arr[w.at + 1] * 0x100000000;
-  }
+  const w = qwordAt(p, va, false);
+  if (w) return w.arr[w.at] + w.arr[w.at + 1] * 0x100000000;
   const d = direct(p, va, false) ?? new DataView(copyFromUser(p.mm, va, 8).buffer);
   return d.getUint32(0, true) + d.getUint32(4, true) * 0x100000000;
 }
@@ -137,8 +144,8 @@ function peek64(p: Process, va: number): number {
  *   the CPU would have raised executing the original instruction at `rip`)
  */
 function store64(p: Process, va: number, lo: number, hi: number, rip: number): void {
-  if (va % 8 === 0 && present(p, va, true)) {
-    const w = p.mm.mem.words(va); // an aligned qword never crosses a page
+  const w = qwordAt(p, va, true);
+  if (w) {
     w.arr[w.at] = lo;
     w.arr[w.at + 1] = hi;
     return;
@@ -184,8 +191,8 @@ const halves = new Uint32Array(2);
  */
 export function exchangeStackTop(p: Process, value: number): { rsp: number; old: number } {
   const rsp = p.engine.gpr(RSP);
-  if (rsp % 8 === 0 && present(p, rsp, true)) {
-    const w = p.mm.mem.words(rsp);
+  const w = qwordAt(p, rsp, true);
+  if (w) {
     const old = w.arr[w.at] + w.arr[w.at + 1] * 0x100000000;
     w.arr[w.at] = value % 0x100000000;
     w.arr[w.at + 1] = Math.floor(value / 0x100000000);

@@ -8,7 +8,7 @@ import type { Process } from "../emu/index.js";
 import type { AddressSpace } from "../mm/index.js";
 import type { Insn, InsnClass } from "./insn.js";
 
-/** What a handler sees. Registers are read when asked for. */
+/** What a handler sees. Registers are read when asked for (reg and args are methods: call them on the context). */
 export interface ProbeContext {
   /** The process that hit the probe. */
   readonly proc: Process;

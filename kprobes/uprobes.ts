@@ -22,7 +22,6 @@ import type { XolArea } from "./xol.js";
 import { offsetToVaddr, probeableSymbols, readSymbols, resolveSpec, type ElfSymbols } from "./symbols.js";
 import { ProbeTraps, type ProbeTable } from "./trap.js";
 
-
 /** Where to probe: a symbol spec ("main", "fib+0x4", "0x1139" as a file offset) or a file offset. */
 export type ProbeWhere = string | { offset: number };
 

@@ -550,6 +550,13 @@ static void case_cpu_state(void)
 #define TLB_PAGES 1024
 #define TLB_A 0x800000ULL
 #define TLB_B 0xC00000ULL
+/* Adds the first word of each of the 1,024 pages at 0x800000 to r8 (modrm 0x06) or r10 (0x16). */
+#define TLB_SUM(modrm)                                                       \
+    0xbe, 0x00, 0x00, 0x80, 0x00,             /* mov esi, 0x800000 */       \
+    0xb9, 0x00, 0x04, 0x00, 0x00,             /* mov ecx, 1024 */           \
+    0x4c, 0x03, (modrm),                      /* 1: add r8/r10, [rsi] */    \
+    0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00, /* add rsi, 0x1000 */         \
+    0xff, 0xc9, 0x75, 0xf2                    /* dec ecx; jnz 1b */
 static void case_tlb_working_set(void)
 {
     const char *name = "tlb-keeps-working-set";
@@ -569,18 +576,10 @@ static void case_tlb_working_set(void)
         0x48, 0x05, 0x00, 0x10, 0x00, 0x00,             /* add rax, 0x1000 */
         0xff, 0xc9, 0x75, 0xef,                         /* dec ecx; jnz 2b */
         0x45, 0x31, 0xc0,                               /* xor r8d, r8d */
-        0xbe, 0x00, 0x00, 0x80, 0x00,                   /* mov esi, 0x800000 */
-        0xb9, 0x00, 0x04, 0x00, 0x00,                   /* mov ecx, 1024 */
-        0x4c, 0x03, 0x06,                               /* 3: add r8, [rsi] */
-        0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,       /* add rsi, 0x1000 */
-        0xff, 0xc9, 0x75, 0xf2,                         /* dec ecx; jnz 3b */
+        TLB_SUM(0x06),                                  /* r8 += one word of each page */
         0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8,             /* mov rax, cr3; mov cr3, rax */
         0x45, 0x31, 0xd2,                               /* xor r10d, r10d */
-        0xbe, 0x00, 0x00, 0x80, 0x00,                   /* mov esi, 0x800000 */
-        0xb9, 0x00, 0x04, 0x00, 0x00,                   /* mov ecx, 1024 */
-        0x4c, 0x03, 0x16,                               /* 4: add r10, [rsi] */
-        0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00,       /* add rsi, 0x1000 */
-        0xff, 0xc9, 0x75, 0xf2,                         /* dec ecx; jnz 4b */
+        TLB_SUM(0x16),                                  /* r10 += one word of each page */
     };
     uc_engine *uc = paged();
     uc_mem_write(uc, TEXT, code, sizeof code);
