@@ -256,7 +256,7 @@ export class CpuView {
   }
 
   set rip(v: number) {
-    this.u32[this.rip32] = v % 0x100000000;
+    this.u32[this.rip32] = v >>> 0; // the low half: ToUint32 (`%` on a double is a call)
     this.u32[this.rip32 + 1] = Math.floor(v / 0x100000000);
   }
 
@@ -267,7 +267,7 @@ export class CpuView {
 
   /** Sets general register `i` to `v` (a non-negative integer below 2^53). */
   setGpr(i: number, v: number): void {
-    this.u32[2 * i] = v % 0x100000000;
+    this.u32[2 * i] = v >>> 0; // the low half: ToUint32 (`%` on a double is a call)
     this.u32[2 * i + 1] = Math.floor(v / 0x100000000);
   }
 

@@ -202,7 +202,7 @@ export class Engine {
   /** Writes a register; a number must be a non-negative integer below 2^53, a bigint is taken mod 2^64. */
   writeReg(id: number, value: number | bigint): void {
     if (typeof value === "number") {
-      this.u32[0] = value % 0x100000000;
+      this.u32[0] = value >>> 0;
       this.u32[1] = Math.floor(value / 0x100000000);
     } else {
       this.u64[0] = BigInt.asUintN(64, value);
@@ -230,7 +230,7 @@ export class Engine {
     this.i32.set(ids, IDS / 4);
     const u = this.u32;
     for (let i = 0; i < ids.length; i++) {
-      u[2 * i] = values[i] % 0x100000000;
+      u[2 * i] = values[i] >>> 0;
       u[2 * i + 1] = Math.floor(values[i] / 0x100000000);
     }
     this.check("uc_reg_write_batch", this.lib.fn.uc_reg_write_batch(this.uc, this.scratch.addr + IDS, this.scratch.addr + PTRS, ids.length));

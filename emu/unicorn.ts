@@ -95,12 +95,20 @@ export interface UnicornFunctions {
   uc_context_free(ctx: number): number;
 }
 
-/** Callback prototypes (cf. uc_cb_hookintr, uc_cb_insn_syscall_t, uc_cb_eventmem_t). */
-export const IntrHookProto = koffi.proto("void faultline_intr_cb(uint64_t uc, uint32_t intno, uint64_t user)");
-export const SyscallHookProto = koffi.proto("void faultline_syscall_cb(uint64_t uc, uint64_t user)");
-export const MemHookProto = koffi.proto(
-  "bool faultline_mem_cb(uint64_t uc, int type, uint64_t address, int size, int64_t value, uint64_t user)",
-);
+/**
+ * Callback prototypes (cf. uc_cb_hookintr, uc_cb_insn_syscall_t,
+ * uc_cb_eventmem_t), declared with only the arguments faultline's hooks
+ * read: the engine handle is taken as its low 32 bits and trailing ones are
+ * left out. Each 64-bit pointer argument cost a heap number per call, and
+ * these run on every trap and system call. The engine still passes all of
+ * them; in the C calling conventions koffi supports, arguments travel in
+ * registers the callee may ignore, and a 32-bit parameter reads the low half.
+ * Signed 32-bit types make small integers (an unsigned one became a heap
+ * number through napi_create_double).
+ */
+export const IntrHookProto = koffi.proto("void faultline_intr_cb(int32_t uc_low, int32_t intno)");
+export const SyscallHookProto = koffi.proto("void faultline_syscall_cb(void)");
+export const MemHookProto = koffi.proto("bool faultline_mem_cb(int32_t uc_low, int type, uint64_t address, int size)");
 
 /** The repository root: the nearest folder above this file holding package.json. */
 export function projectRoot(): string {

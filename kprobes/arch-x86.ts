@@ -98,7 +98,7 @@ const REG_ALIASES = [
 
 /** Whether the page of `va` has a present PTE (writable too, when `write`) now. */
 function present(p: Process, va: number, write: boolean): boolean {
-  const i = p.mm.pt.leaf(va - (va % PAGE_SIZE), false);
+  const i = p.mm.pt.leaf(va - (va & (PAGE_SIZE - 1)), false); // & not %: see PageTable.leaf
   if (i < 0) return false;
   const lo = p.mm.pt.lo(i);
   return (lo & PTE_P) !== 0 && (!write || (lo & PTE_W) !== 0);
@@ -126,7 +126,7 @@ function direct(p: Process, va: number, write: boolean): DataView | null {
  * else null. The result is reused by the next call: use it at once.
  */
 function qwordAt(p: Process, va: number, write: boolean): { arr: Uint32Array; at: number } | null {
-  return va % 8 === 0 && present(p, va, write) ? p.mm.mem.words(va) : null;
+  return (va & 7) === 0 && present(p, va, write) ? p.mm.mem.words(va) : null;
 }
 
 /** Reads 8 bytes of guest memory as a number (exact below 2^53). */
@@ -172,7 +172,7 @@ function store64(p: Process, va: number, lo: number, hi: number, rip: number): v
 /** Writes a number (exact below 2^53) or bigint as 8 bytes of guest memory. */
 export function poke64(p: Process, va: number, value: number | bigint, rip = 0): void {
   if (typeof value === "number" && value >= 0) {
-    store64(p, va, value % 0x100000000, Math.floor(value / 0x100000000), rip);
+    store64(p, va, value >>> 0, Math.floor(value / 0x100000000), rip);
     return;
   }
   const v = BigInt.asUintN(64, BigInt(value));
@@ -186,21 +186,25 @@ const halves = new Uint32Array(2);
  * arch_uretprobe_hijack_return_addr), with one page-table lookup when the
  * slot is aligned and writable now, else as peek64 then poke64.
  * Precondition: 0 <= value < 2^53.
- * @returns RSP and the address that was there (exact below 2^53)
+ * @returns `out`, holding RSP and the address that was there (exact below 2^53)
  * @throws GuestSignal SIGSEGV as poke64 when the stack is not writable (nothing replaced)
  */
-export function exchangeStackTop(p: Process, value: number): { rsp: number; old: number } {
+export function exchangeStackTop(p: Process, value: number, out: { rsp: number; old: number }): { rsp: number; old: number } {
   const rsp = p.engine.gpr(RSP);
   const w = qwordAt(p, rsp, true);
   if (w) {
     const old = w.arr[w.at] + w.arr[w.at + 1] * 0x100000000;
-    w.arr[w.at] = value % 0x100000000;
+    w.arr[w.at] = value >>> 0;
     w.arr[w.at + 1] = Math.floor(value / 0x100000000);
-    return { rsp, old };
+    out.rsp = rsp;
+    out.old = old;
+    return out;
   }
   const old = peek64(p, rsp);
   poke64(p, rsp, value);
-  return { rsp, old };
+  out.rsp = rsp;
+  out.old = old;
+  return out;
 }
 
 /** x86 number of RSP. */
@@ -232,7 +236,7 @@ export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): v
       return;
     case "call": {
       const rsp = e.gpr(RSP) - 8;
-      store64(p, rsp, next % 0x100000000, Math.floor(next / 0x100000000), addr);
+      store64(p, rsp, next >>> 0, Math.floor(next / 0x100000000), addr);
       e.setGpr(RSP, rsp);
       e.setRip(cls.target + delta);
       return;

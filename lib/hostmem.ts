@@ -65,8 +65,12 @@ export class HostRegion {
   readonly addr: number;
   /** Size in bytes, a multiple of 4096. */
   readonly size: number;
-  /** Views of VIEW_CHUNK-sized pieces, made on first use. */
-  private readonly chunks: (Uint8Array | undefined)[] = [];
+  /**
+   * Views of VIEW_CHUNK-sized pieces, made on first use. Allocated at full
+   * length: a chunk index set first far past the end (a stack at the top of
+   * a 512 GiB region) would make the array a hash table, hashed per access.
+   */
+  private readonly chunks: (Uint8Array | undefined)[];
   /** False after release(); every method then throws. */
   private live = true;
 
@@ -80,6 +84,9 @@ export class HostRegion {
     const at = BigInt(koffi.address(ptr));
     if (at === MAP_FAILED) throw new HostError("mmap", koffi.errno());
     this.addr = Number(at);
+    const n = Math.ceil(this.size / VIEW_CHUNK);
+    this.chunks = new Array<Uint8Array | undefined>(n).fill(undefined);
+    this.wordChunks = new Array<Uint32Array | undefined>(n).fill(undefined);
   }
 
   /**
@@ -89,7 +96,7 @@ export class HostRegion {
    */
   view(off: number, len: number): Uint8Array {
     this.check(off, len);
-    const ci = Math.floor(off / VIEW_CHUNK);
+    const ci = (off / VIEW_CHUNK) >>> 0; // in range (checked): an integer index, not a double key
     const base = ci * VIEW_CHUNK;
     if (off + len > base + VIEW_CHUNK) throw new FaultlineError("EFAULT", `host view crosses a 1 GiB chunk: [${off}, +${len})`);
     let chunk = this.chunks[ci];
@@ -107,7 +114,7 @@ export class HostRegion {
    * view per access. Precondition: `off` is 4-byte aligned and in range.
    */
   words(off: number): { arr: Uint32Array; at: number } {
-    const ci = Math.floor(off / VIEW_CHUNK);
+    const ci = (off / VIEW_CHUNK) >>> 0;
     let w = this.wordChunks[ci];
     if (w === undefined) {
       const bytes = this.view(ci * VIEW_CHUNK, Math.min(VIEW_CHUNK, this.size - ci * VIEW_CHUNK));
@@ -119,8 +126,8 @@ export class HostRegion {
     return this.wordRef;
   }
 
-  /** Word views per chunk, and the reused result of words(). */
-  private readonly wordChunks: (Uint32Array | undefined)[] = [];
+  /** Word views per chunk (full length, as `chunks`), and the reused result of words(). */
+  private readonly wordChunks: (Uint32Array | undefined)[];
   private readonly wordRef: { arr: Uint32Array; at: number } = { arr: new Uint32Array(0), at: 0 };
 
   /**

@@ -113,7 +113,9 @@ export class PageTable {
    */
   leaf(va: number, create: boolean): number {
     const pd = Math.floor(va / 0x200000); // va >> 21, exact below 2^53
-    if (pd === this.lastSlot) return this.lastTable + (Math.floor(va / PAGE_SIZE) % 512) * 2;
+    // (va >>> 12) & 511: bits 20..12 of va, exact for any integer va below 2^53 (ToUint32 keeps the
+    // low 32 bits); `%` on a va above 2^31 would be a floating-point remainder, a call per use.
+    if (pd === this.lastSlot) return this.lastTable + ((va >>> 12) & 511) * 2;
     let w = this.w;
     let table = 0; // PML4 is table page 0
     // Indices for levels 4..2: bits 47..39, 38..30, 29..21.
@@ -125,7 +127,7 @@ export class PageTable {
         const t = this.allocTable();
         w = this.w; // allocTable may have widened the view
         const phys = PT_BASE + t * PAGE_SIZE;
-        w[e] = ((phys % 0x100000000) | TABLE) >>> 0;
+        w[e] = ((phys >>> 0) | TABLE) >>> 0;
         w[e + 1] = Math.floor(phys / 0x100000000);
         table = t;
       } else {
@@ -134,7 +136,7 @@ export class PageTable {
     }
     this.lastSlot = pd;
     this.lastTable = table * WORDS;
-    return table * WORDS + (Math.floor(va / PAGE_SIZE) % 512) * 2;
+    return table * WORDS + ((va >>> 12) & 511) * 2;
   }
 
   /** Low word (flags) of the PTE at word index `i`. */
@@ -147,7 +149,7 @@ export class PageTable {
    * @param i word index from leaf(va, true)
    */
   set(i: number, va: number, flags: number, nx: boolean): void {
-    this.w[i] = (((va % 0x100000000) & 0xfffff000) | flags) >>> 0;
+    this.w[i] = ((va & 0xfffff000) | flags) >>> 0;
     this.w[i + 1] = (Math.floor(va / 0x100000000) | (nx ? PTE_HI_NX : 0)) >>> 0;
   }
 
