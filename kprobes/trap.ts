@@ -82,6 +82,34 @@ export class ProbeTraps implements TrapHandler {
    * probe table stay the same.
    */
   private lookup(proc: Process, addr: number): Probe | undefined {
+    const last = this.last;
+    if (last.addr === addr && last.mm === proc.mm && last.seq === proc.mm.vmas.seq && last.gen === this.table.generation) return last.probe;
+    const probe = this.lookupVma(proc, addr);
+    last.addr = addr;
+    last.mm = proc.mm;
+    last.seq = proc.mm.vmas.seq;
+    last.gen = this.table.generation;
+    last.probe = probe;
+    last.plan = probe && this.table.plan(probe);
+    return probe;
+  }
+
+  /** How `probe` (just returned by lookup) runs: the memo's plan, which the table's generation keeps current. */
+  private planOf(probe: Probe): Plan {
+    return this.last.probe === probe ? this.last.plan! : this.table.plan(probe);
+  }
+
+  /**
+   * The last lookup's answer, valid while the address space, its areas
+   * (their change count) and the probe table are the same: a loop hitting
+   * one probe skips the area search and the map.
+   */
+  private readonly last: { addr: number; mm: Mm | undefined; seq: number; gen: number; probe: Probe | undefined; plan: Plan | undefined } = {
+    addr: -1, mm: undefined, seq: -1, gen: -1, probe: undefined, plan: undefined,
+  };
+
+  /** lookup() without the one-entry memo. */
+  private lookupVma(proc: Process, addr: number): Probe | undefined {
     const vma = proc.mm.vmas.find(addr);
     if (!vma?.file) return undefined;
     const hit = this.cache.get(addr);
@@ -102,7 +130,7 @@ export class ProbeTraps implements TrapHandler {
     const probe = this.lookup(proc, addr);
     if (!probe) return this.restartIfGone(proc, addr);
     probe.hits++;
-    const plan = this.table.plan(probe); // before handlers: a "remove" may drop the probe
+    const plan = this.planOf(probe); // before handlers: a "remove" may drop the probe
     let ctx: ProbeContext | undefined;
     let wantsReturn = false;
     for (const c of probe.consumers.length === 1 ? probe.consumers : [...probe.consumers]) {
@@ -173,6 +201,7 @@ export class ProbeTraps implements TrapHandler {
     this.xolArea = undefined;
     this.returns = new ReturnStack();
     this.cache.clear();
+    this.last.mm = undefined;
     this.table.execed?.(proc);
   }
 

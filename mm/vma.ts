@@ -115,6 +115,18 @@ export class VmaList {
   private readonly tree = new VmaTree();
   /** all()'s array, rebuilt after a change. */
   private cache: Vma[] | null = null;
+  /**
+   * Changes of the list so far: bumped by every insertion, removal and
+   * boundary move, so a lookup remembered at one value still holds while
+   * the value is the same (an area's start, end, file and offset change
+   * only through the list).
+   */
+  private changes = 0;
+
+  /** The change count (see `changes`): equal values mean no area was added, removed or resized in between. */
+  get seq(): number {
+    return this.changes;
+  }
 
   /** Number of areas (cf. mm->map_count). */
   get count(): number {
@@ -236,18 +248,21 @@ export class VmaList {
   remove(vma: Vma): void {
     this.tree.delete(vma);
     this.cache = null;
+    this.changes++;
   }
 
   /** Moves the end of `vma` (it grows into free space or shrinks). */
   setEnd(vma: Vma, end: number): void {
     this.tree.setEnd(vma, end);
     this.cache = null;
+    this.changes++;
   }
 
   /** Moves the start of `vma` down into the free space below it (a stack growing); its store index follows. */
   setStart(vma: Vma, start: number): void {
     if (vma.anonPgoff >= 0) vma.anonPgoff -= (vma.start - start) / PAGE_SIZE;
     this.tree.setStart(vma, start);
+    this.changes++;
   }
 
   /**
@@ -264,5 +279,6 @@ export class VmaList {
   private add(vma: Vma): void {
     this.tree.add(vma);
     this.cache = null;
+    this.changes++;
   }
 }
