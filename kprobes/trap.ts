@@ -23,7 +23,7 @@
  */
 import { PF_PRESENT, PF_USER, PF_WRITE, Reg, SEGV_ACCERR, Vec, forceSignal, type Process, type TrapHandler } from "../emu/index.js";
 import { GuestSignal } from "../lib/errors.js";
-import { PAGE_SIZE, PTE_P, vmaPgoff, type Mm, type Vma } from "../mm/index.js";
+import { PAGE_SIZE, PTE_P, vmaPgoff, type Mm } from "../mm/index.js";
 import { abortXol, emulate, endSyscallXol, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
 import { probeKey, type Consumer, type Probe, type ProbeContext } from "./probe.js";
 import { ReturnStack } from "./uretprobe.js";
@@ -56,6 +56,15 @@ type State =
     readonly slot: number;
   };
 
+/** What the trap path remembers of one address (ProbeTraps.lookup). */
+interface CachedProbe {
+  /** The areas' change count (VmaList.seq) and the table's generation the answer was derived at. */
+  seq: number;
+  gen: number;
+  /** The probe there and how its instruction runs; undefined when no probe is there. */
+  found: { readonly probe: Probe; readonly plan: Plan } | undefined;
+}
+
 const ARG_REGS = new Int32Array([Reg.RDI, Reg.RSI, Reg.RDX, Reg.RCX, Reg.R8, Reg.R9]);
 const start = process.hrtime.bigint();
 
@@ -77,60 +86,38 @@ export class ProbeTraps implements TrapHandler {
   }
 
   /**
-   * The probe whose instruction is at `addr` in `proc`, found through its
-   * VMA's file and offset; remembered per address while the VMA and the
-   * probe table stay the same.
+   * The probe whose instruction is at `addr` in `proc` (found through its
+   * VMA's file and offset) and its plan; remembered per address while the
+   * address space's areas (their change count) and the probe table stay the
+   * same. The task's address space changes only at exec, which empties the
+   * cache (onExec).
+   * @returns the probe and its plan, or undefined when no probe is at `addr`
    */
-  private lookup(proc: Process, addr: number): Probe | undefined {
-    const last = this.last;
-    if (last.addr === addr && last.mm === proc.mm && last.seq === proc.mm.vmas.seq && last.gen === this.table.generation) return last.probe;
-    const probe = this.lookupVma(proc, addr);
-    last.addr = addr;
-    last.mm = proc.mm;
-    last.seq = proc.mm.vmas.seq;
-    last.gen = this.table.generation;
-    last.probe = probe;
-    last.plan = probe && this.table.plan(probe);
-    return probe;
-  }
-
-  /** How `probe` (just returned by lookup) runs: the memo's plan, which the table's generation keeps current. */
-  private planOf(probe: Probe): Plan {
-    return this.last.probe === probe ? this.last.plan! : this.table.plan(probe);
-  }
-
-  /**
-   * The last lookup's answer, valid while the address space, its areas
-   * (their change count) and the probe table are the same: a loop hitting
-   * one probe skips the area search and the map.
-   */
-  private readonly last: { addr: number; mm: Mm | undefined; seq: number; gen: number; probe: Probe | undefined; plan: Plan | undefined } = {
-    addr: -1, mm: undefined, seq: -1, gen: -1, probe: undefined, plan: undefined,
-  };
-
-  /** lookup() without the one-entry memo. */
-  private lookupVma(proc: Process, addr: number): Probe | undefined {
+  private lookup(proc: Process, addr: number): CachedProbe["found"] {
+    const seq = proc.mm.vmas.seq, gen = this.table.generation;
+    let hit = this.cache.get(addr);
+    if (hit?.seq === seq && hit.gen === gen) return hit.found;
+    if (hit === undefined) this.cache.set(addr, (hit = { seq, gen, found: undefined }));
     const vma = proc.mm.vmas.find(addr);
-    if (!vma?.file) return undefined;
-    const hit = this.cache.get(addr);
-    if (hit && hit.vma === vma && hit.start === vma.start && hit.pgoff === vma.pgoff && hit.gen === this.table.generation) return hit.probe;
     const page = addr - (addr % PAGE_SIZE);
-    const probe = this.table.byKey(probeKey(vma.file, vmaPgoff(vma, page) * PAGE_SIZE + (addr % PAGE_SIZE)));
-    this.cache.set(addr, { vma, start: vma.start, pgoff: vma.pgoff, gen: this.table.generation, probe });
-    return probe;
+    const probe = vma?.file ? this.table.byKey(probeKey(vma.file, vmaPgoff(vma, page) * PAGE_SIZE + (addr % PAGE_SIZE))) : undefined;
+    hit.seq = seq;
+    hit.gen = gen;
+    hit.found = probe && { probe, plan: this.table.plan(probe) };
+    return hit.found;
   }
 
-  /** Address -> probe, with what it was derived from. */
-  private readonly cache = new Map<number, { vma: Vma; start: number; pgoff: number; gen: number; probe: Probe | undefined }>();
+  /** Address -> probe and plan, with the change counts they were derived at. */
+  private readonly cache = new Map<number, CachedProbe>();
 
   onBreakpoint(proc: Process): boolean {
     const addr = proc.engine.rip() - 1;
     const area = this.xolArea?.mm === proc.mm ? this.xolArea : this.table.xolAreas.get(proc.mm); // the cached one on the hot path
     if (area && addr === area.trampoline) return this.onTrampoline(proc);
-    const probe = this.lookup(proc, addr);
-    if (!probe) return this.restartIfGone(proc, addr);
+    const found = this.lookup(proc, addr); // with its plan, taken before handlers: a "remove" may drop the probe
+    if (!found) return this.restartIfGone(proc, addr);
+    const { probe, plan } = found;
     probe.hits++;
-    const plan = this.planOf(probe); // before handlers: a "remove" may drop the probe
     let ctx: ProbeContext | undefined;
     let wantsReturn = false;
     for (const c of probe.consumers.length === 1 ? probe.consumers : [...probe.consumers]) {
@@ -201,7 +188,6 @@ export class ProbeTraps implements TrapHandler {
     this.xolArea = undefined;
     this.returns = new ReturnStack();
     this.cache.clear();
-    this.last.mm = undefined;
     this.table.execed?.(proc);
   }
 

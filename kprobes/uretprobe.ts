@@ -21,7 +21,7 @@ import type { Probe } from "./probe.js";
 export const MAX_URETPROBE_DEPTH = 64;
 
 /** A return instance that is returning (cf. struct return_instance): what the trampoline's handlers see. */
-export interface ReturnInstance {
+interface ReturnInstance {
   readonly probe: Probe;
   /** The real return address. */
   readonly ret: number;

@@ -247,22 +247,20 @@ export class VmaList {
   /** Removes `vma` from the list. Precondition: it is in the list. */
   remove(vma: Vma): void {
     this.tree.delete(vma);
-    this.cache = null;
-    this.changes++;
+    this.changed();
   }
 
   /** Moves the end of `vma` (it grows into free space or shrinks). */
   setEnd(vma: Vma, end: number): void {
     this.tree.setEnd(vma, end);
-    this.cache = null;
-    this.changes++;
+    this.changed();
   }
 
   /** Moves the start of `vma` down into the free space below it (a stack growing); its store index follows. */
   setStart(vma: Vma, start: number): void {
     if (vma.anonPgoff >= 0) vma.anonPgoff -= (vma.start - start) / PAGE_SIZE;
     this.tree.setStart(vma, start);
-    this.changes++;
+    this.changes++; // the order of areas stays: all()'s array holds
   }
 
   /**
@@ -275,10 +273,15 @@ export class VmaList {
     return this.tree.findFreeTopDown(len, floor, ceiling);
   }
 
+  /** After an insertion, removal or end move: all() is rebuilt, and the change count moves. */
+  private changed(): void {
+    this.cache = null;
+    this.changes++;
+  }
+
   /** Adds `vma` without merging. */
   private add(vma: Vma): void {
     this.tree.add(vma);
-    this.cache = null;
-    this.changes++;
+    this.changed();
   }
 }
