@@ -5,7 +5,9 @@
  * by the page count (benny's whole-call timings only feed the chart).
  *
  * Cases (N pages, a 32 MiB file in the host page cache):
- *   anon first touch      touch anon N, loop 1              native | faultline (default config)
+ *   anon first touch      touch anon N, loop 1              native | faultline (default config: host huge
+ *                                                           pages behind a fill) | faultline, 4 KiB host pages
+ *   ... MADV_HUGEPAGE     touch anon-huge N, loop 1         native | faultline (the guest asks for THP)
  *   file minor fault      touch file N, scan 3 (refault)    native | faultline (default config)
  *   file major fault      touch file N, scan 1 (cold cache) native (host minor!) |
  *                         faultline readpage only, readahead 4/8/16/32 (fault-around off),
@@ -109,12 +111,20 @@ function runFaultline(args: string[], config: Partial<MmConfig>): { out: TouchRe
 }
 
 const anonArgs = ["anon", String(PAGES)];
+const hugeArgs = ["anon-huge", String(PAGES)];
 const fileArgs = ["file", String(PAGES), dataFile];
 const OFF = { faultAroundPages: 0 };
 
 const cases: Case[] = [
   { name: "anon first touch: native", kind: "native", loop: 0, args: anonArgs, perPage: [] },
-  { name: "anon first touch: faultline", kind: "faultline", loop: 0, args: anonArgs, config: {}, nativeRef: "anon first touch: native", perPage: [] },
+  { name: "anon first touch: faultline", kind: "faultline", loop: 0, args: anonArgs, config: {}, nativeRef: "anon first touch: native", perPage: [],
+    note: "defaults: host huge pages behind the ranges the guest fills (mm/huge-fill.ts); the guest still faults per 4 KiB page" },
+  { name: "anon first touch: faultline, 4 KiB host pages", kind: "faultline", loop: 0, args: anonArgs, config: { hostHugePages: false },
+    nativeRef: "anon first touch: native", perPage: [], note: "hostHugePages off (--no-host-huge-pages): each guest page is a host first touch too" },
+  { name: "anon first touch, MADV_HUGEPAGE: native", kind: "native", loop: 0, args: hugeArgs, perPage: [],
+    note: "the guest asks for transparent huge pages: the host's THP at their best, for reference" },
+  { name: "anon first touch, MADV_HUGEPAGE: faultline", kind: "faultline", loop: 0, args: hugeArgs, config: {},
+    nativeRef: "anon first touch, MADV_HUGEPAGE: native", perPage: [] },
   { name: "file minor fault: native", kind: "native", loop: 2, args: fileArgs, perPage: [] },
   { name: "file minor fault: faultline", kind: "faultline", loop: 2, args: fileArgs, config: {}, nativeRef: "file minor fault: native", perPage: [],
     note: "default config (readahead 32, fault-around 16 pages), like the host's 64 KiB fault_around_bytes" },

@@ -29,6 +29,8 @@ run options (before PROGRAM):
   --mem SIZE           RAM limit for page cache + anonymous memory (e.g. 64M); default none
   --readahead SIZE     largest readahead window (default 128K; 0 = off: readpage only)
   --fault-around SIZE  fault-around window (default 64K; 0 = off)
+  --no-host-huge-pages 4 KiB host pages only behind guest anonymous memory (default: host
+                       transparent huge pages behind ranges the guest fills)
   --stats              print memory-manager counters on stderr at exit
   --stats-json FILE    write the counters to FILE as JSON
   --strace             print every system call on stderr, strace-style
@@ -115,6 +117,7 @@ export function systemFor(o: RunOptions): MemSystem {
     ramLimitPages: o.mem === Infinity ? Infinity : Math.floor(o.mem / PAGE_SIZE),
     readaheadMaxPages: Math.floor(o.readahead / PAGE_SIZE),
     faultAroundPages: Math.floor(o.faultAround / PAGE_SIZE),
+    hostHugePages: o.hostHugePages,
   });
 }
 

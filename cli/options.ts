@@ -33,6 +33,8 @@ export interface RunOptions {
   readahead: number;
   /** Fault-around window in bytes (0 = off). */
   faultAround: number;
+  /** Back guest anonymous memory with host huge pages (MmConfig.hostHugePages); --no-host-huge-pages turns it off. */
+  hostHugePages: boolean;
   /** Print the memory-manager counters on stderr at exit. */
   stats: boolean;
   /** File to write the counters to as JSON, or undefined. */
@@ -70,7 +72,7 @@ export const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_MAX_PROCS = 128;
 
 export const DEFAULT_RUN: RunOptions = {
-  root: "/", strace: false, probes: [], probeTrace: false, probePids: [], probeStrategy: "aops", pin: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, stats: false, statsJson: undefined, timeoutSeconds: 0, maxProcs: DEFAULT_MAX_PROCS, cpus: undefined, maxThreads: MAX_TASKS, timeSliceUs: undefined,
+  root: "/", strace: false, probes: [], probeTrace: false, probePids: [], probeStrategy: "aops", pin: false, mem: Infinity, readahead: 128 * 1024, faultAround: 64 * 1024, hostHugePages: true, stats: false, statsJson: undefined, timeoutSeconds: 0, maxProcs: DEFAULT_MAX_PROCS, cpus: undefined, maxThreads: MAX_TASKS, timeSliceUs: undefined,
 };
 
 /**
@@ -202,6 +204,7 @@ export function parseRun(args: string[]): { options: RunOptions; program: string
       case "--mem": o.mem = parseMem(value(a)); break;
       case "--readahead": o.readahead = parseSize(value(a), a); break;
       case "--fault-around": o.faultAround = parseSize(value(a), a); break;
+      case "--no-host-huge-pages": o.hostHugePages = false; break;
       case "--stats": o.stats = true; break;
       case "--strace": o.strace = true; break;
       case "--probe": o.probes.push(value(a)); break;

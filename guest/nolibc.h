@@ -47,6 +47,8 @@ enum {
 #define MAP_FIXED     0x10
 #define MAP_ANONYMOUS 0x20
 
+#define MADV_HUGEPAGE 14
+
 #define O_RDONLY      0
 #define O_WRONLY      1
 

@@ -10,6 +10,9 @@
  * Usage: touch MODE PAGES [FILE]
  *   anon PAGES       mmap PAGES anonymous private RW pages; time writing one
  *                    8-byte word into each page, in order (first touch).
+ *   anon-huge PAGES  the same after madvise(MADV_HUGEPAGE) over the mapping
+ *                    (natively: the host's transparent huge pages, when
+ *                    its THP mode is madvise or always).
  *   file PAGES FILE  mmap PAGES pages of FILE MAP_PRIVATE/PROT_READ; time three
  *                    scans reading one byte per page:
  *                      1. first scan           (pages faulted in)
@@ -25,7 +28,7 @@
  * Only these syscalls are used (the emulator implements no others):
  *   read(0) write(1) open(2) close(3) mmap(9) munmap(11) madvise(28)
  *   clock_gettime(228, CLOCK_MONOTONIC) exit_group(231)
- * (read and madvise are allowed but not needed.)
+ * (read is allowed but not needed; madvise only in anon-huge.)
  */
 
 #include "nolibc.h"
@@ -82,7 +85,7 @@ static u64 scan(const volatile unsigned char *p, u64 pages)
 
 static __attribute__((noreturn)) void usage(void)
 {
-    put(2, "usage: touch anon PAGES | touch file PAGES FILE\n");
+    put(2, "usage: touch anon PAGES | touch anon-huge PAGES | touch file PAGES FILE\n");
     exit_group(1);
 }
 
@@ -107,9 +110,12 @@ int main(int argc, char **argv)
     int nt;                    /* number of timed loops */
     u64 sum = 0;
 
-    if (streq(mode, "anon") && argc == 3) {
+    int huge = streq(mode, "anon-huge");
+    if ((streq(mode, "anon") || huge) && argc == 3) {
         volatile u64 *p = map(len, PROT_READ | PROT_WRITE,
                               MAP_PRIVATE | MAP_ANONYMOUS, -1);
+        if (huge)                                /* ask for transparent huge pages */
+            check("madvise", syscall3(SYS_madvise, (u64)p, len, MADV_HUGEPAGE));
         u64 words = PAGE / sizeof(u64);
 
         s64 t0 = now_ns();

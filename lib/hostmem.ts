@@ -17,8 +17,11 @@ const MFD_CLOEXEC = 1;
 /** Longest memfd name in bytes: NAME_MAX less the "memfd:" prefix (cf. MFD_NAME_MAX_LEN). */
 const MFD_NAME_MAX = 255 - "memfd:".length;
 const FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
-const MADV_DONTNEED = 4;
+const MADV_DONTNEED = 4, MADV_HUGEPAGE = 14;
+/** Size of a host transparent huge page (an x86-64 PMD). */
+export const HOST_HUGE_SIZE = 2 << 20;
 const MAP_FAILED = 0xffffffffffffffffn;
+const EFAULT = 14;
 
 const libc = koffi.load("libc.so.6");
 const c_mmap = libc.func("void *mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)");
@@ -73,6 +76,13 @@ export class HostRegion {
   private readonly chunks: (Uint8Array | undefined)[];
   /** False after release(); every method then throws. */
   private live = true;
+  /**
+   * Indices (offset / HOST_HUGE_SIZE) of the 2 MiB ranges advised
+   * MADV_HUGEPAGE on the host (adviseHuge) and still the region's own
+   * anonymous memory: an index leaves when a mapping replaces any part of
+   * its range (mapFile, resetAnon, a move's destination).
+   */
+  private readonly hugeAdvised = new Set<number>();
 
   /**
    * Reserves `size` bytes (rounded up to 4 KiB).
@@ -140,6 +150,45 @@ export class HostRegion {
   }
 
   /**
+   * Asks the host to back the 2 MiB-aligned range holding byte `off` with a
+   * transparent huge page from its next first touch (MADV_HUGEPAGE): one
+   * 2 MiB allocation and clear instead of 512 host page faults, the way
+   * QEMU backs guest RAM. The range then costs 2 MiB of host memory
+   * whatever is touched. Idempotent; a hint: a host without THP, or out of
+   * mappings (vm.max_map_count), refuses and nothing changes.
+   * Precondition: the range is the region's own anonymous memory.
+   * @returns whether the range is advised (now or before)
+   */
+  adviseHuge(off: number): boolean {
+    const index = Math.floor(off / HOST_HUGE_SIZE);
+    if (this.hugeAdvised.has(index)) return true;
+    this.check(index * HOST_HUGE_SIZE, HOST_HUGE_SIZE);
+    if (c_madvise(this.addr + index * HOST_HUGE_SIZE, HOST_HUGE_SIZE, MADV_HUGEPAGE) !== 0) return false;
+    this.hugeAdvised.add(index);
+    return true;
+  }
+
+  /** Whether any 2 MiB range that [off, off+len) touches is advised (adviseHuge). */
+  advisedHuge(off: number, len: number): boolean {
+    return this.advisedIndices(off, len).length > 0;
+  }
+
+  /** Forgets the advice of every 2 MiB range that [off, off+len) touches: a new host mapping replaces part of it. */
+  private unadvise(off: number, len: number): void {
+    for (const i of this.advisedIndices(off, len)) this.hugeAdvised.delete(i);
+  }
+
+  /** The advised indices whose ranges [off, off+len) touches, walking the range's indices or the set, whichever is shorter. */
+  private advisedIndices(off: number, len: number): number[] {
+    if (this.hugeAdvised.size === 0 || len <= 0) return [];
+    const first = Math.floor(off / HOST_HUGE_SIZE), last = Math.floor((off + len - 1) / HOST_HUGE_SIZE);
+    if (last - first >= this.hugeAdvised.size) return [...this.hugeAdvised].filter((i) => i >= first && i <= last);
+    const out: number[] = [];
+    for (let i = first; i <= last; i++) if (this.hugeAdvised.has(i)) out.push(i);
+    return out;
+  }
+
+  /**
    * Reads `len` bytes of host file `fd` at `fileOff` into [off, off+len).
    * @returns bytes read (short at end of file)
    * @throws HostError on a read error
@@ -171,7 +220,7 @@ export class HostRegion {
   mapFile(off: number, len: number, fd: number, fileOff: number, shared: boolean): void {
     this.check(off, len);
     const r = BigInt(c_mmap_num(this.addr + off, len, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, fileOff));
-    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());
+    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());    this.unadvise(off, len);
   }
 
   /** Puts fresh zero-filled anonymous memory at [off, off+len), undoing mapFile(). */
@@ -179,7 +228,7 @@ export class HostRegion {
     this.check(off, len);
     const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
     const r = BigInt(c_mmap_num(this.addr + off, len, PROT_READ | PROT_WRITE, flags, -1, 0));
-    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());
+    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());    this.unadvise(off, len);
   }
 
   /**
@@ -190,9 +239,38 @@ export class HostRegion {
   move(from: number, to: number, len: number): void {
     this.check(from, len);
     this.check(to, len);
+    const advised = this.advisedIndices(from, len);
+    this.unadvise(to, len);
     const r = BigInt(c_mremap(this.addr + from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, this.addr + to));
-    if (r === MAP_FAILED) throw new HostError("mremap", koffi.errno());
+    if (r === MAP_FAILED) {
+      const errno = koffi.errno();
+      // Before Linux 6.17 a move must lie inside one host mapping, and an
+      // advised range is a mapping of its own: move them one by one.
+      if (errno !== EFAULT) throw new HostError("mremap", errno);
+      this.movePieces(from, to, len);
+    }
     this.resetAnon(from, len);
+    // The host moved the advice with the pages: each destination range an advised source range reaches may carry it.
+    for (const i of advised) {
+      const a = Math.max(from, i * HOST_HUGE_SIZE) - from + to, b = Math.min(from + len, (i + 1) * HOST_HUGE_SIZE) - from + to;
+      for (let j = Math.floor(a / HOST_HUGE_SIZE); j <= Math.floor((b - 1) / HOST_HUGE_SIZE); j++) this.hugeAdvised.add(j);
+    }
+  }
+
+  /** move() one host mapping at a time, their bounds read from /proc/self/maps. */
+  private movePieces(from: number, to: number, len: number): void {
+    const start = this.addr + from, end = start + len;
+    const cuts = new Set<number>([start, end]);
+    for (const line of fs.readFileSync("/proc/self/maps", "latin1").split("\n")) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+      if (!m) continue;
+      for (const b of [parseInt(m[1], 16), parseInt(m[2], 16)]) if (b > start && b < end) cuts.add(b);
+    }
+    const bounds = [...cuts].sort((a, b) => a - b);
+    for (let k = 0; k + 1 < bounds.length; k++) {
+      const n = bounds[k + 1] - bounds[k], dst = this.addr + to + (bounds[k] - start);
+      if (BigInt(c_mremap(bounds[k], n, n, MREMAP_MAYMOVE | MREMAP_FIXED, dst)) === MAP_FAILED) throw new HostError("mremap", koffi.errno());
+    }
   }
 
   /** Returns the region's address space to the host. Idempotent. */

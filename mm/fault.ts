@@ -149,6 +149,7 @@ function restoreAnon(mm: Mm, vma: Vma, i: number, page: number, lo: number): voi
 /** First touch of an anonymous page: host memory there is zero already (cf. do_anonymous_page). */
 function anonymousFault(mm: Mm, vma: Vma, i: number, page: number): void {
   if (vma.anonPgoff >= 0) storeAnonFault(mm, vma, page);
+  else if (mm.sys.config.hostHugePages) mm.hugeFill.firstTouch(mm.mem, vma, page);
   mm.chargeAnon();
   mm.setPte(i, page, vma, (vma.prot & PROT_WRITE) !== 0, true, true);
   mm.sys.counters.minorFaults++;

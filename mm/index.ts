@@ -16,7 +16,7 @@ export {
   doMmap, doMunmap, doMprotect, doBrk, doMremap, doMadvise, doMsync, mapRegion, unmapRange,
   MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_POPULATE,
   MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_STACK, MREMAP_MAYMOVE, MREMAP_FIXED, MS_ASYNC, MS_SYNC, MS_INVALIDATE,
-  MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MAX_MAP_COUNT, type MmapFile,
+  MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MAX_MAP_COUNT, type MmapFile,
 } from "./mmap.js";
 export {
   AddressSpace, Page, PG_uptodate, PG_dirty, PG_referenced, PG_readahead, PG_active, PG_unevictable, newReadaheadState, type ReadaheadState,

@@ -21,6 +21,7 @@ import { PG_dirty, type Page, type RmapEntry } from "./page-cache.js";
 import { releaseShmem } from "./shmem.js";
 import { PTE_A, PTE_D, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_U, PTE_W, PageTable } from "./page-table.js";
 import type { MemSystem } from "./system.js";
+import { HugeFill } from "./huge-fill.js";
 import { PROT_EXEC, PROT_WRITE, vmaPgoff, VmaList, type Vma } from "./vma.js";
 
 /** What zap() leaves in place. */
@@ -55,6 +56,8 @@ export class Mm {
   brk = 0;
   /** Resident anonymous pages of this process. */
   anonPages = 0;
+  /** Where anonymous first touches went last, to back a range being filled with a host huge page (huge-fill.ts). */
+  readonly hugeFill = new HugeFill();
   /** A whole-TLB flush is owed before the guest runs again. */
   private flushOwed = false;
   /** Whether PTEs may carry NX: the engines' library lets EFER.NXE be set (the same for every engine of a run). */

@@ -15,7 +15,7 @@ import { PTE_A, PTE_P, PTE_SW_ANON, PTE_SW_GUARD, PTE_SW_STORE, PTE_W } from "./
 import { writebackPage } from "./reclaim.js";
 import { releaseShmem, shmemZeroSetup } from "./shmem.js";
 import { punchPagecache } from "./truncate.js";
-import { PROT_EXEC, PROT_MASK, PROT_WRITE, newVma, vmaPgoff, type Vma } from "./vma.js";
+import { PROT_EXEC, PROT_MASK, PROT_WRITE, newVma, vmaPgoff, type HugePageAdvice, type Vma } from "./vma.js";
 
 export const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03, MAP_TYPE = 0x0f;
 export const MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_DENYWRITE = 0x800;
@@ -27,7 +27,7 @@ const LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | M
   MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB;
 export const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
 export const MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
-export const MADV_DONTNEED = 4, MADV_REMOVE = 9, MADV_GUARD_INSTALL = 102, MADV_GUARD_REMOVE = 103;
+export const MADV_DONTNEED = 4, MADV_REMOVE = 9, MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15, MADV_GUARD_INSTALL = 102, MADV_GUARD_REMOVE = 103;
 export const MADV_DONTFORK = 10, MADV_DOFORK = 11, MADV_WIPEONFORK = 18, MADV_KEEPONFORK = 19;
 const PROT_SEM = 0x8, PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
 /** One past the largest file size (cf. MAX_LFS_FILESIZE = 2^63 - 1). */
@@ -69,7 +69,8 @@ export function doMmap(mm: Mm, addr: number, len: number, prot: number, flags: n
   const shmem = file === null && type === MAP_SHARED ? shmemFile(mm, len) : null; // cf. shmem_zero_setup
   let vma: Vma;
   try {
-    vma = mapRegion(mm, start, len, prot & PROT_MASK, type !== MAP_PRIVATE, file ?? shmem, file ? pgoff : 0, (flags & MAP_GROWSDOWN) !== 0, "");
+    vma = mapRegion(mm, start, len, prot & PROT_MASK, type !== MAP_PRIVATE, file ?? shmem, file ? pgoff : 0, (flags & MAP_GROWSDOWN) !== 0, "",
+      { hugePage: flags & MAP_STACK ? "nohuge" : "none" }); // cf. calc_vm_flag_bits: MAP_STACK -> VM_NOHUGEPAGE (Linux 6.7)
   } catch (e) {
     if (shmem) releaseShmem(mm.sys, [shmem.mapping]);
     throw e;
@@ -121,14 +122,14 @@ function unmappedArea(mm: Mm, addr: number, len: number, flags: number): number 
  * (cf. mmap_region), and puts the host memory behind it in place.
  */
 export function mapRegion(mm: Mm, start: number, len: number, prot: number, shared: boolean, file: MmapFile | null,
-  pgoff: number, growsDown: boolean, name: string): Vma {
+  pgoff: number, growsDown: boolean, name: string, opts: { hugePage?: HugePageAdvice } = {}): Vma {
   unmapRange(mm, start, start + len);
   // The memfd may be shorter than the range: pages past its end are past the
   // file's end too, get no PTE (SIGBUS), and so are never touched on the host.
   if (file) mm.mem.mapFile(start, len, file.mapping.mem.fd, pgoff * PAGE_SIZE, shared);
   const vma = newVma({
     start, end: start + len, prot, shared, file: file ? file.mapping : null, pgoff: file ? pgoff : 0,
-    fileWritable: file ? file.writable : false, growsDown, name,
+    fileWritable: file ? file.writable : false, growsDown, name, hugePage: opts.hugePage ?? "none",
   });
   const merged = mm.vmas.insert(vma);
   mm.settle();
@@ -170,7 +171,8 @@ export function unmapRange(mm: Mm, start: number, end: number): void {
   const removed = mm.vmas.isolate(start, end);
   for (const v of removed) {
     mm.zap(v, v.start, v.end);
-    if (v.file || v.anonPgoff >= 0) mm.mem.resetAnon(v.start, v.end - v.start); // a host mapping of a file or the store
+    // A host mapping of a file or the store, or memory advised huge on the host (whose next touch would take 2 MiB): fresh memory.
+    if (v.file || v.anonPgoff >= 0 || mm.mem.advisedHuge(v.start, v.end - v.start)) mm.mem.resetAnon(v.start, v.end - v.start);
     else mm.mem.discard(v.start, v.end - v.start);
     mm.vmas.remove(v);
   }
@@ -507,6 +509,10 @@ function adviseOne(mm: Mm, v: Vma, advice: number): void {
       return;
     case MADV_KEEPONFORK:
       v.wipeOnFork = false;
+      return;
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+      v.hugePage = advice === MADV_HUGEPAGE ? "huge" : "nohuge"; // cf. hugepage_madvise
       return;
     default:
       return; // a hint: accepted, nothing to do

@@ -44,11 +44,21 @@ export interface Vma {
   dontCopy: boolean;
   /** Zero-filled in a fork child (MADV_WIPEONFORK, cf. VM_WIPEONFORK; private anonymous areas only). */
   wipeOnFork: boolean;
+  /**
+   * The area's huge-page advice (cf. VM_HUGEPAGE / VM_NOHUGEPAGE): "nohuge"
+   * from MAP_STACK (as Linux 6.7 sets it, so a thread's stack does not cost
+   * 2 MiB) or MADV_NOHUGEPAGE, "huge" from MADV_HUGEPAGE, else "none".
+   * Decides where the host's huge pages may back the area (huge-fill.ts).
+   */
+  hugePage: HugePageAdvice;
 }
 
+/** An area's huge-page advice: none given, MADV_HUGEPAGE, or MADV_NOHUGEPAGE / MAP_STACK. */
+export type HugePageAdvice = "none" | "huge" | "nohuge";
+
 /** What newVma() needs; the fork-related fields default to "not shared yet, copied on fork". */
-export type VmaFields = Omit<Vma, "ra" | "anonPgoff" | "dontCopy" | "wipeOnFork"> &
-  Partial<Pick<Vma, "anonPgoff" | "dontCopy" | "wipeOnFork">>;
+export type VmaFields = Omit<Vma, "ra" | "anonPgoff" | "dontCopy" | "wipeOnFork" | "hugePage"> &
+  Partial<Pick<Vma, "anonPgoff" | "dontCopy" | "wipeOnFork" | "hugePage">>;
 
 /** A new VMA with fresh readahead state. */
 export function newVma(fields: VmaFields): Vma {
@@ -57,6 +67,7 @@ export function newVma(fields: VmaFields): Vma {
     start: f.start, end: f.end, prot: f.prot, shared: f.shared, file: f.file, pgoff: f.pgoff, fileWritable: f.fileWritable,
     growsDown: f.growsDown, name: f.name, ra: newReadaheadState(),
     anonPgoff: f.anonPgoff ?? -1, dontCopy: f.dontCopy ?? false, wipeOnFork: f.wipeOnFork ?? false,
+    hugePage: f.hugePage ?? "none",
   };
 }
 
@@ -74,7 +85,7 @@ export function vmaPgoff(vma: Vma, va: number): number {
 function canMerge(a: Vma, b: Vma): boolean {
   return a.end === b.start && a.prot === b.prot && a.shared === b.shared && a.file === b.file &&
     a.fileWritable === b.fileWritable && a.growsDown === b.growsDown && a.name === b.name &&
-    a.dontCopy === b.dontCopy && a.wipeOnFork === b.wipeOnFork &&
+    a.dontCopy === b.dontCopy && a.wipeOnFork === b.wipeOnFork && a.hugePage === b.hugePage &&
     (a.file === null || a.pgoff + (a.end - a.start) / PAGE_SIZE === b.pgoff) &&
     anonContinues(a, b);
 }

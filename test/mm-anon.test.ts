@@ -8,30 +8,11 @@ import {
   MAP_ANONYMOUS, MAP_PRIVATE, MADV_DONTNEED, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE, doBrk, doMadvise, doMmap,
   doMprotect, doMremap, copyFromUser,
 } from "../mm/index.js";
-import { exitWith, loadGuest } from "./support/guest.js";
+import { WRITE_PAGES, exitWith, loadGuest } from "./support/guest.js";
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 
-/** Guest: writes i+1 into the first qword of each of rcx pages from rbx, then sums them back into rax. */
-const WRITE_PAGES = `
-    mov rsi, rbx
-    mov rdx, rcx
-    xor rax, rax
-1:  inc rax
-    mov [rsi], rax
-    add rsi, 4096
-    dec rdx
-    jnz 1b
-    xor rax, rax
-    mov rsi, rbx
-2:  add rax, [rsi]
-    add rsi, 4096
-    dec rcx
-    jnz 2b
-    mov rdi, rax
-    mov eax, 231
-    syscall`;
 
 /** Guest: reads a qword at rbx and exits with its low byte. */
 const READ_ONE = `mov rax, [rbx]\n${exitWith()}`;

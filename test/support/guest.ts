@@ -90,6 +90,26 @@ export function loadGuest(source: string | Record<string, string>, sys: MemSyste
   return { sys, proc, stdout, run };
 }
 
+/** Guest: writes i+1 into the first qword of each of rcx pages from rbx, then sums them back into rax. */
+export const WRITE_PAGES = `
+    mov rsi, rbx
+    mov rdx, rcx
+    xor rax, rax
+1:  inc rax
+    mov [rsi], rax
+    add rsi, 4096
+    dec rdx
+    jnz 1b
+    xor rax, rax
+    mov rsi, rbx
+2:  add rax, [rsi]
+    add rsi, 4096
+    dec rcx
+    jnz 2b
+    mov rdi, rax
+    mov eax, 231
+    syscall`;
+
 /** Assembly that exits with the low byte of `reg`. */
 export function exitWith(reg = "rax"): string {
   return `mov rdi, ${reg}\nmov eax, 231\nsyscall\n`;
