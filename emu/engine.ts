@@ -180,11 +180,20 @@ export class Engine {
     else this.writeReg(GPR_IDS[i], v);
   }
 
-  /** General register `i` as 32-bit halves (full 64 bits, no BigInt); directly when possible. */
-  gprHalves(i: number, out: Uint32Array): void {
+  /**
+   * General register `i` as 32-bit halves (full 64 bits, no BigInt);
+   * directly when possible.
+   * @returns [low, high] in this engine's own scratch array, valid until the next call
+   */
+  gprHalves(i: number): Uint32Array {
+    const out = this.halves;
     if (this.cpu) this.cpu.gprHalves(i, out);
     else this.readRegHalves(GPR_IDS[i], out);
+    return out;
   }
+
+  /** What gprHalves() returns, reused (one per engine: its task's trap path is its only user at a time). */
+  private readonly halves = new Uint32Array(2);
 
   /** Reads a register's 64 bits as two 32-bit halves into out[0] (low) and out[1] (high), without BigInt. */
   readRegHalves(id: number, out: Uint32Array): void {

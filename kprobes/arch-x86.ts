@@ -179,8 +179,6 @@ export function poke64(p: Process, va: number, value: number | bigint, rip = 0):
   store64(p, va, Number(v & 0xffffffffn), Number(v >> 32n), rip);
 }
 
-const halves = new Uint32Array(2);
-
 /**
  * Replaces the guest's return address at [rsp] by `value` (cf.
  * arch_uretprobe_hijack_return_addr), with one page-table lookup when the
@@ -225,7 +223,7 @@ export function emulate(p: Process, insn: Insn, cls: InsnClass, addr: number): v
       return;
     case "push": {
       const rsp = e.gpr(RSP) - 8;
-      e.gprHalves(cls.reg, halves);
+      const halves = e.gprHalves(cls.reg);
       store64(p, rsp, halves[0], halves[1], addr);
       e.setGpr(RSP, rsp);
       e.setRip(next);
