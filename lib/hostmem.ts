@@ -220,7 +220,8 @@ export class HostRegion {
   mapFile(off: number, len: number, fd: number, fileOff: number, shared: boolean): void {
     this.check(off, len);
     const r = BigInt(c_mmap_num(this.addr + off, len, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, fileOff));
-    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());    this.unadvise(off, len);
+    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());
+    this.unadvise(off, len);
   }
 
   /** Puts fresh zero-filled anonymous memory at [off, off+len), undoing mapFile(). */
@@ -228,7 +229,8 @@ export class HostRegion {
     this.check(off, len);
     const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
     const r = BigInt(c_mmap_num(this.addr + off, len, PROT_READ | PROT_WRITE, flags, -1, 0));
-    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());    this.unadvise(off, len);
+    if (r === MAP_FAILED) throw new HostError("mmap", koffi.errno());
+    this.unadvise(off, len);
   }
 
   /**
