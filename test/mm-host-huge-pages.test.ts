@@ -16,6 +16,7 @@ import {
   MemSystem, doMadvise, doMmap, doMremap, copyFromUser, type MmConfig,
 } from "../mm/index.js";
 import { WRITE_PAGES, loadGuest } from "./support/guest.js";
+import { hostSmapsTotal } from "./support/smaps.js";
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -38,19 +39,9 @@ function hostThpMode(): string | undefined {
 const THP = hostThpMode();
 const HAVE_THP = THP === "always" || THP === "madvise";
 
-/** Bytes of AnonHugePages the host reports for its mappings overlapping [start, end) (cf. fs/proc/task_mmu.c). */
+/** Bytes of AnonHugePages the host reports for its mappings overlapping [start, end). */
 function hostAnonHuge(start: number, end: number): number {
-  let total = 0, inRange = false;
-  for (const line of fs.readFileSync("/proc/self/smaps", "latin1").split("\n")) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (head) {
-      inRange = parseInt(head[1], 16) < end && parseInt(head[2], 16) > start;
-      continue;
-    }
-    const m = /^AnonHugePages:\s+(\d+) kB$/.exec(line);
-    if (m && inRange) total += Number(m[1]) * 1024;
-  }
-  return total;
+  return hostSmapsTotal("AnonHugePages", [[start, end]]);
 }
 
 
