@@ -28,6 +28,9 @@ const ENGINES: EngineBuild[] = [
   { label: "Debian 2.0.1", include: "/usr/include", libDir: "/usr/lib/x86_64-linux-gnu" },
 ];
 
+/** Why the return-probe entry cases do not run on a stock engine. */
+const URET_KNOWN = "no UC_CTL_X86_URETPROBE: uc_ctl answers UC_ERR_ARG, and every return-probed call crosses into JavaScript twice (patch 0011)";
+
 /** Cases a stock engine gets wrong, by engine label: case name -> why. */
 const KNOWN: Record<string, Record<string, string>> = {
   "official 2.1.4 wheel": {
@@ -40,6 +43,11 @@ const KNOWN: Record<string, Record<string, string>> = {
     "timeout-before-first-block": "a stop that arrives while uc_emu_start sets up is lost: cpu_handle_interrupt clears the request before it tests it (patch 0009)",
     "cpu-state-control": "no UC_CTL_CPU_STATE: uc_ctl answers UC_ERR_ARG (patch 0004; faultline searches the heap instead)",
     "tlb-keeps-working-set": "the soft TLB grows only when it is flushed, so it stays at 256 entries and re-walks the page tables for a larger working set on every sweep (patch 0010)",
+
+    "uretprobe-entry": URET_KNOWN,
+    "uretprobe-falls-back": URET_KNOWN,
+    "uretprobe-depth": URET_KNOWN,
+    "uretprobe-longjmp": URET_KNOWN,
   },
   "Debian 2.0.1": {
     "stop-from-mem-hook": "2.0.1 does not sync RIP before a memory hook stops emulation (RIP stays at the block start)",
@@ -53,6 +61,11 @@ const KNOWN: Record<string, Record<string, string>> = {
     "timeout-before-first-block": "a stop that arrives while uc_emu_start sets up is lost: cpu_handle_interrupt clears the request before it tests it (patch 0009)",
     "cpu-state-control": "no UC_CTL_CPU_STATE: uc_ctl answers UC_ERR_ARG (patch 0004; faultline searches the heap instead)",
     "tlb-keeps-working-set": "as on the wheel (patch 0010); besides, after the guest's own CR3 write 2.0.1 still translates through the replaced page-table entries (the pages sum 1024, want 2048)",
+
+    "uretprobe-entry": URET_KNOWN,
+    "uretprobe-falls-back": URET_KNOWN,
+    "uretprobe-depth": URET_KNOWN,
+    "uretprobe-longjmp": URET_KNOWN,
   },
 };
 
@@ -76,6 +89,7 @@ const GROUPS: Record<string, string[]> = {
   exception: ["fault-after-handled-fault"],
   "cpu-state": ["cpu-state-control"],
   tlb: ["tlb-keeps-working-set"],
+  uretprobe: ["uretprobe-entry", "uretprobe-falls-back", "uretprobe-depth", "uretprobe-longjmp"],
 };
 const CASES = Object.values(GROUPS).flat();
 

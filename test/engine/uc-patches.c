@@ -537,6 +537,198 @@ static void case_cpu_state(void)
 }
 
 /*
+ * Return probes' entries taken inside the engine (patch 0011). Functions
+ * at TEXT+0x40 and +0x60 begin with an int3 over `push rbp` and over
+ * `endbr64`; the table names them, and TEXT+0x80 is the trampoline. Whether
+ * the engine took an entry is seen from the guest side (the return address
+ * on the stack, RSP, RIP), from the table (instances, hit counts) and from
+ * which int3s reach the hook; the architecture says what push and ret do.
+ * Stock headers lack the control: its number and layout are spelled here.
+ */
+#ifndef UC_X86_URET_VERSION
+#define UC_CTL_X86_URETPROBE 16
+#define UC_X86_URET_VERSION 1
+#define UC_X86_URET_ENTRIES 16
+#define UC_X86_URET_DEPTH 64
+#define UC_X86_URET_SKIP 1
+#define UC_X86_URET_PUSH 2
+typedef struct uc_x86_uret_entry {
+    uint64_t addr, hits;
+    uint32_t epoch[2], probe;
+    uint8_t kind, len, reg, pad;
+} uc_x86_uret_entry;
+typedef struct uc_x86_uretprobe_table {
+    uint32_t version, nentries;
+    const volatile uint32_t *epoch[2];
+    uint64_t trampoline;
+    uint32_t depth, skipped;
+    uc_x86_uret_entry entries[UC_X86_URET_ENTRIES];
+    uint64_t ret[UC_X86_URET_DEPTH], sp[UC_X86_URET_DEPTH];
+    uint32_t probe[UC_X86_URET_DEPTH];
+} uc_x86_uretprobe_table;
+#endif
+#define URET_F (TEXT + 0x40)
+#define URET_G (TEXT + 0x60)
+#define URET_TRAMPOLINE (TEXT + 0x80)
+static uint32_t uret_epoch[2];
+static uc_x86_uretprobe_table uret;
+/* What the hook saw: int3s at the trampoline (popped), others (stopped), and the last other one's state. */
+static int uret_popped, uret_other;
+static uint64_t uret_rets[8], uret_probes[8], uret_sps_ok, other_rip, other_rsp, other_top;
+
+static void uret_hook(uc_engine *uc, uint32_t intno, void *u)
+{
+    (void)u;
+    uint64_t rip = reg(uc, UC_X86_REG_RIP), rsp = reg(uc, UC_X86_REG_RSP);
+    if (intno == 3 && rip - 1 == URET_TRAMPOLINE && uret.depth > 0) {
+        uint32_t i = --uret.depth; /* as faultline's trampoline handler: pop, resume at the real return address */
+        if (uret.sp[i] == rsp - 8) uret_sps_ok++;
+        if (uret_popped < 8) uret_rets[uret_popped] = uret.ret[i], uret_probes[uret_popped] = uret.probe[i];
+        uret_popped++;
+        set(uc, UC_X86_REG_RIP, uret.ret[i]);
+        return;
+    }
+    uret_other++;
+    other_rip = rip, other_rsp = rsp;
+    uc_mem_read(uc, rsp, &other_top, 8);
+    uc_emu_stop(uc);
+}
+
+/* A paged engine running `code` at TEXT with f and g placed and the table set; NULL (and a FAIL line) when the control is refused. */
+static uc_engine *uret_engine(const char *name, const uint8_t *code, size_t len, const uint8_t *f, size_t flen)
+{
+    static const uint8_t g[] = {0xcc, 0x0f, 0x1e, 0xfa, 0xc3}; /* int3 over endbr64; ret */
+    uint8_t text[0x100];
+    memset(text, 0x90, sizeof text);
+    memcpy(text, code, len);
+    memcpy(text + 0x40, f, flen);
+    memcpy(text + 0x60, g, sizeof g);
+    text[0x80] = 0xcc;
+    uc_engine *uc = paged();
+    uc_mem_write(uc, TEXT, text, sizeof text);
+    memset(&uret, 0, sizeof uret);
+    uret_epoch[0] = uret_epoch[1] = 0;
+    uret_popped = uret_other = 0, uret_sps_ok = 0;
+    uret.version = UC_X86_URET_VERSION;
+    uret.epoch[0] = &uret_epoch[0], uret.epoch[1] = &uret_epoch[1];
+    uret.trampoline = URET_TRAMPOLINE;
+    uret.nentries = 2;
+    uret.entries[0] = (uc_x86_uret_entry){.addr = URET_F, .probe = 7, .kind = UC_X86_URET_PUSH, .len = 1, .reg = 5 /* rbp */};
+    uret.entries[1] = (uc_x86_uret_entry){.addr = URET_G, .probe = 9, .kind = UC_X86_URET_SKIP, .len = 4};
+    uc_err err = uc_ctl(uc, UC_CTL_WRITE(UC_CTL_X86_URETPROBE, 1), &uret);
+    if (err != UC_ERR_OK) {
+        fail(name, "uc_ctl(UC_CTL_X86_URETPROBE) %llu, want %llu", err, UC_ERR_OK);
+        uc_close(uc);
+        return NULL;
+    }
+    uc_hook h;
+    uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)uret_hook, NULL, 1, 0);
+    return uc;
+}
+
+/* f: int3 over push rbp; mov rbp, 0x44; pop rbp; ret (its caller's rbp must come back). */
+static const uint8_t uret_f[] = {0xcc, 0x48, 0xc7, 0xc5, 0x44, 0x00, 0x00, 0x00, 0x5d, 0xc3};
+
+static void case_uret_entry(void)
+{
+    const char *name = "uretprobe-entry";
+    /* mov rbp, 0x33; call f; call g; (end) */
+    static const uint8_t code[] = {0x48, 0xc7, 0xc5, 0x33, 0, 0, 0, 0xe8, 0x34, 0, 0, 0, 0xe8, 0x4f, 0, 0, 0};
+    uc_engine *uc = uret_engine(name, code, sizeof code, uret_f, sizeof uret_f);
+    if (!uc) return;
+    uc_err err = uc_emu_start(uc, TEXT, TEXT + sizeof code, 0, 0);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (uret_other) fail(name, "int3s at an entry or elsewhere that reached the hook: %llu (the last at 0x%llx), want 0", uret_other, other_rip - 1);
+    else if (uret_popped != 2) fail(name, "returns through the trampoline %llu, want %llu", uret_popped, 2);
+    else if (uret_rets[0] != TEXT + 12 || uret_rets[1] != TEXT + 17) fail(name, "first instance's return address 0x%llx, want 0x%llx (or the second's wrong)", uret_rets[0], TEXT + 12);
+    else if (uret_sps_ok != 2) fail(name, "instances whose sp was where the return address lay %llu, want %llu", uret_sps_ok, 2);
+    else if (uret.entries[0].hits != 1 || uret.entries[1].hits != 1) fail(name, "hits of f %llu, want %llu (or g's wrong)", uret.entries[0].hits, 1);
+    else if (reg(uc, UC_X86_REG_RBP) != 0x33) fail(name, "rbp after f 0x%llx, want 0x%llx (the emulated push lost it)", reg(uc, UC_X86_REG_RBP), 0x33);
+    else if (reg(uc, UC_X86_REG_RSP) != STACK + 0x1000) fail(name, "rsp at the end 0x%llx, want 0x%llx", reg(uc, UC_X86_REG_RSP), STACK + 0x1000);
+    else if (uret_probes[0] != 7 || uret_probes[1] != 9) fail(name, "f's instance's probe number %llu, want %llu (or g's wrong)", uret_probes[0], 7);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/* Each way the entry must not be taken: the hook sees the int3 at f with the guest as the call left it. */
+static void uret_fallback(const char *name, const char *why, const uint8_t *code, size_t len, uint64_t ret, int unlisted, int stale)
+{
+    uc_engine *uc = uret_engine(name, code, len, uret_f, sizeof uret_f);
+    if (!uc) return;
+    if (unlisted) uret.entries[0].addr = TEXT + 0x50;
+    if (stale) uret_epoch[1] = 1;
+    uc_err err = uc_emu_start(uc, TEXT, TEXT + len, 0, 0);
+    char fmt[256];
+#define FAILW(f, got, want) (snprintf(fmt, sizeof fmt, "%s: %s", why, f), fail(name, fmt, got, want))
+    if (err != UC_ERR_OK) FAILW("uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (uret_other != 1) FAILW("int3s that reached the hook %llu, want %llu", uret_other, 1);
+    else if (other_rip != URET_F + 1) FAILW("RIP at the hook 0x%llx, want 0x%llx (just past f's int3)", other_rip, URET_F + 1);
+    else if (other_top != ret) FAILW("[rsp] at the hook 0x%llx, want 0x%llx (the return address, untouched)", other_top, ret);
+    else if (uret.depth != 0 || uret.skipped != 0) FAILW("instances %llu, want %llu (nothing recorded)", uret.depth, 0);
+    else if (uret.entries[0].hits != 0) FAILW("hits %llu, want %llu", uret.entries[0].hits, 0);
+#undef FAILW
+    uc_close(uc);
+}
+
+static void case_uret_falls_back(void)
+{
+    const char *name = "uretprobe-falls-back";
+    int before = failures;
+    static const uint8_t call_f[] = {0xe8, 0x3b, 0, 0, 0}; /* call f (next TEXT+5) */
+    uret_fallback(name, "the epoch changed", call_f, sizeof call_f, TEXT + 5, 0, 1);
+    if (failures == before) uret_fallback(name, "f is not in the table", call_f, sizeof call_f, TEXT + 5, 1, 0);
+    /* lea rbx, [rip+0x0e] (the end); push rbx; mov rax, cr3; mov cr3, rax (a TLB flush); jmp f */
+    static const uint8_t flushed[] = {0x48, 0x8d, 0x1d, 0x0e, 0, 0, 0, 0x53, 0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8, 0xe9, 0x2d, 0, 0, 0};
+    if (failures == before) uret_fallback(name, "the stack slot is not in the TLB", flushed, sizeof flushed, TEXT + 0x15, 0, 0);
+    /* sub rsp, 4; call f: the return address lies at an unaligned slot */
+    static const uint8_t unaligned[] = {0x48, 0x83, 0xec, 0x04, 0xe8, 0x37, 0, 0, 0};
+    if (failures == before) uret_fallback(name, "the slot is unaligned", unaligned, sizeof unaligned, TEXT + 9, 0, 0);
+    if (failures == before) printf("%s ok\n", name);
+}
+
+/* 70 nested calls: the outer 64 return through the trampoline, the inner 6 unprobed (counted in skipped). */
+static void case_uret_depth(void)
+{
+    const char *name = "uretprobe-depth";
+    static const uint8_t code[] = {0xbf, 70, 0, 0, 0, 0xe8, 0x36, 0, 0, 0}; /* mov edi, 70; call r */
+    /* r: int3 over push rbp; dec edi; jz 1f; call r; 1: pop rbp; ret */
+    static const uint8_t r[] = {0xcc, 0xff, 0xcf, 0x74, 0x05, 0xe8, 0xf6, 0xff, 0xff, 0xff, 0x5d, 0xc3};
+    uc_engine *uc = uret_engine(name, code, sizeof code, r, sizeof r);
+    if (!uc) return;
+    set(uc, UC_X86_REG_RBP, 0x55);
+    uc_err err = uc_emu_start(uc, TEXT, TEXT + sizeof code, 0, 0);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (uret_other) fail(name, "int3s outside the trampoline that reached the hook %llu, want %llu", uret_other, 0);
+    else if (uret.entries[0].hits != 70) fail(name, "hits %llu, want %llu", uret.entries[0].hits, 70);
+    else if (uret.skipped != 6) fail(name, "calls that returned unprobed %llu, want %llu", uret.skipped, 6);
+    else if (uret_popped != 64 || uret_sps_ok != 64) fail(name, "returns through the trampoline %llu, want %llu (each at its frame)", uret_popped, 64);
+    else if (uret_rets[0] != TEXT + 0x4a) fail(name, "innermost probed return to 0x%llx, want 0x%llx", uret_rets[0], TEXT + 0x4a);
+    else if (reg(uc, UC_X86_REG_RSP) != STACK + 0x1000 || reg(uc, UC_X86_REG_RBP) != 0x55) fail(name, "rsp at the end 0x%llx, want 0x%llx (and rbp kept)", reg(uc, UC_X86_REG_RSP), STACK + 0x1000);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/* A function left by a jump to its caller's frame (a longjmp), called 3 times from one site: one instance stays, not 3. */
+static void case_uret_longjmp(void)
+{
+    const char *name = "uretprobe-longjmp";
+    /* mov ecx, 3; 1: call f; dec ecx; jnz 1b */
+    static const uint8_t code[] = {0xb9, 3, 0, 0, 0, 0xe8, 0x36, 0, 0, 0, 0xff, 0xc9, 0x75, 0xf7};
+    /* f: int3 over push rbp; pop rbp; add rsp, 8; jmp TEXT+0x0a */
+    static const uint8_t f[] = {0xcc, 0x5d, 0x48, 0x83, 0xc4, 0x08, 0xe9, 0xbf, 0xff, 0xff, 0xff};
+    uc_engine *uc = uret_engine(name, code, sizeof code, f, sizeof f);
+    if (!uc) return;
+    uc_err err = uc_emu_start(uc, TEXT, TEXT + sizeof code, 0, 0);
+    if (err != UC_ERR_OK) fail(name, "uc_emu_start %llu, want %llu", err, UC_ERR_OK);
+    else if (uret_other || uret_popped) fail(name, "int3s that reached the hook %llu, want %llu", uret_other + uret_popped, 0);
+    else if (uret.entries[0].hits != 3) fail(name, "hits %llu, want %llu", uret.entries[0].hits, 3);
+    else if (uret.depth != 1) fail(name, "instances outstanding %llu, want %llu (the stale ones dropped at each entry)", uret.depth, 1);
+    else if (uret.sp[0] != STACK + 0x1000 - 8 || uret.ret[0] != TEXT + 0x0a) fail(name, "the instance's sp 0x%llx, want 0x%llx (or its return address wrong)", uret.sp[0], STACK + 0x1000 - 8);
+    else printf("%s ok\n", name);
+    uc_close(uc);
+}
+
+/*
  * The soft TLB keeps a working set larger than its initial size (patch 0010).
  * 1,024 data pages (VA 0x800000.., physical A: the word 1) are swept four
  * times; the guest then points their PTEs at other pages (physical B: the
@@ -630,5 +822,9 @@ int main(int argc, char **argv)
     RUN("exception", case_fault_sequence());
     RUN("cpu-state", case_cpu_state());
     RUN("tlb", case_tlb_working_set());
+    RUN("uretprobe", case_uret_entry());
+    RUN("uretprobe", case_uret_falls_back());
+    RUN("uretprobe", case_uret_depth());
+    RUN("uretprobe", case_uret_longjmp());
     return failures ? 1 : 0;
 }
