@@ -21,6 +21,8 @@ export const UC_CTL_TB_REMOVE_CACHE = 9;
 export const UC_CTL_TB_FLUSH = 10;
 /** faultline's build only (engine patch 0004): the live CPU state and its layout; stock libraries answer UC_ERR_ARG. */
 export const UC_CTL_CPU_STATE = 15;
+/** faultline's build only (engine patch 0011): return probes' entries taken inside the engine; stock libraries answer UC_ERR_ARG. */
+export const UC_CTL_X86_URETPROBE = 16;
 export const UC_CTL_IO_WRITE = 1, UC_CTL_IO_READ = 2;
 /**
  * UC_CTL(type, nr, io): type | nr << 26 | io << 30, as the signed int

@@ -9,7 +9,7 @@ import { UnicornError } from "../lib/errors.js";
 import { HostRegion, anonExecMappings, discardHostPages } from "../lib/hostmem.js";
 import {
   Reg, UC_ARCH_X86, UC_CTL_TB_FLUSH, UC_CTL_TB_REMOVE_CACHE, UC_ERR_NAMES, UC_HOOK_INSN, UC_HOOK_INTR,
-  UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_QUERY_TIMEOUT, UC_X86_INS_SYSCALL, ucCtlWrite,
+  UC_HOOK_MEM_INVALID, UC_MODE_64, UC_PROT_ALL, UC_QUERY_TIMEOUT, UC_X86_INS_SYSCALL, UC_CTL_X86_URETPROBE, ucCtlWrite,
 } from "./constants.js";
 import type { CpuView } from "./cpu-view.js";
 import { engineModule } from "./exception-state.js";
@@ -405,6 +405,20 @@ export class Engine {
    */
   invalidateCode(begin: number, end: number): void {
     this.check("uc_ctl", this.lib.fn.uc_ctl(this.uc, ucCtlWrite(UC_CTL_TB_REMOVE_CACHE, 2), "uint64_t", begin, "uint64_t", end));
+  }
+
+  /**
+   * Gives the engine a return-probe table (engine patch 0011,
+   * UC_CTL_X86_URETPROBE): int3s at its entries are then taken inside the
+   * engine, without this engine's interrupt hook. `table` is the host
+   * address of a uc_x86_uretprobe_table (kprobes/uretprobe.ts lays it out),
+   * 0 to take it back. Precondition: the memory stays valid until it is
+   * taken back or the engine is closed; not called while the engine runs.
+   * @returns false when the engine has no such control (the stock
+   *   libraries) or refused the table; nothing changed then
+   */
+  setReturnProbeTable(table: number): boolean {
+    return this.lib.fn.uc_ctl(this.uc, ucCtlWrite(UC_CTL_X86_URETPROBE, 1), "uint64_t", table) === 0; // a pointer, as a variadic 64-bit integer
   }
 
   /** Drops all translated code (cf. UC_CTL_TB_FLUSH). */

@@ -37,12 +37,58 @@ export interface Consumer {
   filter?(proc: Process): boolean;
 }
 
+/** Something outside the probe that counts its hits (an engine's return-probe table). */
+export interface HitSource {
+  /** The hits of `probe` it has counted and not yet folded into the probe. */
+  hitsOf(probe: Probe): number;
+}
+
 /** A registered probe. Invariant: consumers is non-empty while registered. */
 export class Probe {
   /** Handlers, in registration order. */
   readonly consumers: Consumer[] = [];
-  /** Times any process hit it (whatever the filters said). */
-  hits = 0;
+  /** Hits the trap path counted. */
+  private counted = 0;
+  /** Hits engine tables counted and folded in (entries the engine took). */
+  private folded = 0;
+  /**
+   * Engine return-probe tables (kprobes/uretprobe.ts) that count entries of
+   * this probe taken inside the engine; each is in the set from its first
+   * entry for the probe until it forgets the probe, having folded its count in.
+   */
+  private readonly sources = new Set<HitSource>();
+
+  /** Times any process hit it (whatever the filters said), including entries the engine took itself. */
+  get hits(): number {
+    return this.counted + this.engineHits;
+  }
+
+  /** Of `hits`, the entries an engine took itself, without the trap path (return-only probes on faultline's build: engine patch 0011). */
+  get engineHits(): number {
+    let n = this.folded;
+    for (const s of this.sources) n += s.hitsOf(this);
+    return n;
+  }
+
+  /** One hit, seen by the trap path. */
+  hit(): void {
+    this.counted++;
+  }
+
+  /** `source` counts entries of this probe from now on (until it folds). */
+  countedBy(source: HitSource): void {
+    this.sources.add(source);
+  }
+
+  /** `n` hits a source counted (and now forgets) join this probe's own count. */
+  fold(n: number): void {
+    this.folded += n;
+  }
+
+  /** `source` no longer counts this probe (it folded what it had). */
+  forget(source: HitSource): void {
+    this.sources.delete(source);
+  }
   /** Times a return was caught for it. */
   returns = 0;
 

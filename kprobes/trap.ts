@@ -26,7 +26,7 @@ import { GuestSignal } from "../lib/errors.js";
 import { PAGE_SIZE, PTE_P, vmaPgoff, type Mm } from "../mm/index.js";
 import { abortXol, emulate, endSyscallXol, postXol, preXol, type Plan, type XolSave } from "./arch-x86.js";
 import { probeKey, type Consumer, type Probe, type ProbeContext } from "./probe.js";
-import { ReturnStack } from "./uretprobe.js";
+import { ReturnStack, type EngineInsn } from "./uretprobe.js";
 import { XolArea } from "./xol.js";
 
 /** What the registry offers the trap path. */
@@ -37,8 +37,14 @@ export interface ProbeTable {
   plan(probe: Probe): Plan;
   /** Removes one consumer (a pre handler asked to be removed). */
   unregister(probe: Probe, consumer: Consumer): void;
-  /** Changes whenever a probe is added or removed (invalidates lookups). */
+  /** Changes whenever a probe or a consumer is added or removed (invalidates lookups). */
   readonly generation: number;
+  /**
+   * The host address of a 32-bit word that always holds `generation`
+   * (modulo 2^32), for the engine's return-probe table; absent: entries are
+   * never given to the engine.
+   */
+  generationWordAddress?(): number;
   /** A traced process exec'd: its new address space is to get the breakpoints per-process strategies place (cf. uprobe_mmap). */
   execed?(proc: Process): void;
   /**
@@ -117,7 +123,7 @@ export class ProbeTraps implements TrapHandler {
     const found = this.lookup(proc, addr); // with its plan, taken before handlers: a "remove" may drop the probe
     if (!found) return this.restartIfGone(proc, addr);
     const { probe, plan } = found;
-    probe.hits++;
+    probe.hit();
     let ctx: ProbeContext | undefined;
     let wantsReturn = false;
     for (const c of probe.consumers.length === 1 ? probe.consumers : [...probe.consumers]) {
@@ -125,7 +131,11 @@ export class ProbeTraps implements TrapHandler {
       if (c.ret) wantsReturn = true;
       if (c.pre && c.pre((ctx ??= context(proc, probe, addr))) === "remove") this.table.unregister(probe, c);
     }
-    if (wantsReturn) this.returns.enter(proc, probe, this.xol(proc).trampoline);
+    if (wantsReturn) {
+      const trampoline = this.xol(proc).trampoline;
+      this.returns.enter(proc, probe, trampoline);
+      this.offerEntry(proc, probe, plan, addr, trampoline);
+    }
     if (plan.kind === "emulate") {
       try {
         emulate(proc, probe.insn, probe.cls, addr);
@@ -141,6 +151,31 @@ export class ProbeTraps implements TrapHandler {
     const save = preXol(proc, plan, addr, probe.insn.length, slot);
     this.state = { kind: "stepping", probe, plan, save, addr, slot };
     return true;
+  }
+
+  /**
+   * After a return probe's entry taken here: when the probe wants nothing
+   * at its entry (only `ret` consumers, no filter) and its instruction is
+   * one the engine emulates (a nop or a push of a register), its later
+   * entries at `addr` are given to the engine (patch 0011; nothing happens
+   * on engines without it), for as long as this address space's areas and
+   * the probe table stay as they are now. A probe that wants more takes its
+   * entry back.
+   */
+  private offerEntry(proc: Process, probe: Probe, plan: Plan, addr: number, trampoline: number): void {
+    const genWord = this.table.generationWordAddress;
+    if (genWord === undefined) return;
+    const insn = engineInsn(probe, plan);
+    if (insn === undefined) {
+      this.returns.withdraw(addr);
+      return;
+    }
+    const vmas = proc.mm.vmas;
+    this.returns.giveToEngine(proc.engine, {
+      addr, probe, insn, trampoline,
+      epochWords: [vmas.seqWordAddress(), genWord.call(this.table)],
+      epochs: [vmas.seq, this.table.generation],
+    });
   }
 
   /**
@@ -186,6 +221,7 @@ export class ProbeTraps implements TrapHandler {
   onExec(proc: Process): void {
     this.state = { kind: "idle" };
     this.xolArea = undefined;
+    this.returns.dispose();
     this.returns = new ReturnStack();
     this.cache.clear();
     this.table.execed?.(proc);
@@ -205,6 +241,7 @@ export class ProbeTraps implements TrapHandler {
 
   onExit(_proc: Process): void {
     if (this.state.kind === "stepping") this.endStep(this.state.slot);
+    this.returns.dispose();
   }
 
   stepping(_proc: Process): boolean {
@@ -259,6 +296,21 @@ export class ProbeTraps implements TrapHandler {
     proc.engine.setRip(inst.ret);
     return true;
   }
+}
+
+/**
+ * How the engine would run `probe`'s instruction at a return probe's entry
+ * (patch 0011), or undefined when the entry must come to JavaScript: a
+ * consumer with a pre or post handler or a filter, or an instruction the
+ * engine does not emulate.
+ */
+function engineInsn(probe: Probe, plan: Plan): EngineInsn | undefined {
+  if (plan.kind !== "emulate") return undefined;
+  for (const c of probe.consumers) if (c.pre || c.post || c.filter || !c.ret) return undefined;
+  const len = probe.insn.length;
+  if (probe.cls.kind === "nop") return { kind: "skip", len };
+  if (probe.cls.kind === "push") return { kind: "push", len, reg: probe.cls.reg };
+  return undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import { x86Disassembler, type Capstone, type Process } from "../emu/index.js";
 import type { MemSystem, Mm } from "../mm/index.js";
 import { analyzeInsn, type Plan } from "./arch-x86.js";
+import { HostWord } from "../lib/hostmem.js";
 import { ProbeError } from "./errors.js";
 import { classifyInsn, decodeInsn } from "./insn.js";
 import { Probe, probeKey, type Consumer } from "./probe.js";
@@ -29,8 +30,10 @@ export type ProbeWhere = string | { offset: number };
 export class Uprobes implements ProbeTable {
   private readonly probes = new Map<string, Probe>();
   private readonly plans = new Map<Probe, Plan>();
-  /** Bumped on every probe added or removed. */
-  generation = 0;
+  /** Bumped on every probe or consumer added or removed (see `generation`). */
+  private gen = 0;
+  /** `gen` mirrored in host memory for the engine's return-probe tables, once asked for (generationWordAddress). */
+  private genWord: HostWord | undefined;
   /** The [uprobes] slot area of each address space its processes stepped in (see ProbeTable.xolAreas). */
   readonly xolAreas = new WeakMap<Mm, XolArea>();
 
@@ -44,6 +47,21 @@ export class Uprobes implements ProbeTable {
   constructor(readonly sys: MemSystem, readonly strategy: InsertionStrategy = defaultStrategy(), options: { maskReads?: boolean } = {}) {
     const mask = strategy.maskRead?.bind(strategy);
     if (mask && options.maskReads !== false) sys.readMask = mask;
+  }
+
+  /** Changes whenever a probe or a consumer is added or removed (ProbeTable.generation). */
+  get generation(): number {
+    return this.gen;
+  }
+
+  generationWordAddress(): number {
+    return (this.genWord ??= new HostWord(this.gen)).addr;
+  }
+
+  /** A probe or consumer came or went: lookups and engine entries derived before no longer hold. */
+  private changed(): void {
+    this.gen++;
+    this.genWord?.set(this.gen);
   }
 
   /** Every registered probe. */
@@ -72,6 +90,7 @@ export class Uprobes implements ProbeTable {
     const known = this.probes.get(probeKey(mapping, at.offset));
     if (known) {
       known.consumers.push(consumer);
+      this.changed(); // what the probe's hits run (an engine entry, for instance) may change with its consumers
       return known;
     }
     const bytes = readBytes(path, at.offset, 16);
@@ -89,7 +108,7 @@ export class Uprobes implements ProbeTable {
     probe.consumers.push(consumer);
     this.probes.set(probe.key, probe);
     this.plans.set(probe, plan);
-    this.generation++;
+    this.changed();
     this.strategy.arm(this.sys, probe);
     return probe;
   }
@@ -113,11 +132,12 @@ export class Uprobes implements ProbeTable {
   unregister(probe: Probe, consumer: Consumer): void {
     const i = probe.consumers.indexOf(consumer);
     if (i >= 0) probe.consumers.splice(i, 1);
+    if (i >= 0) this.changed();
     if (probe.consumers.length > 0 || !this.probes.has(probe.key)) return;
     this.strategy.disarm(this.sys, probe);
     this.probes.delete(probe.key);
     this.plans.delete(probe);
-    this.generation++;
+    this.changed();
   }
 
   /** An attached process exec'd: a per-process strategy serves its new address space (cf. uprobe_mmap of the new image). */

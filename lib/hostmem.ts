@@ -500,3 +500,37 @@ export class MemFile {
     c_close(this.fd);
   }
 }
+
+/**
+ * One 32-bit word in host memory of its own (a 4 KiB page), for a value
+ * native code reads by pointer while JavaScript keeps it current (the
+ * change counts engine patch 0011's return-probe table compares).
+ * Invariant: `addr` stays valid until release().
+ */
+export class HostWord {
+  private readonly region: HostRegion;
+  private readonly arr: Uint32Array;
+  private readonly at: number;
+
+  /** @throws HostError when the host refuses the page */
+  constructor(value: number) {
+    this.region = new HostRegion(4096);
+    ({ arr: this.arr, at: this.at } = this.region.words(0));
+    this.arr[this.at] = value;
+  }
+
+  /** The word's host address. */
+  get addr(): number {
+    return this.region.addr;
+  }
+
+  /** Stores `value` modulo 2^32. */
+  set(value: number): void {
+    this.arr[this.at] = value;
+  }
+
+  /** Returns the page to the host. Idempotent. */
+  release(): void {
+    this.region.release();
+  }
+}

@@ -349,6 +349,7 @@ export class Mm {
     this.sys.mms.delete(this);
     releaseShmem(this.sys, [...this.vmas.all()].map((v) => v.file));
     this.sys.tablePages -= this.pt.tables;
+    this.vmas.release(); // precondition of teardown: no engine runs, so none reads the change-count word
     return true;
   }
 }

@@ -7,6 +7,7 @@ import { newReadaheadState, type AddressSpace, type ReadaheadState } from "./pag
 import { fail } from "../lib/errno.js";
 import { PAGE_SIZE } from "./layout.js";
 import { VmaTree } from "./vma-tree.js";
+import { HostWord } from "../lib/hostmem.js";
 
 /** PROT_* bits as the guest passes them. */
 export const PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
@@ -133,10 +134,33 @@ export class VmaList {
    * only through the list).
    */
   private changes = 0;
+  /**
+   * The change count mirrored in host memory (its first 32-bit word), for a
+   * reader outside JavaScript: the engine's return-probe table (engine
+   * patch 0011) holds entries only while this word is what they were
+   * derived at. Made on the first seqWordAddress(); invariant: while it
+   * exists, its word equals `changes` modulo 2^32.
+   */
+  private seqWord: HostWord | undefined;
 
   /** The change count (see `changes`): equal values mean no area was added, removed or resized in between. */
   get seq(): number {
     return this.changes;
+  }
+
+  /**
+   * The host address of a 32-bit word that always holds the change count
+   * (modulo 2^32), valid until release().
+   * @throws HostError when the host refuses the page for it
+   */
+  seqWordAddress(): number {
+    return (this.seqWord ??= new HostWord(this.changes)).addr;
+  }
+
+  /** Returns the change-count word's host page (the address space is being torn down). Idempotent. */
+  release(): void {
+    this.seqWord?.release();
+    this.seqWord = undefined;
   }
 
   /** Number of areas (cf. mm->map_count). */
@@ -271,7 +295,7 @@ export class VmaList {
   setStart(vma: Vma, start: number): void {
     if (vma.anonPgoff >= 0) vma.anonPgoff -= (vma.start - start) / PAGE_SIZE;
     this.tree.setStart(vma, start);
-    this.changes++; // the order of areas stays: all()'s array holds
+    this.bump(); // the order of areas stays: all()'s array holds
   }
 
   /**
@@ -287,7 +311,13 @@ export class VmaList {
   /** After an insertion, removal or end move: all() is rebuilt, and the change count moves. */
   private changed(): void {
     this.cache = null;
+    this.bump();
+  }
+
+  /** The change count moves, and its host word with it. */
+  private bump(): void {
     this.changes++;
+    this.seqWord?.set(this.changes);
   }
 
   /** Adds `vma` without merging. */
