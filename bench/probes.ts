@@ -64,13 +64,15 @@ int main(int argc, char **argv) {
  * selftests/bpf bench style): a uprobe on a nop (emulated, int3 + handler) and
  * on an instruction that must be single-stepped out of line. Not measured here.
  */
-const LINUX_NS = { emulated: 310, stepped: 900 };
+const LINUX_NS = { emulated: 310, stepped: 900, uretprobe: 476 };
 
 interface Case {
   name: string;
   /** Where the probe goes (none: the unprobed baseline). */
   where?: string;
   ret?: boolean;
+  /** A consumer filter (always true): the probe then wants JavaScript at every entry, so the engine takes none (patch 0011). */
+  filtered?: boolean;
   /** How the trap path runs it. */
   kind: "baseline" | "emulated" | "stepped" | "return";
   /** Linux figure to compare with, ns per hit. */
@@ -82,13 +84,17 @@ const CASES: Case[] = [
   { name: "push %rbp (emulated, function entry)", where: "target", kind: "emulated", linuxNs: LINUX_NS.emulated },
   { name: "nop (emulated)", where: "target_nop", kind: "emulated", linuxNs: LINUX_NS.emulated },
   { name: "add $3,%rax (single-stepped)", where: "target_add", kind: "stepped", linuxNs: LINUX_NS.stepped },
-  { name: "return probe on target (entry + return)", where: "target", ret: true, kind: "return" },
+  { name: "return probe on target (entry + return)", where: "target", ret: true, kind: "return", linuxNs: LINUX_NS.uretprobe },
+  { name: "return probe with a filter (2 traps/call)", where: "target", ret: true, filtered: true, kind: "return", linuxNs: LINUX_NS.uretprobe },
 ];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/** Per case, the entries the engine took itself in the last run (engine patch 0011; 0 on stock engines and for filtered probes). */
+const engineEntries = new Map<Case, number>();
 
 /** One run of `bin`: ms spent in proc.run, checked against the native output and the expected counts. */
 async function runOnce(bin: string, c: Case, expect: string): Promise<number> {
@@ -101,6 +107,7 @@ async function runOnce(bin: string, c: Case, expect: string): Promise<number> {
     if (c.where) {
       const uprobes = new Uprobes(sys);
       const consumer: Consumer = c.ret ? { ret: () => {} } : { pre: () => {} };
+      if (c.filtered) consumer.filter = () => true;
       probe = await uprobes.register(bin, c.where, consumer);
       uprobes.attach(proc);
     }
@@ -114,6 +121,7 @@ async function runOnce(bin: string, c: Case, expect: string): Promise<number> {
     if (probe && (probe.hits !== CALLS || (c.ret && probe.returns !== CALLS))) {
       throw new Error(`${c.name}: hits ${probe.hits}, returns ${probe.returns}, want ${CALLS}`);
     }
+    if (probe) engineEntries.set(c, probe.engineHits);
     return ms;
   } finally {
     proc.destroy();
@@ -142,7 +150,9 @@ async function main(): Promise<void> {
         samplesMs: samples.get(c)!.map((x) => Math.round(x * 10) / 10),
         hits: c.kind === "baseline" ? 0 : CALLS,
         perHitNs: c.kind === "baseline" ? null : perHitNs,
-        perTrapNs: c.kind === "return" ? perHitNs / 2 : c.kind === "baseline" ? null : perHitNs,
+        engineEntries: engineEntries.get(c) ?? 0,
+        /** Traps that reach JavaScript per call: the entry's unless the engine took it, and the trampoline's for a return probe. */
+        trapsPerCall: c.kind === "baseline" ? 0 : (c.kind === "return" ? 2 : 1) - (engineEntries.get(c) ?? 0) / CALLS,
         linuxNs: c.linuxNs ?? null,
         vsLinux: c.linuxNs ? perHitNs / c.linuxNs : null,
       };
@@ -161,6 +171,7 @@ async function main(): Promise<void> {
         note: "figures given with the task, not measured here: Linux uprobe per hit, 2025 Intel",
         emulatedNsPerHit: LINUX_NS.emulated,
         steppedNsPerHit: LINUX_NS.stepped,
+        uretprobeNsPerCall: LINUX_NS.uretprobe,
       },
       results: rows,
     };
@@ -175,9 +186,10 @@ async function main(): Promise<void> {
       const vs = r.vsLinux === null ? "-" : `${r.vsLinux.toFixed(1)}x`;
       console.log(`${r.name.padEnd(42)} ${r.medianMs.toFixed(1).padStart(9)} ${perHit.padStart(8)} ${linux.padStart(9)} ${vs.padStart(9)}`);
     }
-    const ret = rows.find((r) => r.kind === "return")!;
-    console.log(`return probe: ${ret.perHitNs!.toFixed(0)} ns per call = 2 traps of ~${ret.perTrapNs!.toFixed(0)} ns (entry int3 + trampoline int3)`);
-    console.log(`Linux reference (given with the task, not measured here): uprobe-nop ~${LINUX_NS.emulated} ns/hit, single-stepped ~${LINUX_NS.stepped} ns/hit (2025 Intel)`);
+    for (const r of rows.filter((x) => x.kind === "return")) {
+      console.log(`${r.name}: ${r.perHitNs!.toFixed(0)} ns per call, ${r.trapsPerCall.toFixed(2)} traps into JavaScript per call (${r.engineEntries} of ${CALLS} entries taken by the engine)`);
+    }
+    console.log(`Linux reference (given with the task, not measured here): uprobe-nop ~${LINUX_NS.emulated} ns/hit, single-stepped ~${LINUX_NS.stepped} ns/hit (2025 Intel), uretprobe-nop ~${LINUX_NS.uretprobe} ns/call (int3 based)`);
     console.log("wrote bench/results/probes.json");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
