@@ -45,8 +45,17 @@ const c_asPointer = libc.func("void *memset(uint64_t s, int c, size_t n)");
 /** Size of MemFile's bounce buffer. */
 const BOUNCE = 1 << 20;
 
-/** Largest ArrayBuffer view made over host memory at once (V8 limits external buffers). */
-const VIEW_CHUNK = 1 << 30;
+/**
+ * Size of the pieces HostRegion views host memory in (the largest view it
+ * makes at once). V8 counts every byte an ArrayBuffer spans as external
+ * memory, mapped or not, and answers each 64 MB of growth with a garbage
+ * collection: views of 1 GiB (two per address space: its text and its
+ * stack) cost an atomic mark-compact at every start and every exec (7-13 ms
+ * each on 12-04's host). Views of 2 MiB count what a guest touches, 2 MiB
+ * at a time. Callers that view more than a chunk split at these bounds
+ * (mm/uaccess.ts).
+ */
+export const HOST_VIEW_CHUNK = 1 << 21;
 
 /** A host system call failed; `code` is the errno name when known. */
 export class HostError extends FaultlineError {
@@ -56,6 +65,14 @@ export class HostError extends FaultlineError {
     super(`HOST_${fn.toUpperCase()}`, `host ${fn} failed: errno ${errno}`);
     this.errno = errno;
   }
+}
+
+/** The views of one HOST_VIEW_CHUNK-sized piece of a HostRegion (one ArrayBuffer). */
+interface ChunkView {
+  /** The chunk's bytes. */
+  bytes: Uint8Array;
+  /** The same bytes as 32-bit words. */
+  words: Uint32Array;
 }
 
 /**
@@ -69,11 +86,14 @@ export class HostRegion {
   /** Size in bytes, a multiple of 4096. */
   readonly size: number;
   /**
-   * Views of VIEW_CHUNK-sized pieces, made on first use. Allocated at full
-   * length: a chunk index set first far past the end (a stack at the top of
-   * a 512 GiB region) would make the array a hash table, hashed per access.
+   * Views of the HOST_VIEW_CHUNK-sized pieces touched so far, by chunk index
+   * (offset / HOST_VIEW_CHUNK), made on first use: a 512 GiB region has
+   * 262,144 chunks and a guest touches a few dozen.
    */
-  private readonly chunks: (Uint8Array | undefined)[];
+  private readonly chunks = new Map<number, ChunkView>();
+  /** The chunk the last view() or words() used and its index (-1: none): most calls hit it again. */
+  private lastIndex = -1;
+  private lastChunk: ChunkView | undefined;
   /** False after release(); every method then throws. */
   private live = true;
   /**
@@ -94,50 +114,50 @@ export class HostRegion {
     const at = BigInt(koffi.address(ptr));
     if (at === MAP_FAILED) throw new HostError("mmap", koffi.errno());
     this.addr = Number(at);
-    const n = Math.ceil(this.size / VIEW_CHUNK);
-    this.chunks = new Array<Uint8Array | undefined>(n).fill(undefined);
-    this.wordChunks = new Array<Uint32Array | undefined>(n).fill(undefined);
+  }
+
+  /** The views of chunk `ci`, made on first use. Precondition: `ci` is a chunk of the region. */
+  private chunk(ci: number): ChunkView {
+    if (ci === this.lastIndex) return this.lastChunk!;
+    let c = this.chunks.get(ci);
+    if (c === undefined) {
+      const base = ci * HOST_VIEW_CHUNK;
+      const bytes = new Uint8Array(viewAt(this.addr + base, Math.min(HOST_VIEW_CHUNK, this.size - base)));
+      c = { bytes, words: new Uint32Array(bytes.buffer, 0, bytes.length >> 2) };
+      this.chunks.set(ci, c);
+    }
+    this.lastIndex = ci;
+    this.lastChunk = c;
+    return c;
   }
 
   /**
    * Bytes [off, off+len) of the region, as a view over host memory (no copy).
-   * Precondition: the range lies inside one 1 GiB chunk of the region .
+   * Precondition: the range lies inside one HOST_VIEW_CHUNK-sized chunk of
+   * the region (offsets [k * HOST_VIEW_CHUNK, (k + 1) * HOST_VIEW_CHUNK)).
    * @throws FaultlineError EFAULT when out of range or crossing a chunk
    */
   view(off: number, len: number): Uint8Array {
     this.check(off, len);
-    const ci = (off / VIEW_CHUNK) >>> 0; // in range (checked): an integer index, not a double key
-    const base = ci * VIEW_CHUNK;
-    if (off + len > base + VIEW_CHUNK) throw new FaultlineError("EFAULT", `host view crosses a 1 GiB chunk: [${off}, +${len})`);
-    let chunk = this.chunks[ci];
-    if (chunk === undefined) {
-      const n = Math.min(VIEW_CHUNK, this.size - base);
-      chunk = new Uint8Array(viewAt(this.addr + base, n));
-      this.chunks[ci] = chunk;
-    }
-    return chunk.subarray(off - base, off - base + len);
+    const ci = (off / HOST_VIEW_CHUNK) >>> 0; // in range (checked): an integer index, not a double key
+    const base = ci * HOST_VIEW_CHUNK;
+    if (off + len > base + HOST_VIEW_CHUNK) throw new FaultlineError("EFAULT", `host view crosses a ${HOST_VIEW_CHUNK >> 20} MiB chunk: [${off}, +${len})`);
+    return this.chunk(ci).bytes.subarray(off - base, off - base + len);
   }
 
   /**
-   * 32-bit words of the 1 GiB chunk holding byte `off`, and the index of
-   * the word at `off` in them, for word-sized accesses without making a
-   * view per access. Precondition: `off` is 4-byte aligned and in range.
+   * 32-bit words of the chunk holding byte `off`, and the index of the word
+   * at `off` in them, for word-sized accesses without making a view per
+   * access. Precondition: `off` is 4-byte aligned and in range.
    */
   words(off: number): { arr: Uint32Array; at: number } {
-    const ci = (off / VIEW_CHUNK) >>> 0;
-    let w = this.wordChunks[ci];
-    if (w === undefined) {
-      const bytes = this.view(ci * VIEW_CHUNK, Math.min(VIEW_CHUNK, this.size - ci * VIEW_CHUNK));
-      w = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
-      this.wordChunks[ci] = w;
-    }
-    this.wordRef.arr = w;
-    this.wordRef.at = (off - ci * VIEW_CHUNK) >> 2;
+    const ci = (off / HOST_VIEW_CHUNK) >>> 0;
+    this.wordRef.arr = this.chunk(ci).words;
+    this.wordRef.at = (off - ci * HOST_VIEW_CHUNK) >> 2;
     return this.wordRef;
   }
 
-  /** Word views per chunk (full length, as `chunks`), and the reused result of words(). */
-  private readonly wordChunks: (Uint32Array | undefined)[];
+  /** The reused result of words(). */
   private readonly wordRef: { arr: Uint32Array; at: number } = { arr: new Uint32Array(0), at: 0 };
 
   /**
@@ -279,6 +299,9 @@ export class HostRegion {
   release(): void {
     if (!this.live) return;
     this.live = false;
+    this.chunks.clear(); // the views go with the next collection, and V8's count of them
+    this.lastIndex = -1;
+    this.lastChunk = undefined;
     c_munmap(this.addr, this.size);
   }
 

@@ -7,6 +7,7 @@
  */
 import { fail } from "../lib/errno.js";
 import { FaultlineError, GuestSignal } from "../lib/errors.js";
+import { HOST_VIEW_CHUNK } from "../lib/hostmem.js";
 import { handlePageFault } from "./fault.js";
 import { PAGE_SIZE, TASK_SIZE } from "./layout.js";
 import type { Mm } from "./mm.js";
@@ -94,33 +95,31 @@ export function copyToUser(mm: Mm, va: number, data: Uint8Array): void {
   faultIn(mm, va, data.length, true);
   let done = 0;
   while (done < data.length) {
-    const n = Math.min(data.length - done, GIB - ((va + done) % GIB));
+    const n = Math.min(data.length - done, HOST_VIEW_CHUNK - ((va + done) % HOST_VIEW_CHUNK));
     mm.bytes(va + done, n).set(data.subarray(done, done + n));
     done += n;
   }
 }
-
-const GIB = 1 << 30;
 
 /**
  * Guest [va, va+len) in place: faults it in for reading, or writing when
  * `write` (as copyFromUser/copyToUser do), then returns a view of the host
  * memory behind it (no copy), for a caller that moves a small structure
  * field by field (the signal frame). Undefined when the range is not one
- * host view (it crosses a 1 GiB chunk): then copy it.
+ * host view (it crosses a HOST_VIEW_CHUNK bound): then copy it.
  * @throws ErrnoError EFAULT
  */
 export function userBytes(mm: Mm, va: number, len: number, write: boolean): Uint8Array | undefined {
   if (!accessOk(va, len)) fail("EFAULT", `bad user address 0x${va.toString(16)}`);
   faultIn(mm, va, len, write);
-  return Math.floor(va / GIB) === Math.floor((va + len - 1) / GIB) ? mm.bytes(va, len) : undefined;
+  return Math.floor(va / HOST_VIEW_CHUNK) === Math.floor((va + len - 1) / HOST_VIEW_CHUNK) ? mm.bytes(va, len) : undefined;
 }
 
 function readAcrossChunks(mm: Mm, va: number, len: number): Uint8Array {
   const out = new Uint8Array(len);
   let done = 0;
   while (done < len) {
-    const n = Math.min(len - done, GIB - ((va + done) % GIB));
+    const n = Math.min(len - done, HOST_VIEW_CHUNK - ((va + done) % HOST_VIEW_CHUNK));
     out.set(mm.bytes(va + done, n), done);
     done += n;
   }

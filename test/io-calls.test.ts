@@ -72,6 +72,7 @@ const CASES: Case[] = [
   { name: "poll, ppoll, select, pselect6, epoll over files, pipes and /dev/null", arg: "poll", file: (s) => `${dir}/poll.${s}` },
   { name: "poll, select and epoll of host stdin (a pipe): data, then the hang-up", arg: "stdinpoll", stdin: Buffer.from("hello") },
   { name: "copy_file_range through the page cache", arg: "copy", file: (s) => `${dir}/copy.${s}` },
+  { name: "reads and writes of buffers across 2 MiB bounds (where host views are cut)", arg: "straddle", file: (s) => `${dir}/straddle.${s}` },
   { name: "devices without a controlling terminal: /dev/tty and a socket are ENXIO", arg: "devices", file: () => `${dir}/sock`, wrap: ["setsid", "-w"], wrapBoth: true },
   { name: "devices as an unprivileged user: /dev/console is the host's EACCES", arg: "devices", file: () => `${dir}/sock`, wrap: UNPRIVILEGED, wrapBoth: true, asOther: true },
   { name: "FIFOs: non-blocking opens and reads, EOF after the writer, O_RDWR", arg: "fifo", file: (s) => fifo(`${dir}/fifo.${s}`) },

@@ -37,6 +37,7 @@ describeCases(path.join(programs, "sigdeliver.c"), [
   { name: "fpu-x87", why: "the x87 stack (TOP, tags, values), FSW flags, MXCSR flags: the handler starts with the initial FPU, the fpstate holds the interrupted one, its edits (ST0, XMM2, FCW) live after sigreturn" },
   { name: "float", why: "floating point and printf inside a handler" },
   { name: "altstack", why: "SA_ONSTACK runs on the sigaltstack (SS_ONSTACK inside); SS_DISABLE" },
+  { name: "altstack-straddle", why: "a frame across a 2 MiB bound (where host views of guest memory are cut): uc_sigmask and MXCSR edits live after sigreturn" },
   { name: "altstack-nested", why: "a signal raised in an altstack handler nests on the altstack, below (with or without SA_ONSTACK)" },
   { name: "autodisarm", why: "SS_AUTODISARM: the altstack reads disabled inside the handler, armed again after" },
   { name: "abort", why: "abort() ends with SIGABRT (134)", status: 134 },

@@ -424,6 +424,34 @@ static void zerowrite(const char *file) {
   say("write 96M untouched", write(fd, p, n));
 }
 
+/* Buffers that cross 2 MiB bounds of the address space (where faultline's
+ * host views of guest memory are cut): write, pwrite, writev, read, pread
+ * and readv of 3 MiB through a file, the bytes compared in the program. */
+static void straddle(const char *file) {
+  size_t map = 16UL << 20, n = 3UL << 20;
+  char *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) { perror("mmap"); exit(99); }
+  char *b = (char *)(((uintptr_t)m + (2UL << 20) - 1) & ~((2UL << 20) - 1)); /* a 2 MiB bound */
+  char *src = b + (1UL << 20) + 777, *dst = b + (6UL << 20) + 4095; /* each crosses one bound */
+  for (size_t i = 0; i < n; i++) src[i] = (char)(i * 131 + (i >> 12));
+  int fd = scratch_fd(file, O_RDWR | O_TRUNC);
+  say("write 3M across a 2M bound", write(fd, src, n));
+  say("pwrite 3M across a 2M bound", pwrite(fd, src + 1, n - 1, n));
+  struct iovec wv[2] = { { src, 4096 }, { src + 4096, n - 4096 } };
+  say("writev 3M across a 2M bound", writev(fd, wv, 2));
+  say("lseek 0", lseek(fd, 0, SEEK_SET));
+  say("read 3M across a 2M bound", read(fd, dst, n));
+  say("same bytes", memcmp(src, dst, n) == 0);
+  say("pread 3M across a 2M bound", pread(fd, dst, n - 1, n));
+  say("same bytes", memcmp(src + 1, dst, n - 1) == 0);
+  memset(dst, 0, n);
+  struct iovec rv[2] = { { dst, n - 5000 }, { dst + n - 5000, 5000 } };
+  say("lseek 6M", lseek(fd, 2 * n, SEEK_SET));
+  say("readv 3M across a 2M bound", readv(fd, rv, 2));
+  say("same bytes", memcmp(src, dst, n) == 0);
+  close(fd);
+}
+
 /* Waits forever on its own empty pipe (natively too): only --timeout ends it. */
 static void selfpipe(void) {
   int pf[2];
@@ -463,6 +491,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(c, "selfpipe")) selfpipe();
   else if (!strcmp(c, "stdinpoll")) stdinpoll();
   else if (!strcmp(c, "zerowrite")) zerowrite(f);
+  else if (!strcmp(c, "straddle")) straddle(f);
   else if (!strcmp(c, "tty")) tty();
   else return 2;
   return 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <ucontext.h>
@@ -592,6 +593,36 @@ static void c_altstack_nested(void) {
   printf("inner without SA_ONSTACK: on altstack=%d below outer=%d\n", nested_on_alt, nested_below);
 }
 
+/* A sigaltstack whose top is 64 bytes past a 2 MiB bound of the address
+ * space (where faultline's host views of guest memory are cut): the frame
+ * crosses it. The handler edits uc_sigmask and the MXCSR in the fpstate;
+ * sigreturn must bring both back from both sides of the bound. */
+static volatile int straddle_signo, straddle_below;
+static void on_straddle(int sig, siginfo_t *si, void *ucv) {
+  ucontext_t *uc = ucv;
+  straddle_signo = si->si_signo == sig;
+  straddle_below = (uintptr_t)uc < (uintptr_t)outer_local; /* outer_local: the bound */
+  sigaddset(&uc->uc_sigmask, SIGUSR2);
+  uc->uc_mcontext.fpregs->mxcsr = (uc->uc_mcontext.fpregs->mxcsr & ~0x6000u) | 0x4000u; /* round up */
+}
+static void c_altstack_straddle(void) {
+  size_t map = 8UL << 20;
+  char *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) { perror("mmap"); exit(99); }
+  char *bound = (char *)(((uintptr_t)m + (4UL << 20)) & ~((2UL << 20) - 1));
+  outer_local = bound;
+  stack_t ss = { .ss_sp = bound - 65536, .ss_size = 65536 + 64, .ss_flags = 0 };
+  printf("sigaltstack=%d\n", sigaltstack(&ss, NULL));
+  install_info(SIGUSR1, on_straddle, SA_ONSTACK);
+  raise(SIGUSR1);
+  sigset_t now;
+  sigprocmask(SIG_SETMASK, NULL, &now);
+  unsigned mxcsr;
+  __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+  printf("signo ok=%d frame below the bound=%d SIGUSR2 blocked after=%d MXCSR round-up after=%d\n",
+         straddle_signo, straddle_below, sigismember(&now, SIGUSR2), (mxcsr & 0x6000u) == 0x4000u);
+}
+
 /* The handler's entry state, recorded by a handler written in assembly
  * (cf. setup_rt_frame: rdi = signo, rsi = &frame->info, rdx = &frame->uc,
  * rax = 0, [rsp] = the restorer, rsp + 8 16-byte aligned, below the red
@@ -781,7 +812,7 @@ static const struct sigcase cases[] = {
   { "sigsuspend", c_sigsuspend }, { "resethand", c_resethand }, { "nodefer", c_nodefer },
   { "samask", c_samask }, { "ucmask", c_ucmask }, { "regs", c_regs }, { "siginfo", c_siginfo },
   { "sigqueue", c_sigqueue }, { "timedwait", c_timedwait }, { "fpu", c_fpu }, { "fpu-x87", c_fpu_x87 }, { "float", c_float },
-  { "altstack", c_altstack }, { "abort", c_abort }, { "dflignore", c_dflignore }, { "dflterm", c_dflterm },
+  { "altstack", c_altstack }, { "altstack-straddle", c_altstack_straddle }, { "abort", c_abort }, { "dflignore", c_dflignore }, { "dflterm", c_dflterm },
   { "readback", c_readback }, { "eflags", c_eflags }, { "rflags", c_rflags }, { "entry", c_entry }, { "altstack-nested", c_altstack_nested }, { "autodisarm", c_autodisarm }, { "order", c_order }, { "sigpipe", c_sigpipe }, { "sigpipe-ign", c_sigpipe_ign }, { "sigpipe-handler", c_sigpipe_handler },
 };
 
