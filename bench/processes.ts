@@ -30,6 +30,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { projectRoot } from "../emu/unicorn.js";
 import { measureWall } from "./programs.js";
 import {
@@ -181,10 +182,16 @@ function profileSummary(p: CpuProfile, frames: string[]): { totalMs: number; inc
   };
 }
 
-/** One faultline run of `argv` under node --cpu-prof; the profile's summary. */
+/**
+ * One faultline run of `argv` under node --cpu-prof; the profile's summary.
+ * It runs dist/'s separate modules, not the bundle bin/faultline.mjs loads,
+ * so that the frames keep their files (PROFILE_FRAMES names them).
+ */
 function profileRun(argv: string[], dir: string): ReturnType<typeof profileSummary> {
   const profDir = path.join(dir, "prof");
-  execFileSync(process.execPath, ["--cpu-prof", "--cpu-prof-dir", profDir, cli, "run", "--timeout", "600", ...argv], { stdio: ["ignore", "ignore", "inherit"] });
+  const entry = pathToFileURL(path.join(root, "dist", "cli", "main.js")).href;
+  const script = `const { main } = await import(${JSON.stringify(entry)}); process.exitCode = await main(process.argv.slice(1));`;
+  execFileSync(process.execPath, ["--cpu-prof", "--cpu-prof-dir", profDir, "--input-type=module", "-e", script, "run", "--timeout", "600", ...argv], { stdio: ["ignore", "ignore", "inherit"] });
   const [file] = fs.readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"));
   return profileSummary(JSON.parse(fs.readFileSync(path.join(profDir, file), "utf8")) as CpuProfile, PROFILE_FRAMES);
 }
