@@ -47,7 +47,6 @@ const N_EXEC = Number(process.env.PROCESSES_N_EXEC ?? 30);
 const PIPE_BYTES = Number(process.env.PROCESSES_PIPE_MIB ?? 64) << 20;
 
 const root = projectRoot();
-const cli = path.join(root, "bin", "faultline.mjs");
 
 /** A runner: how the guest's command line is started, and how the guest's own children are. */
 interface Runner {

@@ -598,10 +598,11 @@ static void c_altstack_nested(void) {
  * crosses it. The handler edits uc_sigmask and the MXCSR in the fpstate;
  * sigreturn must bring both back from both sides of the bound. */
 static volatile int straddle_signo, straddle_below;
+static char *straddle_bound;
 static void on_straddle(int sig, siginfo_t *si, void *ucv) {
   ucontext_t *uc = ucv;
   straddle_signo = si->si_signo == sig;
-  straddle_below = (uintptr_t)uc < (uintptr_t)outer_local; /* outer_local: the bound */
+  straddle_below = (uintptr_t)uc < (uintptr_t)straddle_bound;
   sigaddset(&uc->uc_sigmask, SIGUSR2);
   uc->uc_mcontext.fpregs->mxcsr = (uc->uc_mcontext.fpregs->mxcsr & ~0x6000u) | 0x4000u; /* round up */
 }
@@ -610,7 +611,7 @@ static void c_altstack_straddle(void) {
   char *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) { perror("mmap"); exit(99); }
   char *bound = (char *)(((uintptr_t)m + (4UL << 20)) & ~((2UL << 20) - 1));
-  outer_local = bound;
+  straddle_bound = bound;
   stack_t ss = { .ss_sp = bound - 65536, .ss_size = 65536 + 64, .ss_flags = 0 };
   printf("sigaltstack=%d\n", sigaltstack(&ss, NULL));
   install_info(SIGUSR1, on_straddle, SA_ONSTACK);
