@@ -20,7 +20,6 @@
 
 #define CLOCK_MONOTONIC 1
 #define MREMAP_MAYMOVE 1
-#define SYS_read 0
 
 static char line[160];
 static char mapsbuf[1 << 16];

@@ -32,7 +32,7 @@ typedef long s64;
 #define PAGE 4096UL
 
 enum {
-    SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10,
+    SYS_read = 0, SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10,
     SYS_munmap = 11, SYS_brk = 12, SYS_mremap = 25, SYS_msync = 26, SYS_madvise = 28,
     SYS_clock_gettime = 228, SYS_exit_group = 231,
 };
@@ -48,6 +48,7 @@ enum {
 #define MAP_ANONYMOUS 0x20
 
 #define MADV_HUGEPAGE 14
+#define MADV_NOHUGEPAGE 15
 
 #define O_RDONLY      0
 #define O_WRONLY      1
