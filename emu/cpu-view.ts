@@ -492,21 +492,47 @@ export const CPU_STATE_LAYOUT_VERSION = 1;
 /** uc_cpu_state_layout's fields, as 32-bit words (cf. patch 0004's unicorn.h). */
 export enum StateLayout { Version, Size, Gpr, Pc, Flags, FaultAddr, ErrorCode, OldException, Words }
 
+/** What UC_CTL_CPU_STATE answers: where the state is, and its fields as byte offsets from RAX. */
+export interface EngineState {
+  /** Host address of the CPU state's RAX. */
+  readonly rax: number;
+  /** Byte offsets from RAX of RIP, EFLAGS, CR2, the pending exception's error code and old_exception. */
+  readonly rip: number;
+  readonly eflags: number;
+  readonly cr2: number;
+  readonly errorCode: number;
+  readonly oldException: number;
+}
+
 /**
- * The host address of `engine`'s RAX as the engine answers it through
- * UC_CTL_CPU_STATE (faultline's build with patch 0004), when the offsets it
- * reports agree with `layout` (the saved-context experiment's); undefined on
- * any other engine, or when they disagree (the heap search then decides).
+ * Asks `engine` where its CPU state is, through UC_CTL_CPU_STATE (faultline's
+ * build with patch 0004; the control initialises the engine if it was not).
+ * @returns the answer, or undefined on any other engine or layout version
  */
-function stateFromEngine(engine: Engine, layout: ContextLayout): number | undefined {
+export function stateFromControl(engine: Engine): EngineState | undefined {
   if (!engine.lib.patches.includes("0004-cpu-state-through-uc-ctl")) return undefined;
   const ptr = new BigUint64Array(1), words = new Uint32Array(StateLayout.Words);
   if (engine.lib.fn.uc_ctl(engine.handle, ucCtlRead(UC_CTL_CPU_STATE, 2), "void *", ptr, "void *", words) !== 0) return undefined;
+  if (words[StateLayout.Version] !== CPU_STATE_LAYOUT_VERSION || ptr[0] === 0n) return undefined;
   const rel = (field: StateLayout) => words[field] - words[StateLayout.Gpr];
-  const agrees = words[StateLayout.Version] === CPU_STATE_LAYOUT_VERSION && rel(StateLayout.Pc) === layout.rip - layout.rax &&
-    rel(StateLayout.Flags) === layout.eflags - layout.rax && rel(StateLayout.FaultAddr) === layout.cr2 - layout.rax &&
-    rel(StateLayout.ErrorCode) === layout.errorCode - layout.rax && layout.oldException.includes(rel(StateLayout.OldException) + layout.rax);
-  return agrees && ptr[0] !== 0n ? Number(ptr[0]) + words[StateLayout.Gpr] : undefined;
+  return {
+    rax: Number(ptr[0]) + words[StateLayout.Gpr], rip: rel(StateLayout.Pc), eflags: rel(StateLayout.Flags),
+    cr2: rel(StateLayout.FaultAddr), errorCode: rel(StateLayout.ErrorCode), oldException: rel(StateLayout.OldException),
+  };
+}
+
+/**
+ * The host address of `engine`'s RAX as the engine answers it (see
+ * stateFromControl), when the offsets it reports agree with `layout`;
+ * undefined on any other engine, or when they disagree (the heap search
+ * then decides).
+ */
+function stateFromEngine(engine: Engine, layout: ContextLayout): number | undefined {
+  const st = stateFromControl(engine);
+  if (!st) return undefined;
+  const agrees = st.rip === layout.rip - layout.rax && st.eflags === layout.eflags - layout.rax && st.cr2 === layout.cr2 - layout.rax &&
+    st.errorCode === layout.errorCode - layout.rax && layout.oldException.includes(st.oldException + layout.rax);
+  return agrees ? st.rax : undefined;
 }
 
 /**

@@ -6,13 +6,20 @@
  * context, put -1 back into that field, and restore the context.
  *
  * The field's byte offset in the saved context differs between builds, so it
- * is found at start-up by experiment, never hard-coded: a scratch engine
+ * is never hard-coded. On faultline's own build (patch 0004) the engine says
+ * where its CPU state's fields are (UC_CTL_CPU_STATE), and one saved context
+ * of the process's first engine, with a known value in RAX, says where that
+ * state starts in a saved context: no scratch engine (~8-20 ms of start-up).
+ * Elsewhere the layout is found by experiment: a scratch engine
  * takes three page faults of known kinds; the int that went from -1 to 14 is
  * `old_exception`, and the int that read 0, 3 and 2 is the #PF error code
  * (read of a not-present page, write to a read-only page, write to a
  * not-present page; CPL 0). The second and third
  * faults arriving as #PF (not #DF) prove the fix; otherwise the library is
- * refused with a clear error.
+ * refused with a clear error. (On the build, patch 0003 clears the field in
+ * the engine itself; the fix-up stays, harmless. test/emu-engine.test.ts runs
+ * the experiment on the build too and checks that it finds what the control
+ * says, so the control's offsets keep an independent proof.)
  *
  *        before run      fault A (read, !P)   fault B (write, P)   fault C (write, !P)
  *   old_exc:  -1    ->        14   --fix-->  -1 ... 14  --fix-->   -1 ... 14
@@ -21,7 +28,7 @@
 import { EngineError } from "../lib/errors.js";
 import { HostRegion, viewAt } from "../lib/hostmem.js";
 import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, Reg, Vec } from "./constants.js";
-import { CpuView } from "./cpu-view.js";
+import { CpuView, stateFromControl } from "./cpu-view.js";
 import type { Engine } from "./engine.js";
 import type { UnicornLib } from "./unicorn.js";
 
@@ -46,11 +53,12 @@ export class ExceptionState {
 
   /**
    * Allocates a context for `engine`. The layout is discovered on first use
-   * per library (see {@link discoverLayout}).
+   * per library (see {@link discoverLayout}). Precondition: the guest has not
+   * started on `engine` (finding the layout clobbers RAX..RDI and RIP).
    * @throws EngineError when the library does not behave as expected
    */
   constructor(private readonly engine: Engine) {
-    this.layout = discoverLayout(engine.lib);
+    this.layout = discoverLayout(engine);
     this.ctx = allocContext(engine);
     const size = Number(engine.lib.fn.uc_context_size(engine.handle));
     this.words = new Int32Array(viewAt(this.ctx, size), 0, size >> 2);
@@ -105,15 +113,55 @@ const RAX_MAGIC = 0x5a17_c0de_7731;
 const P = 1n, W = 2n;
 
 /**
- * Finds the context layout of `lib` by the experiment described above, once
- * per library.
- * @throws EngineError ESTALEEXC when the fields cannot be found or the fix does not hold
+ * Finds the context layout of `engine`'s library, once per library: from the
+ * engine's own answer where it gives one (layoutFromControl), else by the
+ * experiment described above (layoutByExperiment).
+ * Precondition: the guest has not started on `engine` (RAX is clobbered).
+ * @throws EngineError ESTALEEXC when the experiment cannot find the fields or the fix does not hold
  */
-export function discoverLayout(lib: UnicornLib): ContextLayout {
-  return (lib.learned.contextLayout ??= runExperiment(lib));
+export function discoverLayout(engine: Engine): ContextLayout {
+  return (engine.lib.learned.contextLayout ??= layoutFromControl(engine) ?? layoutByExperiment(engine.lib));
 }
 
-function runExperiment(lib: UnicornLib): ContextLayout {
+/**
+ * The context layout from UC_CTL_CPU_STATE (patch 0004): the control gives
+ * each field's offset from RAX in the live state; a context of `engine`
+ * saved with RAX_MAGIC in RAX gives RAX's offset in a saved context (the
+ * context's header comes before the copy of the state). Leaves RAX zero.
+ * @returns the layout, or undefined when the engine has no such control or
+ *   the magic value is not found exactly once inside the context
+ */
+export function layoutFromControl(engine: Engine): ContextLayout | undefined {
+  const st = stateFromControl(engine);
+  if (!st) return undefined;
+  const fn = engine.lib.fn;
+  const ctx = allocContext(engine);
+  try {
+    const size = Number(fn.uc_context_size(engine.handle));
+    const words = new Int32Array(viewAt(ctx, size), 0, size >> 2);
+    engine.writeReg(Reg.RAX, RAX_MAGIC);
+    fn.uc_context_save(engine.handle, ctx);
+    const hits: number[] = [];
+    for (let i = 0; i + 1 < words.length; i += 2) {
+      if ((words[i] >>> 0) + (words[i + 1] >>> 0) * 0x100000000 === RAX_MAGIC) hits.push(i * 4);
+    }
+    if (hits.length !== 1) return undefined;
+    const rax = hits[0];
+    const layout = { rax, rip: rax + st.rip, eflags: rax + st.eflags, cr2: rax + st.cr2, errorCode: rax + st.errorCode, oldException: [rax + st.oldException] };
+    const inside = [layout.rip, layout.eflags, layout.cr2, layout.errorCode, ...layout.oldException].every((o) => o >= 0 && o + 8 <= size);
+    return inside ? layout : undefined;
+  } finally {
+    engine.writeReg(Reg.RAX, 0);
+    fn.uc_context_free(ctx);
+  }
+}
+
+/**
+ * The context layout of `lib` by the experiment described above, on a
+ * scratch engine (not memoized: discoverLayout memoizes).
+ * @throws EngineError ESTALEEXC when the fields cannot be found or the fix does not hold
+ */
+export function layoutByExperiment(lib: UnicornLib): ContextLayout {
   const { Engine: EngineClass } = engineModule;
   const e: Engine = new EngineClass(lib);
   const mem = new HostRegion(0x200000);

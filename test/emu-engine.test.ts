@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { CR0_PE, CR0_PG, CR0_WP, CR4_PAE, PF_PRESENT, PF_WRITE, Reg, Vec } from "../emu/constants.js";
 import { Engine } from "../emu/engine.js";
-import { ExceptionState, discoverLayout } from "../emu/exception-state.js";
+import { ExceptionState, layoutByExperiment, layoutFromControl } from "../emu/exception-state.js";
 import { buildLibraryPath, loadUnicorn, wheelLibraryPath } from "../emu/unicorn.js";
 import { FaultlineError, UnicornError } from "../lib/errors.js";
 import { HostRegion, hostRss } from "../lib/hostmem.js";
@@ -99,11 +99,33 @@ describe("library", () => {
   });
 
   it("finds the stale-exception field in this build's context", () => {
-    const layout = discoverLayout(loadUnicorn());
+    const layout = layoutByExperiment(loadUnicorn());
     expect(layout.oldException.length, `old_exception offsets: got [${layout.oldException}], want at least one`)
       .toBeGreaterThan(0);
     expect(layout.oldException, `old_exception offsets [${layout.oldException}] must not contain the error-code offset ${layout.errorCode}`)
       .not.toContain(layout.errorCode);
+  });
+
+  // The build answers the layout itself (patch 0004); the experiment, which
+  // reads only what three real page faults leave in a saved context, is the
+  // independent check of that answer. Other engines have no answer.
+  it("takes the context layout from the engine's answer only where the experiment agrees with it", () => {
+    const lib = loadUnicorn();
+    const e = new Engine(lib);
+    engines.push(e);
+    const answered = layoutFromControl(e);
+    if (!lib.patches.includes("0004-cpu-state-through-uc-ctl")) {
+      expect(answered, `${lib.source} engine without patch 0004: got a layout from the control, want none`).toBeUndefined();
+      return;
+    }
+    expect(answered, "faultline's build: got no layout from UC_CTL_CPU_STATE, want one").toBeDefined();
+    const found = layoutByExperiment(lib);
+    for (const k of ["rax", "rip", "eflags", "cr2", "errorCode"] as const) {
+      expect(answered![k], `${k} offset in the saved context: control says ${answered![k]}, experiment found ${found[k]}`).toBe(found[k]);
+    }
+    expect(found.oldException, `old_exception: control says ${answered!.oldException}, experiment found [${found.oldException}]`)
+      .toEqual(expect.arrayContaining(answered!.oldException));
+    expect(e.readReg(Reg.RAX), "RAX after the control's probe: got it, want 0").toBe(0);
   });
 });
 
