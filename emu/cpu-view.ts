@@ -368,17 +368,21 @@ interface Probe {
  * step's `want` after that step's write; -1 when none or several do.
  */
 function locate(win: DataView, align: number, steps: readonly Probe[]): number {
+  const bytes = new Uint8Array(win.buffer, win.byteOffset, win.byteLength);
   let at: number[] | undefined;
   for (const s of steps) {
     s.write();
     const w = s.want;
     const hit = (o: number) => {
-      for (let k = 0; k < w.length; k++) if (win.getUint8(o + k) !== w[k]) return false;
+      for (let k = 0; k < w.length; k++) if (bytes[o + k] !== w[k]) return false;
       return true;
     };
     if (at === undefined) {
+      // Candidates where the first byte matches (indexOf runs natively), then the rest.
       at = [];
-      for (let o = 0; o + w.length <= win.byteLength; o += align) if (hit(o)) at.push(o);
+      for (let o = bytes.indexOf(w[0]); o >= 0 && o + w.length <= bytes.length; o = bytes.indexOf(w[0], o + 1)) {
+        if (o % align === 0 && hit(o)) at.push(o);
+      }
     } else {
       at = at.filter(hit);
     }
