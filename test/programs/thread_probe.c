@@ -9,9 +9,12 @@
  * function's instruction would read the wrong global. Prints the sums of
  * what the calls returned, which a wrong slot or a lost step would change.
  * thread_probe live: 4 threads call step_me until main has created and
- * joined 60 short threads (a probe can be registered meanwhile), then stop.
+ * joined 60 short threads (a probe can be registered meanwhile) and seen
+ * each of them call it at least once (on a loaded host a worker may not
+ * have run yet when the short threads are done), then stop.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -49,7 +52,7 @@ static void *live_worker(void *arg) {
   long id = (long)arg;
   while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
     step_me(id);
-    live_calls[id]++;
+    __atomic_store_n(&live_calls[id], live_calls[id] + 1, __ATOMIC_RELEASE); /* one writer per slot */
   }
   return NULL;
 }
@@ -64,6 +67,8 @@ static int live(void) {
     pthread_create(&t, NULL, nothing, NULL);
     pthread_join(t, NULL);
   }
+  for (int i = 0; i < 4; i++)
+    while (__atomic_load_n(&live_calls[i], __ATOMIC_ACQUIRE) == 0) sched_yield();
   __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
   int all = 1;
   for (int i = 0; i < 4; i++) {
