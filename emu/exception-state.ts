@@ -109,6 +109,16 @@ export function allocContext(engine: Engine): number {
 /** A value put in RAX to find where the CPU state starts in a saved context. */
 const RAX_MAGIC = 0x5a17_c0de_7731;
 
+/** The 64-bit word of a saved context at int32 index `i` (below 2^53 for the values looked for). */
+const word64 = (words: Int32Array, i: number) => (words[i] >>> 0) + (words[i + 1] >>> 0) * 0x100000000;
+
+/** Byte offsets of the 8-aligned 64-bit words of `words` equal to `v`, in order. */
+function offsetsOf64(words: Int32Array, v: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < words.length; i += 2) if (word64(words, i) === v) out.push(i * 4);
+  return out;
+}
+
 /** Page-table flag bits used by the experiment. */
 const P = 1n, W = 2n;
 
@@ -141,10 +151,7 @@ export function layoutFromControl(engine: Engine): ContextLayout | undefined {
     const words = new Int32Array(viewAt(ctx, size), 0, size >> 2);
     engine.writeReg(Reg.RAX, RAX_MAGIC);
     fn.uc_context_save(engine.handle, ctx);
-    const hits: number[] = [];
-    for (let i = 0; i + 1 < words.length; i += 2) {
-      if ((words[i] >>> 0) + (words[i + 1] >>> 0) * 0x100000000 === RAX_MAGIC) hits.push(i * 4);
-    }
+    const hits = offsetsOf64(words, RAX_MAGIC);
     if (hits.length !== 1) return undefined;
     const rax = hits[0];
     const layout = { rax, rip: rax + st.rip, eflags: rax + st.eflags, cr2: rax + st.cr2, errorCode: rax + st.errorCode, oldException: [rax + st.oldException] };
@@ -223,15 +230,13 @@ export function layoutByExperiment(lib: UnicornLib): ContextLayout {
     }
     if (errorCode < 0) throw fail("no context field holds the page-fault error code");
     oldExc = oldExc.filter((o) => o !== errorCode);
-    const q = (snap: Int32Array, i: number) => (snap[i] >>> 0) + (snap[i + 1] >>> 0) * 0x100000000;
     const find64 = (want: number[]): number => {
-      for (let i = 0; i + 1 < snaps[0].length; i += 2) if (snaps.every((sn, k) => q(sn, i) === want[k])) return i * 4;
+      for (let i = 0; i + 1 < snaps[0].length; i += 2) if (snaps.every((sn, k) => word64(sn, i) === want[k])) return i * 4;
       return -1;
     };
-    let rax = -1;
-    for (let i = 0; i + 1 < before.length && rax < 0; i += 2) if (q(before, i) === RAX_MAGIC) rax = i * 4;
+    const rax = offsetsOf64(before, RAX_MAGIC)[0] ?? -1;
     const rip = find64([0x1000, 0x1008, 0x1010]), cr2 = find64([0x2000, 0x2000, 0x3000]);
-    const eflags = rip >= 0 && (q(before, (rip + 8) >> 2) & 0x400) !== 0 ? rip + 8 : -1;
+    const eflags = rip >= 0 && (word64(before, (rip + 8) >> 2) & 0x400) !== 0 ? rip + 8 : -1;
     return { oldException: oldExc, errorCode, rax, rip, eflags, cr2 };
   } finally {
     e.close();

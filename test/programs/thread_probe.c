@@ -70,12 +70,9 @@ static int live(void) {
   for (int i = 0; i < 4; i++)
     while (__atomic_load_n(&live_calls[i], __ATOMIC_ACQUIRE) == 0) sched_yield();
   __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
-  int all = 1;
-  for (int i = 0; i < 4; i++) {
-    pthread_join(w[i], NULL);
-    all &= live_calls[i] > 0;
-  }
-  printf("live: 4 workers, each called step_me: %s\n", all ? "yes" : "no");
+  for (int i = 0; i < 4; i++) pthread_join(w[i], NULL);
+  /* Reached only once every worker has called step_me (the wait above). */
+  printf("live: 4 workers, each called step_me: yes\n");
   return 0;
 }
 
